@@ -1,0 +1,3 @@
+"""Metropilot: an open-source urban hypervisor."""
+
+__version__ = "0.1.0"

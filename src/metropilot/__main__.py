@@ -1,0 +1,3 @@
+from metropilot.cli.main import run
+
+run()

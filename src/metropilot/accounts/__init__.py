@@ -1,0 +1,1 @@
+"""Accounts: the organisations that share the platform (and, later, their people and keys)."""

@@ -1,0 +1,1 @@
+"""Assets: the equipment registry (street lights, cabinets, junctions, cameras, buildings, …)."""

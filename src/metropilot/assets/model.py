@@ -1,0 +1,379 @@
+"""The equipment registry's domain: kinds, statuses, per-kind attributes, and change history.
+
+Attribute names are snake_case; ``docs/assets.md`` maps each to its FIWARE Smart Data Models
+counterpart (Streetlight, StreetlightControlCabinet, Camera, Device, …) where one exists.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from metropilot.shared.errors import InvalidInput, Problem
+
+__all__ = [
+    "ATTRIBUTE_SCHEMAS",
+    "FIWARE_TYPES",
+    "PARENT_KINDS",
+    "SENSOR_SUBTYPES",
+    "Asset",
+    "AssetChange",
+    "AssetDraft",
+    "AssetKind",
+    "AssetStatus",
+    "ChangeAction",
+    "attribute_schema",
+    "diff_assets",
+    "validate_attributes",
+    "validate_draft_shape",
+]
+
+
+class AssetKind(StrEnum):
+    STREETLIGHT = "streetlight"
+    LIGHTING_CABINET = "lighting_cabinet"
+    TRAFFIC_JUNCTION = "traffic_junction"
+    CAMERA = "camera"
+    BUILDING = "building"
+    BOLLARD = "bollard"
+    VEHICLE = "vehicle"
+    SENSOR = "sensor"
+
+
+class AssetStatus(StrEnum):
+    OK = "ok"
+    DEGRADED = "degraded"
+    FAULT = "fault"
+    OFFLINE = "offline"
+    MAINTENANCE = "maintenance"
+    DECOMMISSIONED = "decommissioned"
+
+
+class ChangeAction(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    STATUS_CHANGED = "status_changed"
+
+
+FIWARE_TYPES: dict[AssetKind, str] = {
+    AssetKind.STREETLIGHT: "Streetlight",
+    AssetKind.LIGHTING_CABINET: "StreetlightControlCabinet",
+    AssetKind.TRAFFIC_JUNCTION: "TrafficFlowObserved",  # no junction model; closest in Transportation
+    AssetKind.CAMERA: "Camera",
+    AssetKind.BUILDING: "Building",
+    AssetKind.BOLLARD: "Device",
+    AssetKind.VEHICLE: "Vehicle",
+    AssetKind.SENSOR: "Device",
+}
+
+# Which kinds of asset may stand above another: a street light hangs off a control cabinet.
+PARENT_KINDS: dict[AssetKind, frozenset[AssetKind]] = {
+    AssetKind.STREETLIGHT: frozenset({AssetKind.LIGHTING_CABINET}),
+    AssetKind.CAMERA: frozenset({AssetKind.BUILDING, AssetKind.TRAFFIC_JUNCTION}),
+    AssetKind.SENSOR: frozenset(
+        {
+            AssetKind.BUILDING,
+            AssetKind.LIGHTING_CABINET,
+            AssetKind.STREETLIGHT,
+            AssetKind.TRAFFIC_JUNCTION,
+        }
+    ),
+    AssetKind.BOLLARD: frozenset({AssetKind.BUILDING}),
+}
+
+SENSOR_SUBTYPES = (
+    "parking",
+    "delivery_bay",
+    "air_quality",
+    "ev_charger",
+    "noise",
+    "weather",
+    "flood",
+    "traffic_counter",
+)
+
+
+class _Attributes(BaseModel):
+    """Fields every kind may carry; unknown fields are refused so typos do not pass silently."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    manufacturer: str | None = Field(default=None, max_length=120)
+    model_name: str | None = Field(default=None, max_length=120)
+    serial_number: str | None = Field(default=None, max_length=120)
+    install_date: date | None = None
+
+
+class StreetlightAttributes(_Attributes):
+    lamp_technology: Literal["LED", "HPS", "MH", "LPS", "CFL", "other"]
+    nominal_power_w: float = Field(gt=0, le=2000)
+    mast_height_m: float | None = Field(default=None, gt=0, le=40)
+    dimmable: bool = False
+    colour_temperature_k: int | None = Field(default=None, ge=1500, le=7000)
+    baseline_power_w: float | None = Field(
+        default=None, gt=0, le=2000, description="Power of the lamp this one replaced (pre-LED)."
+    )
+
+
+class LightingCabinetAttributes(_Attributes):
+    circuit_count: int = Field(default=1, ge=1, le=64)
+    max_power_kva: float | None = Field(default=None, gt=0, le=1000)
+    remote_managed: bool = True
+    meter_ref: str | None = Field(default=None, max_length=64)
+
+
+class TrafficJunctionAttributes(_Attributes):
+    controller_model: str = Field(min_length=1, max_length=120)
+    signal_heads: int = Field(ge=1, le=200)
+    approaches: int = Field(default=4, ge=1, le=12)
+    pedestrian_crossings: int = Field(default=0, ge=0, le=50)
+    bus_priority: bool = False
+
+
+class CameraAttributes(_Attributes):
+    camera_type: Literal["fixed", "ptz"]
+    resolution: str | None = Field(default=None, max_length=32)
+    night_vision: bool = False
+    presets: int = Field(default=0, ge=0, le=256)
+
+
+class BuildingAttributes(_Attributes):
+    building_type: Literal[
+        "town_hall",
+        "school",
+        "nursery",
+        "gymnasium",
+        "library",
+        "museum",
+        "office",
+        "depot",
+        "cultural",
+        "social",
+        "other",
+    ]
+    supervision: list[Literal["fire", "intrusion", "access_control"]] = Field(
+        default_factory=list
+    )
+    floors: int | None = Field(default=None, ge=0, le=100)
+    address: str | None = Field(default=None, max_length=200)
+
+
+class BollardAttributes(_Attributes):
+    bollard_type: Literal["retractable", "removable", "fixed"] = "retractable"
+    access_point: str | None = Field(default=None, max_length=120)
+    default_position: Literal["up", "down"] = "up"
+
+
+class VehicleAttributes(_Attributes):
+    vehicle_type: Literal[
+        "car", "van", "truck", "bucket_truck", "street_sweeper", "gritter", "motorbike", "bicycle"
+    ]
+    registration: str | None = Field(default=None, max_length=20)
+    fuel: Literal["diesel", "petrol", "electric", "hybrid", "gas", "muscle"] | None = None
+    home_base: str | None = Field(default=None, max_length=120)
+
+
+class SensorAttributes(_Attributes):
+    bay_count: int | None = Field(default=None, ge=1, le=10_000)
+    pollutants: list[Literal["pm10", "pm2_5", "no2", "o3", "so2", "co"]] | None = None
+    connector_count: int | None = Field(default=None, ge=1, le=64)
+    max_power_kw: float | None = Field(default=None, gt=0, le=1000)
+    reporting_interval_s: int | None = Field(default=None, ge=1, le=86_400)
+
+
+ATTRIBUTE_SCHEMAS: dict[AssetKind, type[_Attributes]] = {
+    AssetKind.STREETLIGHT: StreetlightAttributes,
+    AssetKind.LIGHTING_CABINET: LightingCabinetAttributes,
+    AssetKind.TRAFFIC_JUNCTION: TrafficJunctionAttributes,
+    AssetKind.CAMERA: CameraAttributes,
+    AssetKind.BUILDING: BuildingAttributes,
+    AssetKind.BOLLARD: BollardAttributes,
+    AssetKind.VEHICLE: VehicleAttributes,
+    AssetKind.SENSOR: SensorAttributes,
+}
+
+
+def attribute_schema(kind: AssetKind) -> dict[str, Any]:
+    """The JSON Schema of a kind's attributes, as published in the API."""
+    return ATTRIBUTE_SCHEMAS[kind].model_json_schema()
+
+
+def parse_kind(value: Any, where: str) -> AssetKind:
+    try:
+        return AssetKind(str(value).strip())
+    except ValueError:
+        known = ", ".join(k.value for k in AssetKind)
+        raise InvalidInput(
+            f"{where}: unknown kind {value!r}; known kinds: {known}",
+            details=[Problem(where, f"unknown kind {value!r}")],
+            code="unknown_kind",
+        ) from None
+
+
+def parse_status(value: Any, where: str) -> AssetStatus:
+    try:
+        return AssetStatus(str(value).strip())
+    except ValueError:
+        known = ", ".join(s.value for s in AssetStatus)
+        raise InvalidInput(
+            f"{where}: unknown status {value!r}; known statuses: {known}",
+            details=[Problem(where, f"unknown status {value!r}")],
+        ) from None
+
+
+def validate_attributes(
+    kind: AssetKind, subtype: str | None, raw: dict[str, Any], where: str
+) -> dict[str, Any]:
+    """Validate and normalise one asset's attributes; errors name every offending field."""
+    if kind is AssetKind.SENSOR:
+        if subtype not in SENSOR_SUBTYPES:
+            raise InvalidInput(
+                f"{where}.subtype: a sensor needs a subtype among {', '.join(SENSOR_SUBTYPES)}, "
+                f"got {subtype!r}",
+                details=[Problem(f"{where}.subtype", "unknown or missing sensor subtype")],
+            )
+    elif subtype:
+        raise InvalidInput(
+            f"{where}.subtype: only sensors have a subtype ({kind.value} given {subtype!r})",
+            details=[Problem(f"{where}.subtype", "unexpected subtype")],
+        )
+    schema = ATTRIBUTE_SCHEMAS[kind]
+    try:
+        parsed = schema.model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            Problem(
+                ".".join([where, "attributes", *(str(p) for p in err["loc"])]),
+                err["msg"],
+                input=_jsonable(err.get("input")),
+            )
+            for err in exc.errors(include_url=False)
+        ]
+        summary = "; ".join(f"{p['loc']}: {p['message']}" for p in problems)
+        raise InvalidInput(
+            f"attributes invalid for a {kind.value}: {summary}",
+            details=problems,
+            code="invalid_attributes",
+        ) from None
+    return parsed.model_dump(mode="json", exclude_none=True)
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)
+
+
+@dataclass(slots=True)
+class AssetDraft:
+    """An asset as an importer or a form describes it, before it is placed and stored."""
+
+    external_ref: str
+    kind: AssetKind
+    lon: float
+    lat: float
+    attributes: dict[str, Any]
+    maintainer: str | None = None  # organisation code
+    parent_ref: str | None = None  # parent's external reference
+    subtype: str | None = None
+    name: str | None = None
+    status: AssetStatus | None = None  # None keeps the current status (ok for a new asset)
+    where: str = "asset"  # where the draft came from, for error messages: "line 12", "feature 3"
+
+
+def validate_draft_shape(draft: AssetDraft) -> AssetDraft:
+    """Checks that need nothing but the draft itself; returns the draft with clean attributes."""
+    where = draft.where
+    ref = draft.external_ref.strip()
+    if not ref or len(ref) > 100:
+        raise InvalidInput(
+            f"{where}.external_ref: required, 1-100 characters",
+            details=[Problem(f"{where}.external_ref", "required, 1-100 characters")],
+        )
+    if not (math.isfinite(draft.lon) and math.isfinite(draft.lat)):
+        raise InvalidInput(f"{where}: coordinates must be finite numbers")
+    if not (-180 <= draft.lon <= 180 and -90 <= draft.lat <= 90):
+        raise InvalidInput(
+            f"{where}: coordinates ({draft.lon}, {draft.lat}) are not WGS 84 lon/lat degrees",
+            details=[Problem(f"{where}.geometry", "not WGS 84 longitude/latitude")],
+        )
+    if draft.parent_ref is not None and draft.kind not in PARENT_KINDS:
+        raise InvalidInput(
+            f"{where}.parent: a {draft.kind.value} cannot have a parent",
+            details=[Problem(f"{where}.parent", "this kind has no parent")],
+        )
+    attributes = validate_attributes(draft.kind, draft.subtype or None, draft.attributes, where)
+    return replace(
+        draft, external_ref=ref, subtype=draft.subtype or None, attributes=attributes
+    )
+
+
+@dataclass(slots=True)
+class Asset:
+    id: int
+    external_ref: str
+    kind: AssetKind
+    lon: float
+    lat: float
+    commune_insee: str
+    status: AssetStatus
+    attributes: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    subtype: str | None = None
+    name: str | None = None
+    maintainer_id: int | None = None
+    maintainer_code: str | None = None
+    parent_id: int | None = None
+    parent_ref: str | None = None
+    version: int = 1
+
+
+TRACKED_FIELDS = (
+    "kind",
+    "subtype",
+    "name",
+    "lon",
+    "lat",
+    "commune_insee",
+    "status",
+    "maintainer_code",
+    "parent_ref",
+    "attributes",
+)
+
+
+def diff_assets(before: Asset | None, after: Asset) -> dict[str, list[Any]]:
+    """``{field: [before, after]}`` for every tracked field that changed (all of them on create)."""
+    changes: dict[str, list[Any]] = {}
+    for name in TRACKED_FIELDS:
+        new = getattr(after, name)
+        old = getattr(before, name) if before is not None else None
+        if name == "attributes" and before is not None:
+            keys = sorted(set(old) | set(new))
+            for key in keys:
+                if old.get(key) != new.get(key):
+                    changes[f"attributes.{key}"] = [old.get(key), new.get(key)]
+            continue
+        if old != new:
+            changes[name] = [_plain(old), _plain(new)]
+    return changes
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, StrEnum) else value
+
+
+@dataclass(slots=True)
+class AssetChange:
+    asset_id: int
+    at: datetime
+    actor: str
+    action: ChangeAction
+    changes: dict[str, list[Any]] = field(default_factory=dict)
+    id: int | None = None

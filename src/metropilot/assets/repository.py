@@ -1,0 +1,286 @@
+"""Storage of assets and of their change history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Select
+
+from metropilot.accounts.repository import organisations
+from metropilot.assets.model import Asset, AssetChange, AssetKind, AssetStatus, ChangeAction
+from metropilot.db.schema import JSONDocument, UTCDateTime, metadata
+from metropilot.shared.geo import METRES_PER_DEGREE_LAT, BBox, LocalPlane
+
+__all__ = [
+    "AssetFilter",
+    "asset_history",
+    "assets",
+    "count_by",
+    "existing_by_ref",
+    "get_asset",
+    "history_of",
+    "ids_by_ref",
+    "insert_assets",
+    "insert_history",
+    "iter_assets",
+    "list_assets",
+    "set_parents",
+    "update_asset_rows",
+]
+
+assets = Table(
+    "assets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("external_ref", String(100), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("subtype", String(32)),
+    Column("name", String(200)),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("commune_insee", String(5), ForeignKey("communes.insee"), nullable=False),
+    Column("maintainer_id", Integer, ForeignKey("organisations.id")),
+    Column("parent_id", Integer, ForeignKey("assets.id")),
+    Column("status", String(16), nullable=False),
+    Column("attributes", JSONDocument, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Index("ix_assets_kind_status", "kind", "status"),
+    Index("ix_assets_commune_kind", "commune_insee", "kind"),
+    Index("ix_assets_maintainer", "maintainer_id"),
+    Index("ix_assets_parent", "parent_id"),
+    Index("ix_assets_lat_lon", "lat", "lon"),
+)
+
+asset_history = Table(
+    "asset_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("asset_id", Integer, ForeignKey("assets.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(160), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("changes", JSONDocument, nullable=False),
+)
+
+_parent = assets.alias("parent")
+
+
+@dataclass(frozen=True, slots=True)
+class AssetFilter:
+    kinds: Sequence[AssetKind] = ()
+    statuses: Sequence[AssetStatus] = ()
+    communes: Sequence[str] = ()
+    maintainer_ids: Sequence[int] = ()
+    bbox: BBox | None = None
+    near: tuple[float, float] | None = None
+    radius_m: float | None = None
+    after_id: int | None = None
+
+
+def _base_select() -> Select[Any]:
+    return (
+        select(
+            assets,
+            organisations.c.code.label("maintainer_code"),
+            _parent.c.external_ref.label("parent_ref"),
+        )
+        .select_from(assets)
+        .outerjoin(organisations, organisations.c.id == assets.c.maintainer_id)
+        .outerjoin(_parent, _parent.c.id == assets.c.parent_id)
+    )
+
+
+def _apply_filter(query: Select[Any], flt: AssetFilter) -> Select[Any]:
+    c = assets.c
+    if flt.kinds:
+        query = query.where(c.kind.in_([k.value for k in flt.kinds]))
+    if flt.statuses:
+        query = query.where(c.status.in_([s.value for s in flt.statuses]))
+    if flt.communes:
+        query = query.where(c.commune_insee.in_(list(flt.communes)))
+    if flt.maintainer_ids:
+        query = query.where(c.maintainer_id.in_(list(flt.maintainer_ids)))
+    if flt.bbox is not None:
+        b = flt.bbox
+        query = query.where(c.lat.between(b.min_lat, b.max_lat), c.lon.between(b.min_lon, b.max_lon))
+    if flt.near is not None and flt.radius_m is not None:
+        lon0, lat0 = flt.near
+        box = BBox.around(lon0, lat0, flt.radius_m)
+        k_lon = LocalPlane(lon0, lat0).metres_per_degree_lon
+        # The box narrows the index range; the plane distance (exact to <0.1 % at this scale,
+        # and plain arithmetic on every database) keeps the disc.
+        dx = (c.lon - lon0) * k_lon
+        dy = (c.lat - lat0) * METRES_PER_DEGREE_LAT
+        query = query.where(
+            c.lat.between(box.min_lat, box.max_lat),
+            c.lon.between(box.min_lon, box.max_lon),
+            dx * dx + dy * dy <= flt.radius_m * flt.radius_m,
+        )
+    if flt.after_id is not None:
+        query = query.where(c.id > flt.after_id)
+    return query
+
+
+def _to_domain(row: Any) -> Asset:
+    return Asset(
+        id=row.id,
+        external_ref=row.external_ref,
+        kind=AssetKind(row.kind),
+        subtype=row.subtype,
+        name=row.name,
+        lon=row.lon,
+        lat=row.lat,
+        commune_insee=row.commune_insee,
+        status=AssetStatus(row.status),
+        attributes=row.attributes,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        maintainer_id=row.maintainer_id,
+        maintainer_code=row.maintainer_code,
+        parent_id=row.parent_id,
+        parent_ref=row.parent_ref,
+        version=row.version,
+    )
+
+
+def list_assets(conn: Connection, flt: AssetFilter, limit: int) -> list[Asset]:
+    query = _apply_filter(_base_select(), flt).order_by(assets.c.id).limit(limit)
+    return [_to_domain(row) for row in conn.execute(query)]
+
+
+def iter_assets(conn: Connection, flt: AssetFilter, chunk: int = 5000) -> Iterator[Asset]:
+    """Every matching asset in id order, fetched in chunks so memory stays flat on export."""
+    after = flt.after_id
+    while True:
+        page = list_assets(
+            conn,
+            AssetFilter(**{**_as_kwargs(flt), "after_id": after}),
+            chunk,
+        )
+        yield from page
+        if len(page) < chunk:
+            return
+        after = page[-1].id
+
+
+def _as_kwargs(flt: AssetFilter) -> dict[str, Any]:
+    return {name: getattr(flt, name) for name in AssetFilter.__slots__}
+
+
+def get_asset(conn: Connection, asset_id: int) -> Asset | None:
+    row = conn.execute(_base_select().where(assets.c.id == asset_id)).first()
+    return _to_domain(row) if row else None
+
+
+def count_by(conn: Connection, column: str, flt: AssetFilter) -> dict[str, int]:
+    col = assets.c[column]
+    query = _apply_filter(select(col, func.count()).select_from(assets), flt).group_by(col)
+    return {str(key): int(n) for key, n in conn.execute(query)}
+
+
+def existing_by_ref(conn: Connection, refs: Iterable[str]) -> dict[str, Asset]:
+    found: dict[str, Asset] = {}
+    ref_list = list(refs)
+    for start in range(0, len(ref_list), 500):
+        chunk = ref_list[start : start + 500]
+        for row in conn.execute(_base_select().where(assets.c.external_ref.in_(chunk))):
+            found[row.external_ref] = _to_domain(row)
+    return found
+
+
+def ids_by_ref(conn: Connection, refs: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """``{external_ref: (id, kind)}`` for the references that exist."""
+    found: dict[str, tuple[int, str]] = {}
+    ref_list = list(refs)
+    for start in range(0, len(ref_list), 500):
+        chunk = ref_list[start : start + 500]
+        query = select(assets.c.external_ref, assets.c.id, assets.c.kind).where(
+            assets.c.external_ref.in_(chunk)
+        )
+        for ref, asset_id, kind in conn.execute(query):
+            found[ref] = (int(asset_id), str(kind))
+    return found
+
+
+def insert_assets(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert new assets (without parents); returns their ids by external reference."""
+    for start in range(0, len(rows), 5000):
+        conn.execute(insert(assets), rows[start : start + 5000])
+    return {ref: asset_id for ref, (asset_id, _) in ids_by_ref(conn, [r["external_ref"] for r in rows]).items()}
+
+
+def update_asset_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Update assets by id; each row carries ``id`` and the new values of every stored field."""
+    if not rows:
+        return
+    stmt = (
+        update(assets)
+        .where(assets.c.id == bindparam("b_id"))
+        .values({name: bindparam(f"b_{name}") for name in rows[0] if name != "id"})
+    )
+    params = [{f"b_{k}": v for k, v in row.items()} for row in rows]
+    for start in range(0, len(params), 5000):
+        conn.execute(stmt, params[start : start + 5000])
+
+
+def set_parents(conn: Connection, parent_by_id: dict[int, int | None]) -> None:
+    if not parent_by_id:
+        return
+    stmt = update(assets).where(assets.c.id == bindparam("b_id")).values(parent_id=bindparam("b_parent"))
+    params = [{"b_id": a, "b_parent": p} for a, p in parent_by_id.items()]
+    for start in range(0, len(params), 5000):
+        conn.execute(stmt, params[start : start + 5000])
+
+
+def insert_history(conn: Connection, changes: list[AssetChange]) -> None:
+    rows = [
+        {
+            "asset_id": ch.asset_id,
+            "at": ch.at,
+            "actor": ch.actor,
+            "action": ch.action.value,
+            "changes": ch.changes,
+        }
+        for ch in changes
+    ]
+    for start in range(0, len(rows), 5000):
+        conn.execute(insert(asset_history), rows[start : start + 5000])
+
+
+def history_of(conn: Connection, asset_id: int, limit: int = 200) -> list[AssetChange]:
+    query = (
+        select(asset_history)
+        .where(asset_history.c.asset_id == asset_id)
+        .order_by(asset_history.c.id.desc())
+        .limit(limit)
+    )
+    return [
+        AssetChange(
+            id=row.id,
+            asset_id=row.asset_id,
+            at=row.at,
+            actor=row.actor,
+            action=ChangeAction(row.action),
+            changes=row.changes,
+        )
+        for row in conn.execute(query)
+    ]

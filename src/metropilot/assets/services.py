@@ -1,0 +1,385 @@
+"""Equipment registry use cases: the only code that changes assets.
+
+Routes, the CLI, importers and the synthetic generator all go through these functions, which
+validate, write, record the history of every change and emit events for the other contexts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from metropilot.accounts import repository as accounts_repository
+from metropilot.assets import repository
+from metropilot.assets.model import (
+    PARENT_KINDS,
+    Asset,
+    AssetChange,
+    AssetDraft,
+    AssetKind,
+    AssetStatus,
+    ChangeAction,
+    diff_assets,
+    validate_draft_shape,
+)
+from metropilot.assets.repository import AssetFilter
+from metropilot.db.uow import UnitOfWork
+from metropilot.shared.actors import Actor
+from metropilot.shared.clock import utcnow
+from metropilot.shared.errors import InvalidInput, NotFound, Problem
+from metropilot.shared.events import DomainEvent
+from metropilot.territory import services as territory_services
+
+__all__ = [
+    "AssetFilter",
+    "AssetStatusChanged",
+    "AssetsImported",
+    "ImportReport",
+    "asset_detail",
+    "get_asset",
+    "import_assets",
+    "iter_assets",
+    "list_assets",
+    "set_status",
+    "summary",
+]
+
+MAX_LISTED_PROBLEMS = 1000
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssetsImported(DomainEvent):
+    created: int
+    updated: int
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssetStatusChanged(DomainEvent):
+    asset_id: int
+    commune_insee: str
+    kind: str
+    before: str
+    after: str
+    actor: str
+
+
+@dataclass(slots=True)
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    created_refs: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+class _Problems:
+    """Collects every problem of an import so one run tells the user all that is wrong."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+        self.count = 0
+
+    def add(self, problem: Problem) -> None:
+        self.count += 1
+        if len(self.items) < MAX_LISTED_PROBLEMS:
+            self.items.append(problem)
+
+    def from_error(self, exc: InvalidInput, where: str) -> None:
+        details = exc.details if isinstance(exc.details, list) and exc.details else None
+        if details:
+            for item in details:
+                self.add(Problem(item.get("loc", where), item.get("message", exc.message)))
+        else:
+            self.add(Problem(where, exc.message))
+
+    def raise_if_any(self, source: str) -> None:
+        if not self.count:
+            return
+        first = self.items[0]
+        raise InvalidInput(
+            f"{source}: {self.count} problem(s), nothing imported. First: {first['loc']}: "
+            f"{first['message']}",
+            details=self.items,
+            code="import_rejected",
+        )
+
+
+def import_assets(
+    uow: UnitOfWork,
+    drafts: Iterable[AssetDraft],
+    actor: Actor,
+    *,
+    source: str = "import",
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Create or update assets by external reference, all or nothing.
+
+    Every problem in the input is reported at once, each naming where it is (line, feature or
+    reference) and which field; if there is any, nothing is written.
+    """
+    conn = uow.connection
+    problems = _Problems()
+    clean: list[AssetDraft] = []
+    first_seen: dict[str, str] = {}
+    for draft in drafts:
+        try:
+            checked = validate_draft_shape(draft)
+        except InvalidInput as exc:
+            problems.from_error(exc, draft.where)
+            continue
+        if checked.external_ref in first_seen:
+            problems.add(
+                Problem(
+                    f"{draft.where}.external_ref",
+                    f"duplicate external reference {checked.external_ref!r} "
+                    f"(first at {first_seen[checked.external_ref]})",
+                )
+            )
+            continue
+        first_seen[checked.external_ref] = draft.where
+        clean.append(checked)
+    if progress:
+        progress("validated", len(clean), len(clean))
+
+    communes = territory_services.locator(uow)
+    if not len(communes):
+        raise InvalidInput("the territory has no communes yet: generate or import them first")
+    located = communes.locate_many([(d.lon, d.lat) for d in clean])
+    for draft, commune in zip(clean, located, strict=True):
+        if commune is None:
+            problems.add(
+                Problem(
+                    f"{draft.where}.geometry",
+                    f"point ({draft.lon:.6f}, {draft.lat:.6f}) is outside the metropolis",
+                )
+            )
+
+    org_ids = {
+        org.code: org.id
+        for org in accounts_repository.list_organisations(conn)
+        if org.id is not None
+    }
+    for draft in clean:
+        if draft.maintainer is not None and draft.maintainer not in org_ids:
+            problems.add(
+                Problem(f"{draft.where}.maintainer", f"unknown organisation {draft.maintainer!r}")
+            )
+
+    in_file_kinds = {d.external_ref: d.kind for d in clean}
+    wanted_parents = {d.parent_ref for d in clean if d.parent_ref} - set(in_file_kinds)
+    stored_parents = repository.ids_by_ref(conn, wanted_parents)
+    for draft in clean:
+        if not draft.parent_ref:
+            continue
+        if draft.parent_ref == draft.external_ref:
+            problems.add(Problem(f"{draft.where}.parent", "an asset cannot be its own parent"))
+            continue
+        parent_kind: AssetKind | None = in_file_kinds.get(draft.parent_ref)
+        if parent_kind is None and draft.parent_ref in stored_parents:
+            parent_kind = AssetKind(stored_parents[draft.parent_ref][1])
+        if parent_kind is None:
+            problems.add(
+                Problem(f"{draft.where}.parent", f"unknown parent asset {draft.parent_ref!r}")
+            )
+        elif parent_kind not in PARENT_KINDS.get(draft.kind, frozenset()):
+            problems.add(
+                Problem(
+                    f"{draft.where}.parent",
+                    f"a {draft.kind.value} cannot hang off a {parent_kind.value}",
+                )
+            )
+    problems.raise_if_any(source)
+
+    existing = repository.existing_by_ref(conn, in_file_kinds)
+    now = utcnow()
+    report = ImportReport()
+    new_rows: list[dict[str, Any]] = []
+    updated_rows: list[dict[str, Any]] = []
+    history: list[AssetChange] = []
+    pending_created: list[tuple[AssetDraft, str]] = []
+    status_events: list[AssetStatusChanged] = []
+    for draft, commune in zip(clean, located, strict=True):
+        assert commune is not None
+        before = existing.get(draft.external_ref)
+        if before is None:
+            status = draft.status or AssetStatus.OK
+            new_rows.append(_row(draft, commune, org_ids, status, now, version=1))
+            new_rows[-1]["created_at"] = now
+            pending_created.append((draft, commune))
+            continue
+        status = draft.status or before.status
+        after = _as_asset(draft, commune, before, status)
+        changes = diff_assets(before, after)
+        if not changes:
+            report.unchanged += 1
+            continue
+        row = _row(draft, commune, org_ids, status, now, version=before.version + 1)
+        row["id"] = before.id
+        row.pop("parent_id")  # parents are settled below, once every asset has an id
+        updated_rows.append(row)
+        history.append(AssetChange(before.id, now, actor.label(), ChangeAction.UPDATED, changes))
+        if status is not before.status:
+            status_events.append(
+                AssetStatusChanged(
+                    asset_id=before.id,
+                    commune_insee=commune,
+                    kind=draft.kind.value,
+                    before=before.status.value,
+                    after=status.value,
+                    actor=actor.label(),
+                )
+            )
+        report.updated += 1
+
+    if progress:
+        progress("writing", 0, len(new_rows) + len(updated_rows))
+    new_ids = repository.insert_assets(conn, new_rows)
+    repository.update_asset_rows(conn, updated_rows)
+    ids_by_ref = {**{ref: a.id for ref, a in existing.items()}, **new_ids}
+    ids_by_ref.update({ref: i for ref, (i, _) in stored_parents.items()})
+    parents: dict[int, int | None] = {}
+    for draft in clean:
+        own = ids_by_ref[draft.external_ref]
+        parent = ids_by_ref[draft.parent_ref] if draft.parent_ref else None
+        before = existing.get(draft.external_ref)
+        if before is None and parent is None:
+            continue
+        if before is not None and before.parent_id == parent:
+            continue
+        parents[own] = parent
+    repository.set_parents(conn, parents)
+
+    for draft, commune in pending_created:
+        asset_id = new_ids[draft.external_ref]
+        created = _as_asset(draft, commune, None, draft.status or AssetStatus.OK)
+        history.append(
+            AssetChange(asset_id, now, actor.label(), ChangeAction.CREATED, diff_assets(None, created))
+        )
+    repository.insert_history(conn, history)
+    report.created = len(new_rows)
+    report.created_refs = [d.external_ref for d, _ in pending_created]
+    if progress:
+        progress("written", len(new_rows) + len(updated_rows), len(new_rows) + len(updated_rows))
+    uow.record(AssetsImported(created=report.created, updated=report.updated, actor=actor.label()))
+    for event in status_events:
+        uow.record(event)
+    return report
+
+
+def _row(
+    draft: AssetDraft,
+    commune: str,
+    org_ids: dict[str, int | None],
+    status: AssetStatus,
+    now: Any,
+    *,
+    version: int,
+) -> dict[str, Any]:
+    return {
+        "external_ref": draft.external_ref,
+        "kind": draft.kind.value,
+        "subtype": draft.subtype,
+        "name": draft.name,
+        "lon": draft.lon,
+        "lat": draft.lat,
+        "commune_insee": commune,
+        "maintainer_id": org_ids[draft.maintainer] if draft.maintainer else None,
+        "parent_id": None,
+        "status": status.value,
+        "attributes": draft.attributes,
+        "updated_at": now,
+        "version": version,
+    }
+
+
+def _as_asset(
+    draft: AssetDraft, commune: str, before: Asset | None, status: AssetStatus
+) -> Asset:
+    now = utcnow()
+    return Asset(
+        id=before.id if before else 0,
+        external_ref=draft.external_ref,
+        kind=draft.kind,
+        subtype=draft.subtype,
+        name=draft.name,
+        lon=draft.lon,
+        lat=draft.lat,
+        commune_insee=commune,
+        status=status,
+        attributes=draft.attributes,
+        created_at=before.created_at if before else now,
+        updated_at=now,
+        maintainer_code=draft.maintainer,
+        parent_ref=draft.parent_ref,
+    )
+
+
+def list_assets(uow: UnitOfWork, flt: AssetFilter, limit: int) -> tuple[list[Asset], int | None]:
+    """One page of assets in id order, and the id to continue after (None on the last page)."""
+    rows = repository.list_assets(uow.connection, flt, limit + 1)
+    if len(rows) > limit:
+        return rows[:limit], rows[limit - 1].id
+    return rows, None
+
+
+def iter_assets(uow: UnitOfWork, flt: AssetFilter) -> Iterator[Asset]:
+    return repository.iter_assets(uow.connection, flt)
+
+
+def summary(uow: UnitOfWork, flt: AssetFilter) -> dict[str, dict[str, int]]:
+    conn = uow.connection
+    return {
+        "by_kind": repository.count_by(conn, "kind", flt),
+        "by_status": repository.count_by(conn, "status", flt),
+        "by_commune": repository.count_by(conn, "commune_insee", flt),
+    }
+
+
+def get_asset(uow: UnitOfWork, asset_id: int) -> Asset:
+    asset = repository.get_asset(uow.connection, asset_id)
+    if asset is None:
+        raise NotFound(f"no asset with id {asset_id}")
+    return asset
+
+
+def asset_detail(uow: UnitOfWork, asset_id: int) -> tuple[Asset, list[AssetChange]]:
+    asset = get_asset(uow, asset_id)
+    return asset, repository.history_of(uow.connection, asset_id)
+
+
+def set_status(
+    uow: UnitOfWork, asset_id: int, status: AssetStatus, actor: Actor, *, reason: str = ""
+) -> Asset:
+    """Change an asset's status, recording who did it and why."""
+    before = get_asset(uow, asset_id)
+    if before.status is status:
+        return before
+    now = utcnow()
+    repository.update_asset_rows(
+        uow.connection,
+        [{"id": asset_id, "status": status.value, "updated_at": now, "version": before.version + 1}],
+    )
+    changes: dict[str, list[Any]] = {"status": [before.status.value, status.value]}
+    if reason:
+        changes["reason"] = [None, reason]
+    repository.insert_history(
+        uow.connection,
+        [AssetChange(asset_id, now, actor.label(), ChangeAction.STATUS_CHANGED, changes)],
+    )
+    uow.record(
+        AssetStatusChanged(
+            asset_id=asset_id,
+            commune_insee=before.commune_insee,
+            kind=before.kind.value,
+            before=before.status.value,
+            after=status.value,
+            actor=actor.label(),
+        )
+    )
+    return get_asset(uow, asset_id)

@@ -1,0 +1,1 @@
+"""Territory: the metropolis, its communes and districts, and where a point belongs."""
