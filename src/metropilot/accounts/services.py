@@ -52,7 +52,9 @@ def organisation_ids(uow: UnitOfWork, codes: list[str], where: str) -> list[int]
     for code in codes:
         org = repository.get_organisation_by_code(uow.connection, code)
         if org is None or org.id is None:
-            raise InvalidInput(f"{where}: unknown organisation {code!r}", code="unknown_organisation")
+            raise InvalidInput(
+                f"{where}: unknown organisation {code!r}", code="unknown_organisation"
+            )
         ids.append(org.id)
     return ids
 

@@ -63,7 +63,8 @@ class ChangeAction(StrEnum):
 FIWARE_TYPES: dict[AssetKind, str] = {
     AssetKind.STREETLIGHT: "Streetlight",
     AssetKind.LIGHTING_CABINET: "StreetlightControlCabinet",
-    AssetKind.TRAFFIC_JUNCTION: "TrafficFlowObserved",  # no junction model; closest in Transportation
+    # No junction model exists; the Transportation domain's flow entity is the closest.
+    AssetKind.TRAFFIC_JUNCTION: "TrafficFlowObserved",
     AssetKind.CAMERA: "Camera",
     AssetKind.BUILDING: "Building",
     AssetKind.BOLLARD: "Device",
@@ -156,9 +157,7 @@ class BuildingAttributes(_Attributes):
         "social",
         "other",
     ]
-    supervision: list[Literal["fire", "intrusion", "access_control"]] = Field(
-        default_factory=list
-    )
+    supervision: list[Literal["fire", "intrusion", "access_control"]] = Field(default_factory=list)
     floors: int | None = Field(default=None, ge=0, le=100)
     address: str | None = Field(default=None, max_length=200)
 
@@ -308,9 +307,7 @@ def validate_draft_shape(draft: AssetDraft) -> AssetDraft:
             details=[Problem(f"{where}.parent", "this kind has no parent")],
         )
     attributes = validate_attributes(draft.kind, draft.subtype or None, draft.attributes, where)
-    return replace(
-        draft, external_ref=ref, subtype=draft.subtype or None, attributes=attributes
-    )
+    return replace(draft, external_ref=ref, subtype=draft.subtype or None, attributes=attributes)
 
 
 @dataclass(slots=True)
@@ -355,10 +352,10 @@ def diff_assets(before: Asset | None, after: Asset) -> dict[str, list[Any]]:
         new = getattr(after, name)
         old = getattr(before, name) if before is not None else None
         if name == "attributes" and before is not None:
-            keys = sorted(set(old) | set(new))
-            for key in keys:
-                if old.get(key) != new.get(key):
-                    changes[f"attributes.{key}"] = [old.get(key), new.get(key)]
+            for key in sorted(set(before.attributes) | set(after.attributes)):
+                old_value, new_value = before.attributes.get(key), after.attributes.get(key)
+                if old_value != new_value:
+                    changes[f"attributes.{key}"] = [old_value, new_value]
             continue
         if old != new:
             changes[name] = [_plain(old), _plain(new)]

@@ -32,7 +32,9 @@ __all__ = [
     "AssetFilter",
     "asset_history",
     "assets",
+    "count_assets",
     "count_by",
+    "delete_all",
     "existing_by_ref",
     "get_asset",
     "history_of",
@@ -121,7 +123,9 @@ def _apply_filter(query: Select[Any], flt: AssetFilter) -> Select[Any]:
         query = query.where(c.maintainer_id.in_(list(flt.maintainer_ids)))
     if flt.bbox is not None:
         b = flt.bbox
-        query = query.where(c.lat.between(b.min_lat, b.max_lat), c.lon.between(b.min_lon, b.max_lon))
+        query = query.where(
+            c.lat.between(b.min_lat, b.max_lat), c.lon.between(b.min_lon, b.max_lon)
+        )
     if flt.near is not None and flt.radius_m is not None:
         lon0, lat0 = flt.near
         box = BBox.around(lon0, lat0, flt.radius_m)
@@ -225,7 +229,10 @@ def insert_assets(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, int
     """Insert new assets (without parents); returns their ids by external reference."""
     for start in range(0, len(rows), 5000):
         conn.execute(insert(assets), rows[start : start + 5000])
-    return {ref: asset_id for ref, (asset_id, _) in ids_by_ref(conn, [r["external_ref"] for r in rows]).items()}
+    return {
+        ref: asset_id
+        for ref, (asset_id, _) in ids_by_ref(conn, [r["external_ref"] for r in rows]).items()
+    }
 
 
 def update_asset_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -245,7 +252,11 @@ def update_asset_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
 def set_parents(conn: Connection, parent_by_id: dict[int, int | None]) -> None:
     if not parent_by_id:
         return
-    stmt = update(assets).where(assets.c.id == bindparam("b_id")).values(parent_id=bindparam("b_parent"))
+    stmt = (
+        update(assets)
+        .where(assets.c.id == bindparam("b_id"))
+        .values(parent_id=bindparam("b_parent"))
+    )
     params = [{"b_id": a, "b_parent": p} for a, p in parent_by_id.items()]
     for start in range(0, len(params), 5000):
         conn.execute(stmt, params[start : start + 5000])
@@ -284,3 +295,14 @@ def history_of(conn: Connection, asset_id: int, limit: int = 200) -> list[AssetC
         )
         for row in conn.execute(query)
     ]
+
+
+def count_assets(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(assets)).scalar_one())
+
+
+def delete_all(conn: Connection) -> None:
+    """Erase the registry and its history (only the synthetic generator's replace does this)."""
+    conn.execute(asset_history.delete())
+    conn.execute(assets.update().values(parent_id=None))
+    conn.execute(assets.delete())

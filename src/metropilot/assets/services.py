@@ -160,7 +160,7 @@ def import_assets(
                 )
             )
 
-    org_ids = {
+    org_ids: dict[str, int] = {
         org.code: org.id
         for org in accounts_repository.list_organisations(conn)
         if org.id is not None
@@ -259,7 +259,9 @@ def import_assets(
         asset_id = new_ids[draft.external_ref]
         created = _as_asset(draft, commune, None, draft.status or AssetStatus.OK)
         history.append(
-            AssetChange(asset_id, now, actor.label(), ChangeAction.CREATED, diff_assets(None, created))
+            AssetChange(
+                asset_id, now, actor.label(), ChangeAction.CREATED, diff_assets(None, created)
+            )
         )
     repository.insert_history(conn, history)
     report.created = len(new_rows)
@@ -275,7 +277,7 @@ def import_assets(
 def _row(
     draft: AssetDraft,
     commune: str,
-    org_ids: dict[str, int | None],
+    org_ids: dict[str, int],
     status: AssetStatus,
     now: Any,
     *,
@@ -298,9 +300,7 @@ def _row(
     }
 
 
-def _as_asset(
-    draft: AssetDraft, commune: str, before: Asset | None, status: AssetStatus
-) -> Asset:
+def _as_asset(draft: AssetDraft, commune: str, before: Asset | None, status: AssetStatus) -> Asset:
     now = utcnow()
     return Asset(
         id=before.id if before else 0,
@@ -363,7 +363,14 @@ def set_status(
     now = utcnow()
     repository.update_asset_rows(
         uow.connection,
-        [{"id": asset_id, "status": status.value, "updated_at": now, "version": before.version + 1}],
+        [
+            {
+                "id": asset_id,
+                "status": status.value,
+                "updated_at": now,
+                "version": before.version + 1,
+            }
+        ],
     )
     changes: dict[str, list[Any]] = {"status": [before.status.value, status.value]}
     if reason:

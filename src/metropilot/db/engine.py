@@ -11,7 +11,9 @@ from sqlalchemy.engine import make_url
 __all__ = ["make_engine"]
 
 
-def make_engine(database_url: str, *, sqlite_synchronous: str = "FULL", echo: bool = False) -> Engine:
+def make_engine(
+    database_url: str, *, sqlite_synchronous: str = "FULL", echo: bool = False
+) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":

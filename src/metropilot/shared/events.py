@@ -39,7 +39,7 @@ class MessageBus:
 
     def publish(self, event: DomainEvent) -> None:
         for event_type in type(event).__mro__:
-            for handler in list(self._handlers.get(event_type, ())):  # type: ignore[call-overload]
+            for handler in list(self._handlers.get(event_type, ())):
                 try:
                     handler(event)
                 except Exception:

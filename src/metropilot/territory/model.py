@@ -10,10 +10,9 @@ from typing import Any
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 
 from metropilot.shared.errors import InvalidInput, Problem
-from metropilot.shared.geo import LocalPlane
+from metropilot.shared.geo import METRES_PER_DEGREE_LAT, LocalPlane
 
 __all__ = [
     "Commune",
@@ -66,7 +65,8 @@ def area_km2(geometry: BaseGeometry) -> float:
     """Area of a lon/lat geometry in km², on the local plane around its centroid."""
     centroid = geometry.centroid
     plane = LocalPlane(centroid.x, centroid.y)
-    projected = transform(lambda x, y, z=None: plane.to_xy(x, y), geometry)
+    scale = (plane.metres_per_degree_lon, METRES_PER_DEGREE_LAT)
+    projected = shapely.transform(geometry, lambda xy: (xy - (plane.lon0, plane.lat0)) * scale)
     return round(float(projected.area) / 1e6, 3)
 
 
@@ -124,7 +124,9 @@ class CommuneLocator:
         point_idx, commune_idx = self._tree.query(geoms, predicate="intersects")
         found: list[str | None] = [None] * len(points)
         # A point on a shared border belongs to the first commune by INSEE order: stable.
-        for p, c in sorted(zip(point_idx.tolist(), commune_idx.tolist(), strict=True), reverse=True):
+        for p, c in sorted(
+            zip(point_idx.tolist(), commune_idx.tolist(), strict=True), reverse=True
+        ):
             found[p] = self._codes[c]
         return found
 

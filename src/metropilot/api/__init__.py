@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every context's routes: errors, audiences, pagination, formats."""

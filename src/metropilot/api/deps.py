@@ -1,0 +1,28 @@
+"""Dependencies routes declare in their signature (``Annotated`` aliases)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from metropilot.db.uow import UnitOfWork
+from metropilot.settings import Settings
+
+__all__ = ["SettingsDep", "UowDep"]
+
+
+def _settings(request: Request) -> Settings:
+    settings = request.app.state.settings
+    assert isinstance(settings, Settings)
+    return settings
+
+
+def _uow(request: Request) -> Iterator[UnitOfWork]:
+    with request.app.state.uow_factory() as uow:
+        yield uow
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+UowDep = Annotated[UnitOfWork, Depends(_uow)]

@@ -1,0 +1,33 @@
+"""Content negotiation between JSON and GeoJSON, and the list envelope every list uses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import ORJSONResponse
+
+from metropilot.shared.errors import InvalidInput
+
+__all__ = ["GEOJSON_MEDIA_TYPE", "GeoJSONResponse", "list_envelope", "wants_geojson"]
+
+GEOJSON_MEDIA_TYPE = "application/geo+json"
+
+
+class GeoJSONResponse(ORJSONResponse):
+    media_type = GEOJSON_MEDIA_TYPE
+
+
+def wants_geojson(request: Request, fmt: str | None) -> bool:
+    """``format=geojson`` wins; otherwise the Accept header decides; JSON by default."""
+    if fmt:
+        if fmt not in ("json", "geojson"):
+            raise InvalidInput(f"format must be json or geojson, got {fmt!r}")
+        return fmt == "geojson"
+    accept = request.headers.get("accept", "")
+    return GEOJSON_MEDIA_TYPE in accept
+
+
+def list_envelope(items: Iterable[Any], next_cursor: str | None) -> dict[str, Any]:
+    return {"items": list(items), "next_cursor": next_cursor}

@@ -1,0 +1,79 @@
+"""API shapes of assets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from metropilot.assets.model import Asset, AssetChange, AssetKind, AssetStatus
+
+__all__ = ["AssetChangeOut", "AssetDetailOut", "AssetOut", "asset_detail_out", "asset_out"]
+
+
+class AssetOut(BaseModel):
+    id: int
+    external_ref: str = Field(examples=["SL-21231-00042"])
+    kind: AssetKind
+    subtype: str | None
+    name: str | None
+    status: AssetStatus
+    commune: str = Field(description="INSEE code of the commune the asset stands in.")
+    lon: float
+    lat: float
+    maintainer: str | None = Field(description="Code of the maintaining organisation.")
+    parent: int | None = Field(description="Id of the parent asset (a street light's cabinet).")
+    parent_ref: str | None
+    attributes: dict[str, Any]
+    updated_at: datetime
+    version: int
+    distance_m: float | None = Field(
+        default=None, description="Only with near=: distance from that point in metres."
+    )
+
+
+class AssetChangeOut(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    changes: dict[str, list[Any]] = Field(description="{field: [before, after]}")
+
+
+class AssetDetailOut(AssetOut):
+    created_at: datetime
+    history: list[AssetChangeOut]
+
+
+def asset_out(asset: Asset, distance_m: float | None = None) -> dict[str, Any]:
+    # Built by hand rather than validated: this runs for every row of every page.
+    data: dict[str, Any] = {
+        "id": asset.id,
+        "external_ref": asset.external_ref,
+        "kind": asset.kind.value,
+        "subtype": asset.subtype,
+        "name": asset.name,
+        "status": asset.status.value,
+        "commune": asset.commune_insee,
+        "lon": asset.lon,
+        "lat": asset.lat,
+        "maintainer": asset.maintainer_code,
+        "parent": asset.parent_id,
+        "parent_ref": asset.parent_ref,
+        "attributes": asset.attributes,
+        "updated_at": asset.updated_at,
+        "version": asset.version,
+    }
+    if distance_m is not None:
+        data["distance_m"] = round(distance_m, 1)
+    return data
+
+
+def asset_detail_out(asset: Asset, history: list[AssetChange]) -> dict[str, Any]:
+    data = asset_out(asset)
+    data["created_at"] = asset.created_at
+    data["history"] = [
+        {"at": h.at, "actor": h.actor, "action": h.action.value, "changes": h.changes}
+        for h in history
+    ]
+    return data

@@ -1,0 +1,1 @@
+"""The ``metropilot`` command line."""

@@ -1,0 +1,289 @@
+"""``metropilot``: run the platform, manage its database and its data."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import metropilot
+from metropilot.assets import services as assets_services
+from metropilot.assets.model import AssetDraft, AssetKind
+from metropilot.assets.services import AssetFilter
+from metropilot.assets.transfer import csv_rows, geojson_chunks, read_csv, read_geojson
+from metropilot.bootstrap import Platform, bootstrap
+from metropilot.cli.progress import progress_bar
+from metropilot.db import migrate
+from metropilot.db.engine import make_engine
+from metropilot.settings import get_settings
+from metropilot.shared.actors import Actor, ActorKind
+from metropilot.shared.errors import DomainError
+from metropilot.simulate import services as simulate_services
+from metropilot.territory import services as territory_services
+
+__all__ = ["app", "run"]
+
+app = typer.Typer(
+    name="metropilot",
+    help="Metropilot, the open urban hypervisor.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+assets_app = typer.Typer(help="The equipment registry.", no_args_is_help=True)
+communes_app = typer.Typer(help="Communes and their boundaries.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(assets_app, name="assets")
+app.add_typer(communes_app, name="communes")
+
+console = Console(stderr=True)
+out = Console()
+
+
+def _actor() -> Actor:
+    import getpass
+
+    return Actor(ActorKind.CLI, getpass.getuser())
+
+
+def fail(message: str, details: object = None) -> NoReturn:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    if isinstance(details, list):
+        for item in details[:50]:
+            if isinstance(item, dict):
+                console.print(f"  {item.get('loc')}: {item.get('message')}", highlight=False)
+        if len(details) > 50:
+            console.print(f"  … and {len(details) - 50} more", highlight=False)
+    raise typer.Exit(code=2)
+
+
+def _platform(upgrade: bool | None = None) -> Platform:
+    try:
+        return bootstrap(get_settings(), upgrade=upgrade)
+    except DomainError as exc:
+        fail(exc.message)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(metropilot.__version__)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    platform = _platform(upgrade=True)
+    out.print(f"schema at revision {migrate.current_revision(platform.engine)}")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Fail if the code's tables and the migrations disagree (run in CI)."""
+    platform = _platform(upgrade=True)
+    try:
+        migrate.check(platform.engine)
+    except Exception as exc:
+        fail(f"models and migrations disagree: {exc}")
+    out.print("models and migrations agree")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the configured database."""
+    engine = make_engine(get_settings().database_url)
+    out.print(f"current {migrate.current_revision(engine)}, head {migrate.head_revision(engine)}")
+
+
+@app.command()
+def generate(
+    scale: Annotated[
+        float, typer.Option(min=0.001, max=20, help="1 = the reference metropolis.")
+    ] = 1.0,
+    seed: Annotated[int, typer.Option(help="Same seed, same metropolis.")] = 1,
+    replace: Annotated[bool, typer.Option(help="Erase an existing registry first.")] = False,
+) -> None:
+    """Generate the synthetic metropolis into the configured database."""
+    platform = _platform()
+    started = time.perf_counter()
+    with progress_bar(console) as progress, platform.uow_factory() as uow:
+        try:
+            report = simulate_services.generate_metropolis(
+                uow, _actor(), scale=scale, seed=seed, replace=replace, progress=progress
+            )
+        except DomainError as exc:
+            fail(exc.message, exc.details)
+        uow.commit()
+    elapsed = time.perf_counter() - started
+    out.print(
+        f"generated {report.assets:,} assets, {report.streets:,} streets, "
+        f"{report.organisations} organisations in {report.communes} communes "
+        f"({report.boundaries} boundaries) in {elapsed:.1f} s"
+    )
+
+
+def _read_asset_file(path: Path, fmt: str) -> list[AssetDraft]:
+    if fmt == "auto":
+        fmt = "csv" if path.suffix.lower() == ".csv" else "geojson"
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        fail(f"{path}: {exc.strerror}")
+    if fmt == "csv":
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            fail(f"{path}: not UTF-8 text (byte {exc.start})")
+        return list(read_csv(text, source=str(path)))
+    return list(read_geojson(data, source=str(path)))
+
+
+@assets_app.command("import")
+def assets_import(
+    path: Annotated[Path, typer.Argument(help="A .geojson/.json or .csv file.")],
+    fmt: Annotated[str, typer.Option("--format", help="auto, geojson or csv")] = "auto",
+) -> None:
+    """Import assets, all or nothing; existing external references are updated."""
+    platform = _platform()
+    with progress_bar(console) as progress, platform.uow_factory() as uow:
+        try:
+            progress("reading", 0, 1)
+            drafts = _read_asset_file(path, fmt)
+            progress("reading", 1, 1)
+            report = assets_services.import_assets(
+                uow,
+                drafts,
+                _actor(),
+                source=str(path),
+                progress=progress,
+            )
+        except DomainError as exc:
+            fail(exc.message, exc.details)
+        uow.commit()
+    out.print(
+        f"{path}: {report.created} created, {report.updated} updated, {report.unchanged} unchanged"
+    )
+
+
+@assets_app.command("export")
+def assets_export(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File; stdout if absent.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="geojson or csv")] = "geojson",
+    kind: Annotated[list[AssetKind] | None, typer.Option(help="Only these kinds.")] = None,
+    commune: Annotated[list[str] | None, typer.Option(help="Only these INSEE codes.")] = None,
+) -> None:
+    """Export assets to GeoJSON or CSV."""
+    if fmt not in ("geojson", "csv"):
+        fail(f"--format must be geojson or csv, got {fmt!r}")
+    platform = _platform()
+    flt = AssetFilter(kinds=kind or (), communes=commune or ())
+    target = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        with platform.uow_factory() as uow:
+            assets = assets_services.iter_assets(uow, flt)
+            chunks = (
+                csv_rows(assets, kind or tuple(AssetKind))
+                if fmt == "csv"
+                else geojson_chunks(assets)
+            )
+            for chunk in chunks:
+                target.write(chunk)
+    finally:
+        if output:
+            target.close()
+    if output:
+        console.print(f"wrote {output}")
+
+
+@communes_app.command("import")
+def communes_import(
+    path: Annotated[Path, typer.Argument(help="GeoJSON FeatureCollection of commune polygons.")],
+) -> None:
+    """Import real commune boundaries (properties: insee, name, population)."""
+    platform = _platform()
+    try:
+        collection = json.loads(path.read_bytes())
+    except OSError as exc:
+        fail(f"{path}: {exc.strerror}")
+    except json.JSONDecodeError as exc:
+        fail(f"{path} line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg}")
+    with platform.uow_factory() as uow:
+        try:
+            created, updated = territory_services.import_commune_boundaries(
+                uow, collection, _actor(), source=str(path)
+            )
+        except DomainError as exc:
+            fail(exc.message, exc.details)
+        uow.commit()
+    out.print(f"{path}: {created} communes created, {updated} updated")
+
+
+@communes_app.command("list")
+def communes_list() -> None:
+    """List the communes."""
+    platform = _platform()
+    table = Table("INSEE", "name", "population", "area km²")
+    with platform.uow_factory() as uow:
+        for c in territory_services.list_communes(uow):
+            table.add_row(c.insee, c.name, f"{c.population:,}", f"{c.area_km2 or 0:.1f}")
+    out.print(table)
+
+
+def _serve(platform: Platform, host: str, port: int) -> None:
+    import uvicorn
+
+    from metropilot.web.app import create_app
+
+    uvicorn.run(create_app(platform), host=host, port=port, log_level="info")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
+    """Serve the platform on an existing database."""
+    platform = _platform()
+    _serve(platform, host, port)
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    scale: Annotated[float, typer.Option(min=0.001, max=20, help="Size of the metropolis.")] = 1.0,
+    seed: Annotated[int, typer.Option()] = 1,
+) -> None:
+    """A living synthetic metropolis in the browser, with nothing else installed."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    platform = _platform(upgrade=True)
+    with platform.uow_factory() as uow:
+        empty = simulate_services.registry_is_empty(uow)
+    if empty:
+        console.print(f"first run: generating the synthetic metropolis (scale {scale:g}) …")
+        started = time.perf_counter()
+        with progress_bar(console) as progress, platform.uow_factory() as uow:
+            report = simulate_services.generate_metropolis(
+                uow, _actor(), scale=scale, seed=seed, progress=progress
+            )
+            uow.commit()
+        console.print(
+            f"{report.assets:,} assets in {report.communes} communes, "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
+    out.print(f"\n[bold]Metropilot is running:[/] http://{shown}:{port}/  (API docs: /docs)\n")
+    _serve(platform, host, port)
+
+
+def run() -> None:
+    app()

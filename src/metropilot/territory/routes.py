@@ -1,0 +1,52 @@
+"""HTTP: communes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+
+from metropilot.api.audience import Audience, audience
+from metropilot.api.deps import UowDep
+from metropilot.api.formats import GeoJSONResponse, list_envelope, wants_geojson
+from metropilot.shared.errors import NotFound
+from metropilot.territory import services
+from metropilot.territory.schemas import commune_feature, commune_out
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["territory"])
+
+
+@router.get(
+    "/communes",
+    dependencies=[audience(Audience.PUBLIC)],
+    summary="The communes of the metropolis with their boundaries",
+)
+def list_communes(
+    request: Request,
+    uow: UowDep,
+    format: str | None = Query(default=None, description="json (default) or geojson"),
+    boundaries: bool = Query(default=True, description="Include boundary polygons."),
+) -> Any:
+    communes = services.list_communes(uow)
+    if wants_geojson(request, format):
+        return GeoJSONResponse(
+            {"type": "FeatureCollection", "features": [commune_feature(c) for c in communes]}
+        )
+    items = [commune_out(c, with_boundary=boundaries).model_dump() for c in communes]
+    return list_envelope(items, None)
+
+
+@router.get(
+    "/communes/{insee}",
+    dependencies=[audience(Audience.PUBLIC)],
+    summary="One commune",
+)
+def get_commune(insee: str, request: Request, uow: UowDep, format: str | None = None) -> Any:
+    for commune in services.list_communes(uow):
+        if commune.insee == insee:
+            if wants_geojson(request, format):
+                return GeoJSONResponse(commune_feature(commune))
+            return commune_out(commune).model_dump()
+    raise NotFound(f"no commune with INSEE code {insee!r}")

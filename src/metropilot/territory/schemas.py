@@ -1,0 +1,42 @@
+"""API shapes of the territory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from metropilot.territory.model import Commune
+
+__all__ = ["CommuneOut", "commune_feature", "commune_out"]
+
+
+class CommuneOut(BaseModel):
+    insee: str = Field(examples=["21231"])
+    name: str = Field(examples=["Dijon"])
+    population: int
+    area_km2: float | None
+    centre: tuple[float, float] | None = Field(description="Town centre as [lon, lat].")
+    boundary: dict[str, Any] | None = Field(description="GeoJSON Polygon or MultiPolygon.")
+
+
+def commune_out(commune: Commune, *, with_boundary: bool = True) -> CommuneOut:
+    return CommuneOut(
+        insee=commune.insee,
+        name=commune.name,
+        population=commune.population,
+        area_km2=commune.area_km2,
+        centre=commune.centre,
+        boundary=commune.boundary_geojson() if with_boundary else None,
+    )
+
+
+def commune_feature(commune: Commune) -> dict[str, Any]:
+    props = commune_out(commune, with_boundary=False).model_dump()
+    props.pop("boundary")
+    return {
+        "type": "Feature",
+        "id": commune.insee,
+        "geometry": commune.boundary_geojson(),
+        "properties": props,
+    }

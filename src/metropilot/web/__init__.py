@@ -1,0 +1,1 @@
+"""The web entry point: the API application and the pages people use."""

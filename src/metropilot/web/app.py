@@ -1,0 +1,50 @@
+"""The FastAPI application: every context's routes under ``/api/v1``, and the pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import ORJSONResponse
+
+import metropilot
+from metropilot.accounts.routes import router as organisations_router
+from metropilot.api.audience import Audience, audience
+from metropilot.api.errors import install_error_handlers
+from metropilot.assets.routes import router as assets_router
+from metropilot.bootstrap import Platform
+from metropilot.territory.routes import router as territory_router
+from metropilot.web.pages import install_pages
+
+__all__ = ["API_PREFIX", "create_app"]
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(platform: Platform) -> FastAPI:
+    app = FastAPI(
+        title="Metropilot",
+        version=metropilot.__version__,
+        summary="Open-source urban hypervisor: equipment, citizens, services and contractors.",
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        default_response_class=ORJSONResponse,
+    )
+    app.state.settings = platform.settings
+    app.state.uow_factory = platform.uow_factory
+    app.state.platform = platform
+    install_error_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(territory_router)
+    api.include_router(organisations_router)
+    api.include_router(assets_router)
+
+    @api.get("/health", dependencies=[audience(Audience.PUBLIC)], tags=["platform"])
+    def health() -> dict[str, str]:
+        with platform.uow_factory() as uow:
+            uow.connection.exec_driver_sql("SELECT 1")
+        return {"status": "ok", "version": metropilot.__version__}
+
+    app.include_router(api)
+    install_pages(app)
+    return app
