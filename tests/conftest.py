@@ -50,7 +50,7 @@ class _Databases:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.created: list[str] = []
-        self._pg_problem: str | None | bool = False
+        self._pg_problem: str | bool | None = False
 
     def url(self, backend: str) -> str:
         name = f"metropilot_test_{uuid.uuid4().hex[:10]}"

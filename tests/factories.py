@@ -20,7 +20,9 @@ LIGHTING = Organisation(
     code="lumiere-sa", name="Lumière SA", kind=OrganisationKind.CONTRACTOR, sector=Sector.PRIVATE
 )
 ROADS = Organisation(
-    code="roads", name="Metropolitan roads", kind=OrganisationKind.METROPOLITAN_SERVICE,
+    code="roads",
+    name="Metropolitan roads",
+    kind=OrganisationKind.METROPOLITAN_SERVICE,
     sector=Sector.PUBLIC,
 )
 

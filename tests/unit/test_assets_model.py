@@ -32,14 +32,26 @@ def test_streetlight_attributes_are_normalised() -> None:
 @pytest.mark.parametrize(
     ("kind", "subtype", "attributes", "loc"),
     [
-        (AssetKind.STREETLIGHT, None, {"lamp_technology": "LED", "nominal_power_w": "lots"},
-         "line 2.attributes.nominal_power_w"),
-        (AssetKind.STREETLIGHT, None, {"lamp_technology": "candle", "nominal_power_w": 40},
-         "line 2.attributes.lamp_technology"),
+        (
+            AssetKind.STREETLIGHT,
+            None,
+            {"lamp_technology": "LED", "nominal_power_w": "lots"},
+            "line 2.attributes.nominal_power_w",
+        ),
+        (
+            AssetKind.STREETLIGHT,
+            None,
+            {"lamp_technology": "candle", "nominal_power_w": 40},
+            "line 2.attributes.lamp_technology",
+        ),
         (AssetKind.STREETLIGHT, None, {"nominal_power_w": 40}, "line 2.attributes.lamp_technology"),
         (AssetKind.CAMERA, None, {"camera_type": "fixed", "zoom": 3}, "line 2.attributes.zoom"),
-        (AssetKind.TRAFFIC_JUNCTION, None, {"controller_model": "X", "signal_heads": -1},
-         "line 2.attributes.signal_heads"),
+        (
+            AssetKind.TRAFFIC_JUNCTION,
+            None,
+            {"controller_model": "X", "signal_heads": -1},
+            "line 2.attributes.signal_heads",
+        ),
         (AssetKind.SENSOR, "parking", {"bay_count": "many"}, "line 2.attributes.bay_count"),
     ],
 )

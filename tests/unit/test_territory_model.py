@@ -10,7 +10,9 @@ from metropilot.territory.model import (
     validate_insee,
 )
 
-LOCATOR = CommuneLocator([("21001", box(5.0, 47.3, 5.1, 47.4)), ("21002", box(5.1, 47.3, 5.2, 47.4))])
+LOCATOR = CommuneLocator(
+    [("21001", box(5.0, 47.3, 5.1, 47.4)), ("21002", box(5.1, 47.3, 5.2, 47.4))]
+)
 
 
 def test_locates_points_in_their_commune() -> None:

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from metropilot.assets.model import AssetKind, AssetStatus
-from metropilot.assets.transfer import csv_rows, geojson_chunks, read_csv, read_geojson
+from metropilot.assets.transfer import read_csv, read_geojson
 from metropilot.shared.errors import InvalidInput
 
 

@@ -6,13 +6,15 @@ where the accounts work enforces it (authentication, role and scope) without tou
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from enum import StrEnum
 from typing import Any
 
 from fastapi import Depends
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
-__all__ = ["AUDIENCE_ATTRIBUTE", "Audience", "audience"]
+__all__ = ["AUDIENCE_ATTRIBUTE", "Audience", "audience", "route_audiences"]
 
 AUDIENCE_ATTRIBUTE = "__metropilot_audience__"
 
@@ -40,3 +42,33 @@ def audience(*audiences: Audience) -> Any:
     marker: Callable[[], None] = declared_audience
     setattr(marker, AUDIENCE_ATTRIBUTE, frozenset(audiences))
     return Depends(marker)
+
+
+def _audiences_of(dependencies: Iterable[Any]) -> frozenset[Audience]:
+    found: set[Audience] = set()
+    for dependency in dependencies:
+        call = getattr(dependency, "dependency", None) or getattr(dependency, "call", None)
+        found |= getattr(call, AUDIENCE_ATTRIBUTE, frozenset())
+    return frozenset(found)
+
+
+def route_audiences(
+    routes: Iterable[BaseRoute], prefix: str = "", inherited: frozenset[Audience] = frozenset()
+) -> Iterator[tuple[str, str, frozenset[Audience]]]:
+    """``(methods, path, audiences)`` for every API route, through included routers.
+
+    FastAPI keeps an included router's routes behind a wrapper; the walk follows
+    ``original_router`` and adds the prefix and router-level dependencies of each inclusion.
+    """
+    for route in routes:
+        if isinstance(route, APIRoute):
+            own = _audiences_of(route.dependant.dependencies) | _audiences_of(route.dependencies)
+            yield ",".join(sorted(route.methods or ())), prefix + route.path, own | inherited
+            continue
+        original = getattr(route, "original_router", None)
+        context = getattr(route, "include_context", None)
+        if original is not None:
+            extra = _audiences_of(getattr(context, "dependencies", ()))
+            yield from route_audiences(
+                original.routes, prefix + str(getattr(context, "prefix", "")), inherited | extra
+            )

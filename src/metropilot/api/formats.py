@@ -6,17 +6,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import ORJSONResponse
 
+from metropilot.api.responses import GEOJSON_MEDIA_TYPE, GeoJSONResponse
 from metropilot.shared.errors import InvalidInput
 
 __all__ = ["GEOJSON_MEDIA_TYPE", "GeoJSONResponse", "list_envelope", "wants_geojson"]
-
-GEOJSON_MEDIA_TYPE = "application/geo+json"
-
-
-class GeoJSONResponse(ORJSONResponse):
-    media_type = GEOJSON_MEDIA_TYPE
 
 
 def wants_geojson(request: Request, fmt: str | None) -> bool:

@@ -7,7 +7,7 @@ counterpart (Streetlight, StreetlightControlCabinet, Camera, Device, …) where 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -307,7 +307,20 @@ def validate_draft_shape(draft: AssetDraft) -> AssetDraft:
             details=[Problem(f"{where}.parent", "this kind has no parent")],
         )
     attributes = validate_attributes(draft.kind, draft.subtype or None, draft.attributes, where)
-    return replace(draft, external_ref=ref, subtype=draft.subtype or None, attributes=attributes)
+    # A constructor call, not dataclasses.replace: this runs once per asset of every import.
+    return AssetDraft(
+        external_ref=ref,
+        kind=draft.kind,
+        lon=draft.lon,
+        lat=draft.lat,
+        attributes=attributes,
+        maintainer=draft.maintainer,
+        parent_ref=draft.parent_ref,
+        subtype=draft.subtype or None,
+        name=draft.name,
+        status=draft.status,
+        where=draft.where,
+    )
 
 
 @dataclass(slots=True)
@@ -347,11 +360,17 @@ TRACKED_FIELDS = (
 
 def diff_assets(before: Asset | None, after: Asset) -> dict[str, list[Any]]:
     """``{field: [before, after]}`` for every tracked field that changed (all of them on create)."""
+    if before is None:
+        return {
+            name: [None, _plain(value)]
+            for name in TRACKED_FIELDS
+            if (value := getattr(after, name)) is not None
+        }
     changes: dict[str, list[Any]] = {}
     for name in TRACKED_FIELDS:
         new = getattr(after, name)
-        old = getattr(before, name) if before is not None else None
-        if name == "attributes" and before is not None:
+        old = getattr(before, name)
+        if name == "attributes":
             for key in sorted(set(before.attributes) | set(after.attributes)):
                 old_value, new_value = before.attributes.get(key), after.attributes.get(key)
                 if old_value != new_value:
@@ -363,7 +382,8 @@ def diff_assets(before: Asset | None, after: Asset) -> dict[str, list[Any]]:
 
 
 def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, StrEnum) else value
+    # An enum member's _value_ is a plain attribute; .value goes through a slow descriptor.
+    return value._value_ if isinstance(value, StrEnum) else value
 
 
 @dataclass(slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from metropilot.accounts import services as accounts_services
@@ -122,7 +122,7 @@ def list_assets(
     request: Request,
     uow: UowDep,
     settings: SettingsDep,
-    query: Annotated[AssetQuery, Query()],
+    query: Annotated[AssetQuery, Depends()],
     limit: Annotated[int | None, Query(ge=1, description="Page size.")] = None,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
     format: Annotated[str | None, Query(description="json (default) or geojson")] = None,
@@ -160,7 +160,7 @@ def _fields(flt: AssetFilter) -> dict[str, Any]:
     summary="Counts by kind, status and commune, under the same filters as /assets",
 )
 def assets_summary(
-    uow: UowDep, settings: SettingsDep, query: Annotated[AssetQuery, Query()]
+    uow: UowDep, settings: SettingsDep, query: Annotated[AssetQuery, Depends()]
 ) -> dict[str, dict[str, int]]:
     return services.summary(uow, query.to_filter(uow, settings))
 
@@ -175,7 +175,7 @@ def export_assets(
     request: Request,
     uow: UowDep,
     settings: SettingsDep,
-    query: Annotated[AssetQuery, Query()],
+    query: Annotated[AssetQuery, Depends()],
     format: Annotated[str, Query(pattern="^(csv|geojson)$")] = "geojson",
 ) -> StreamingResponse:
     flt = query.to_filter(uow, settings)

@@ -199,7 +199,7 @@ def import_assets(
     existing = repository.existing_by_ref(conn, in_file_kinds)
     now = utcnow()
     report = ImportReport()
-    new_rows: list[dict[str, Any]] = []
+    new_rows: list[tuple[dict[str, Any], str | None]] = []
     updated_rows: list[dict[str, Any]] = []
     history: list[AssetChange] = []
     pending_created: list[tuple[AssetDraft, str]] = []
@@ -209,8 +209,9 @@ def import_assets(
         before = existing.get(draft.external_ref)
         if before is None:
             status = draft.status or AssetStatus.OK
-            new_rows.append(_row(draft, commune, org_ids, status, now, version=1))
-            new_rows[-1]["created_at"] = now
+            row = _row(draft, commune, org_ids, status, now, version=1)
+            row["created_at"] = now
+            new_rows.append((row, draft.parent_ref))
             pending_created.append((draft, commune))
             continue
         status = draft.status or before.status
@@ -239,21 +240,18 @@ def import_assets(
 
     if progress:
         progress("writing", 0, len(new_rows) + len(updated_rows))
-    new_ids = repository.insert_assets(conn, new_rows)
-    repository.update_asset_rows(conn, updated_rows)
-    ids_by_ref = {**{ref: a.id for ref, a in existing.items()}, **new_ids}
+    ids_by_ref = {ref: a.id for ref, a in existing.items()}
     ids_by_ref.update({ref: i for ref, (i, _) in stored_parents.items()})
-    parents: dict[int, int | None] = {}
+    new_ids = _insert_parents_first(conn, new_rows, ids_by_ref)
+    repository.update_asset_rows(conn, updated_rows)
+    ids_by_ref.update(new_ids)
+    moved: dict[int, int | None] = {}
     for draft in clean:
-        own = ids_by_ref[draft.external_ref]
-        parent = ids_by_ref[draft.parent_ref] if draft.parent_ref else None
         before = existing.get(draft.external_ref)
-        if before is None and parent is None:
-            continue
-        if before is not None and before.parent_id == parent:
-            continue
-        parents[own] = parent
-    repository.set_parents(conn, parents)
+        parent = ids_by_ref[draft.parent_ref] if draft.parent_ref else None
+        if before is not None and before.parent_id != parent:
+            moved[before.id] = parent
+    repository.set_parents(conn, moved)
 
     for draft, commune in pending_created:
         asset_id = new_ids[draft.external_ref]
@@ -272,6 +270,34 @@ def import_assets(
     for event in status_events:
         uow.record(event)
     return report
+
+
+def _insert_parents_first(
+    conn: Any, pending: list[tuple[dict[str, Any], str | None]], known_ids: dict[str, int]
+) -> dict[str, int]:
+    """Insert new assets in waves so that each row's parent already has an id when it goes in.
+
+    The kinds allowed as parents form no cycle (sensor → light → cabinet at most), so this takes
+    at most three waves and no second pass of updates.
+    """
+    inserted: dict[str, int] = {}
+    while pending:
+        ready: list[dict[str, Any]] = []
+        later: list[tuple[dict[str, Any], str | None]] = []
+        for row, parent_ref in pending:
+            parent_id = None if parent_ref is None else known_ids.get(parent_ref)
+            if parent_ref is not None and parent_id is None:
+                parent_id = inserted.get(parent_ref)
+            if parent_ref is None or parent_id is not None:
+                row["parent_id"] = parent_id
+                ready.append(row)
+            else:
+                later.append((row, parent_ref))
+        if not ready:
+            raise RuntimeError("parent references form a cycle")  # excluded by PARENT_KINDS
+        inserted.update(repository.insert_assets(conn, ready))
+        pending = later
+    return inserted
 
 
 def _row(

@@ -5,10 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 __all__ = ["make_engine"]
+
+
+def _json_dumps(value: Any) -> str:
+    # orjson is several times faster than the standard library on the registry's bulk writes.
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def make_engine(
@@ -22,10 +28,20 @@ def make_engine(
             url,
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": 30},
+            json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
         )
         _tune_sqlite(engine, sqlite_synchronous)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+    )
 
 
 def _tune_sqlite(engine: Engine, synchronous: str) -> None:

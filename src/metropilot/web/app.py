@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import ORJSONResponse
 
 import metropilot
 from metropilot.accounts.routes import router as organisations_router
 from metropilot.api.audience import Audience, audience
 from metropilot.api.errors import install_error_handlers
+from metropilot.api.responses import JSONResponseFast
 from metropilot.assets.routes import router as assets_router
 from metropilot.bootstrap import Platform
 from metropilot.territory.routes import router as territory_router
@@ -27,7 +27,7 @@ def create_app(platform: Platform) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        default_response_class=ORJSONResponse,
+        default_response_class=JSONResponseFast,
     )
     app.state.settings = platform.settings
     app.state.uow_factory = platform.uow_factory
