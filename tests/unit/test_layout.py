@@ -26,7 +26,7 @@ from metropilot.assets.model import (
     AssetStatus,
     validate_draft_shape,
 )
-from metropilot.shared.geo import LocalPlane
+from metropilot.shared.geo import METRES_PER_DEGREE_LAT, LocalPlane
 from metropilot.simulate.layout import (
     IT_COMPANY,
     LEAD_CONTRACTOR,
@@ -103,7 +103,7 @@ def plane_of(metropolis: SyntheticMetropolis) -> LocalPlane:
 
 
 def to_plane(geometry: Any, plane: LocalPlane) -> Any:
-    mx, my = plane.metres_per_degree_lon, plane.to_xy(plane.lon0, plane.lat0 + 1.0)[1]
+    mx, my = plane.metres_per_degree_lon, METRES_PER_DEGREE_LAT
     return shapely.transform(geometry, lambda c: (c - [plane.lon0, plane.lat0]) * [mx, my])
 
 
@@ -462,7 +462,12 @@ def test_buildings_include_a_town_hall_per_commune(full: SyntheticMetropolis) ->
     assert all(
         b.name and b.attributes["address"] and b.attributes["supervision"] for b in buildings
     )
-    assert any(b.attributes["building_type"] == "depot" for b in buildings)
+    kinds = Counter(b.attributes["building_type"] for b in buildings)
+    assert kinds["school"] > kinds["museum"] > 0
+    depots = {b.name for b in buildings if b.attributes["building_type"] == "depot"}
+    assert "Centre technique métropolitain" in depots
+    vehicles = [a for a in full.assets if a.kind is AssetKind.VEHICLE]
+    assert {v.attributes["home_base"] for v in vehicles} <= depots
 
 
 def test_vehicles_bollards_and_sensors_look_real(full: SyntheticMetropolis) -> None:

@@ -168,6 +168,7 @@ def test_the_catalogues_have_the_same_messages() -> None:
     assert format_number(34000, "fr") == "34\u202f000"
     assert format_percent(87.42, "en") == "87.4%"
     assert format_percent(87.42, "fr") == "87,4\u00a0%"
+    assert format_percent(1, "en") == "1.0%"
 
 
 def test_every_kind_and_status_is_translated() -> None:

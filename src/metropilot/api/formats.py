@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import Request
 
-from metropilot.api.responses import GEOJSON_MEDIA_TYPE, GeoJSONResponse
+from metropilot.api.responses import GEOJSON_MEDIA_TYPE, GeoJSONResponse, JSONResponseFast
 from metropilot.shared.errors import InvalidInput
 
 __all__ = ["GEOJSON_MEDIA_TYPE", "GeoJSONResponse", "list_envelope", "wants_geojson"]
@@ -23,5 +23,10 @@ def wants_geojson(request: Request, fmt: str | None) -> bool:
     return GEOJSON_MEDIA_TYPE in accept
 
 
-def list_envelope(items: Iterable[Any], next_cursor: str | None) -> dict[str, Any]:
-    return {"items": list(items), "next_cursor": next_cursor}
+def list_envelope(items: Iterable[Any], next_cursor: str | None) -> JSONResponseFast:
+    """``{"items": [...], "next_cursor": ...}``, rendered straight by orjson.
+
+    Returning a response (not a dict) skips FastAPI's generic encoder, which costs more than the
+    database query on a page of 1,000 assets.
+    """
+    return JSONResponseFast({"items": list(items), "next_cursor": next_cursor})

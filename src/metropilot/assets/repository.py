@@ -144,25 +144,49 @@ def _apply_filter(query: Select[Any], flt: AssetFilter) -> Select[Any]:
     return query
 
 
+_KINDS = {k.value: k for k in AssetKind}
+_STATUSES = {s.value: s for s in AssetStatus}
+
+
 def _to_domain(row: Any) -> Asset:
+    # Positional unpacking and dict lookups: this runs for every row of every page.
+    (
+        asset_id,
+        external_ref,
+        kind,
+        subtype,
+        name,
+        lon,
+        lat,
+        commune_insee,
+        maintainer_id,
+        parent_id,
+        status,
+        attributes,
+        created_at,
+        updated_at,
+        version,
+        maintainer_code,
+        parent_ref,
+    ) = row
     return Asset(
-        id=row.id,
-        external_ref=row.external_ref,
-        kind=AssetKind(row.kind),
-        subtype=row.subtype,
-        name=row.name,
-        lon=row.lon,
-        lat=row.lat,
-        commune_insee=row.commune_insee,
-        status=AssetStatus(row.status),
-        attributes=row.attributes,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        maintainer_id=row.maintainer_id,
-        maintainer_code=row.maintainer_code,
-        parent_id=row.parent_id,
-        parent_ref=row.parent_ref,
-        version=row.version,
+        id=asset_id,
+        external_ref=external_ref,
+        kind=_KINDS[kind],
+        subtype=subtype,
+        name=name,
+        lon=lon,
+        lat=lat,
+        commune_insee=commune_insee,
+        status=_STATUSES[status],
+        attributes=attributes,
+        created_at=created_at,
+        updated_at=updated_at,
+        maintainer_id=maintainer_id,
+        maintainer_code=maintainer_code,
+        parent_id=parent_id,
+        parent_ref=parent_ref,
+        version=version,
     )
 
 

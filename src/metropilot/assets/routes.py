@@ -13,6 +13,7 @@ from metropilot.api.audience import Audience, audience
 from metropilot.api.deps import SettingsDep, UowDep
 from metropilot.api.formats import GeoJSONResponse, list_envelope, wants_geojson
 from metropilot.api.pagination import decode_cursor, encode_cursor
+from metropilot.api.responses import JSONResponseFast
 from metropilot.assets import services
 from metropilot.assets.model import (
     AssetKind,
@@ -222,4 +223,4 @@ def get_asset(asset_id: int, request: Request, uow: UowDep, format: str | None =
     asset, history = services.asset_detail(uow, asset_id)
     if wants_geojson(request, format):
         return GeoJSONResponse(asset_feature(asset))
-    return asset_detail_out(asset, history)
+    return JSONResponseFast(asset_detail_out(asset, history))

@@ -260,7 +260,21 @@ PEOPLE = _names(
     Claude Monet, Paul Cézanne, Berthe Morisot, Rosa Bonheur, Gustave Courbet, Eugène Delacroix,
     Jean Zay, Pierre Mendès France, Léon Blum, Aristide Briand, Jean Macé, Ferdinand Buisson,
     Marcelin Berthelot, Henri Poincaré, Évariste Galois, Sophie Germain, Blaise Pascal,
-    René Descartes, Denis Papin, Joseph Fourier, Gaspard Monge, Lazare Carnot
+    René Descartes, Denis Papin, Joseph Fourier, Gaspard Monge, Lazare Carnot, Jules Verne,
+    Alexandre Dumas, Pierre Loti, Paul Valéry, Saint-Just, Mirabeau, La Fayette, Jeanne d'Arc,
+    Hoche, Kléber, Marceau, Carnot, Jean Bart, Surcouf, Champollion, Daguerre, Foucault,
+    Arago, Gay-Lussac, Laplace, Lagrange, Cauchy, Fermat, Charles Fourier, Proudhon,
+    Jules Michelet, Ernest Renan, Anatole de Monzie, Georges Brassens, Édith Piaf,
+    Joséphine Baker, Germaine Tillion, Geneviève de Gaulle, Pierre Brossolette, Jean Bouhey,
+    Félix Kir, Robert Poujade, Gaston Gérard, Henri Dunant, Albert Schweitzer, Louis Lumière,
+    Auguste Lumière, Paul Langevin, Irène Joliot-Curie, Frédéric Joliot-Curie, Émilie du Châtelet,
+    Madame de Sévigné, Marguerite Yourcenar, Simone de Beauvoir, Aimé Césaire,
+    Léopold Sédar Senghor, Victor Schœlcher, Toussaint Louverture, Alexandre Yersin,
+    Jacques Cartier, Samuel de Champlain, Bougainville, La Pérouse, Dumont d'Urville,
+    Paul-Émile Victor, Jacques-Yves Cousteau, Haroun Tazieff, Théodore Monod, Jean Rostand,
+    Louis de Broglie, Pierre-Gilles de Gennes, Georges Charpak, Jean Perrin, Marcel Proust,
+    Boris Vian, Raymond Queneau, Jean Cocteau, Guillaume Apollinaire, Saint-Saëns, Gounod,
+    Bizet, Offenbach, Lully, Couperin, Fauré, Satie, Poulenc, Messiaen
     """
 )
 THEMES = _names(
@@ -277,7 +291,24 @@ THEMES = _names(
     des Bouleaux, des Aubépines, des Violettes, des Coquelicots, des Genêts, de la Source,
     du Pressoir, des Murgers, des Longènes, du Cellier, de la Corvée, des Essarts, du Fort,
     de la Citadelle, des Tanneries, des Artisans, du Commerce, de l'Industrie, des Sports,
-    de l'Abreuvoir
+    de l'Abreuvoir, des Tonneliers, des Vignerons, des Tanneurs, des Meuniers, des Charrons,
+    des Forgerons, des Tisserands, des Maraîchers, des Jardiniers, des Vendangeurs,
+    de Beaune, de Langres, d'Auxonne, de Gray, de Besançon, de Nuits, de Seurre, de Mirebeau,
+    d'Is-sur-Tille, de Genlis, de Montbard, de Semur, de Saulieu, d'Arnay, de Vitteaux,
+    de la Saône, de la Vingeanne, du Suzon, de la Norges, de l'Armançon, du Morvan,
+    de l'Auxois, de la Montagne, du Plateau, de la Vallée, du Vallon, de la Plaine, du Val,
+    des Hautes Terres, des Basses Terres, des Longs Prés, des Grandes Vignes, des Petits Champs,
+    du Grand Pré, du Petit Bois, des Bruyères, des Fougères, des Noisetiers, des Pommiers,
+    des Poiriers, des Pruniers, des Amandiers, des Mûriers, des Sureaux, des Frênes, des Ormes,
+    des Trembles, des Aulnes, des Hêtres, des Sapins, des Mélèzes, des Cèdres, des Iris,
+    des Jonquilles, des Primevères, des Pervenches, des Myosotis, des Bleuets, des Marguerites,
+    des Tulipes, des Lavandes, des Roseaux, des Fauvettes, des Rossignols, des Pinsons,
+    des Merles, des Loriots, des Bergeronnettes, des Chardonnerets, des Tourterelles,
+    de la Chapelle, du Prieuré, de l'Abbaye, du Cloître, des Remparts, de la Porte,
+    du Pont, de la Passerelle, de l'Écluse, du Port, du Quai, de la Halle, du Marché,
+    de la Poste, de la Mairie, du Presbytère, du Cimetière, de la Ferme, du Domaine,
+    de la Grange, des Granges, du Colombier, de la Tuilerie, de la Briqueterie, des Carrières,
+    des Fontaines, du Lavoir Neuf, de la Vieille Route, du Chemin Vert, de l'Étang, des Mares
     """
 )
 RADIAL_NAMES = _names(
@@ -302,7 +333,7 @@ def _of(name: str) -> str:
 
 
 class _StreetNamer:
-    """Hands out street names for one commune without repeating one, in a seeded order."""
+    """Hands out street names for one commune, never the same one twice, in a seeded order."""
 
     def __init__(self, rng: random.Random) -> None:
         self._rng = rng
@@ -312,24 +343,25 @@ class _StreetNamer:
         self._used: set[str] = set()
 
     def body(self) -> str:
+        """The next name to honour; once all are used, they come back as "… prolongée" etc."""
         cycle, index = divmod(self._next, len(self._bodies))
         self._next += 1
         suffix = SUFFIXES[cycle % len(SUFFIXES)]
         extra = f" {cycle // len(SUFFIXES) + 1}" if cycle >= len(SUFFIXES) else ""
         return f"{self._bodies[index]}{suffix}{extra}"
 
-    def name(self, body: str, *, short: bool, outer: bool) -> str:
-        if short:
-            kind = "Impasse"
-        elif outer:
+    def street(self, *, outer: bool) -> tuple[str, str]:
+        """A fresh street name and its body: chemins on the fringe, mostly rues in town."""
+        if outer:
             kind = self._rng.choices(("Chemin", "Rue", "Route"), (5, 4, 1))[0]
         else:
             kind = self._rng.choices(("Rue", "Allée", "Avenue"), (14, 3, 2))[0]
-        name = f"{kind} {body}"
-        while name in self._used:
-            name = f"Rue {self.body()}"
-        self._used.add(name)
-        return name
+        while True:
+            body = self.body()
+            name = f"{kind} {body}"
+            if name not in self._used:
+                self._used.add(name)
+                return name, body
 
 
 # --------------------------------------------------------------------------- places
@@ -754,6 +786,7 @@ BUILDING_TYPES: tuple[tuple[str, float], ...] = (
     ("social", 10),
     ("other", 5),
 )
+CITY_FIRST_BUILDINGS = ("depot", "museum", "museum", "library", "museum")
 BUILDING_KINDS = [kind for kind, _ in BUILDING_TYPES]
 BUILDING_WEIGHTS = [weight for _, weight in BUILDING_TYPES]
 SUPERVISION: dict[str, list[str]] = {
@@ -966,16 +999,17 @@ class _Builder:
             self.add_streets(place, main_lines, main_names, main=True)
             target = reference_lights[index] * LIGHT_SPACING_M
             local_target = max(target - place.street_length, 0.3 * target)
-            bodies: dict[int, str] = {}
+            # Every piece of a grid line keeps the line's name, as an interrupted street does.
+            line_names: dict[int, tuple[str, str]] = {}
             local_lines, local_names = [], []
             for street in self.local_grid(place, local_target):
-                if street.grid_line not in bodies:
-                    bodies[street.grid_line] = namer.body()
-                short = street.outer and float(street.line.length) < 150.0
+                if street.grid_line not in line_names:
+                    line_names[street.grid_line] = namer.street(outer=street.outer)
+                name, body = line_names[street.grid_line]
+                if street.outer and float(street.line.length) < 150.0:
+                    name = f"Impasse {body}"
                 local_lines.append(street.line)
-                local_names.append(
-                    namer.name(bodies[street.grid_line], short=short, outer=street.outer)
-                )
+                local_names.append(name)
             self.add_streets(place, local_lines, local_names, main=False)
             if not place.lines:
                 self.add_fallback_street(place)
@@ -1285,10 +1319,12 @@ class _Builder:
 
     def buildings(self) -> list[AssetDraft]:
         """One town hall per commune (largest first when the budget is short), then public
-        buildings in proportion to population; the city hosts the metropolitan depot."""
+        buildings in proportion to population. The city's first one is the metropolitan depot,
+        where the fleet is based: it is kept even when the budget is short, from two buildings.
+        """
         total = self.counts[AssetKind.BUILDING]
         order = sorted(range(len(self.places)), key=lambda i: (-self.places[i].seed.population, i))
-        with_hall = set(order[:total])
+        with_hall = set(order[: min(len(order), total - 1) if total > 1 else total])
         rest = (
             _apportion(total - len(with_hall), [p.seed.population for p in self.places])
             if total > len(with_hall)
@@ -1301,15 +1337,18 @@ class _Builder:
             kinds: list[str] = []
             if index in with_hall:
                 kinds.append("town_hall")
+            # The city has the metropolitan depot and the museums; every town has a school.
+            first = CITY_FIRST_BUILDINGS if index == self.city else ("school",)
             for k in range(rest[index]):
-                if k == 0 and index == self.city:
-                    kinds.append("depot")
-                    continue
-                kind = rng.choices(BUILDING_KINDS, BUILDING_WEIGHTS)[0]
+                if k < len(first):
+                    kind = first[k]
+                else:
+                    kind = rng.choices(BUILDING_KINDS, BUILDING_WEIGHTS)[0]
                 if kind == "museum" and index != self.city:
                     kind = "cultural"
                 kinds.append(kind)
-            museums = iter(MUSEUMS)
+            depot = "métropolitain" if index == self.city else _of(place.seed.name)
+            first_names = {"museum": iter(MUSEUMS), "depot": iter([f"Centre technique {depot}"])}
             for number, kind in enumerate(kinds, start=1):
                 if kind == "town_hall":
                     xy = place.near(rng, place.anchor, 5.0, 20.0, place.deep)
@@ -1319,7 +1358,7 @@ class _Builder:
                         rng, within=0.8 * place.town_radius, main=False
                     )
                     xy = place.setback(rng, street_xy, line, rng.uniform(10.0, 20.0))
-                name = self.building_name(kind, place, namer, rng, museums)
+                name = self.building_name(kind, place, namer, rng, first_names)
                 address = f"{rng.randint(1, 120)} {place.line_names[line]}, {place.seed.name}"
                 attributes: dict[str, Any] = {
                     "building_type": kind,
@@ -1346,7 +1385,7 @@ class _Builder:
         place: _Place,
         namer: _StreetNamer,
         rng: random.Random,
-        museums: Iterator[str],
+        first_names: dict[str, Iterator[str]],
     ) -> str:
         town = place.seed.name
         person = namer.body()
@@ -1364,13 +1403,11 @@ class _Builder:
         if kind == "library":
             return f"Médiathèque {person}"
         if kind == "museum":
-            return next(museums, f"Musée {person}")
+            return next(first_names["museum"], f"Musée {person}")
         if kind == "office":
             return f"Centre administratif {person}"
         if kind == "depot":
-            if place is self.places[self.city]:
-                return "Centre technique métropolitain"
-            return f"Centre technique {_of(town)}"
+            return next(first_names["depot"], f"Dépôt {person}")
         if kind == "cultural":
             kind_name = rng.choice(("Centre culturel", "Salle des fêtes", "Espace"))
             return f"{kind_name} {person}"
@@ -1588,8 +1625,9 @@ class _Builder:
         """Service vehicles, most parked at a depot, the others out on the streets."""
         rng = self.rng("vehicles")
         depots = [d for d in buildings if d.attributes.get("building_type") == "depot"]
-        if not depots:
-            depots = [d for d in buildings if d.attributes.get("building_type") == "town_hall"][:1]
+        if not depots:  # too few buildings for a depot: the fleet parks at the city's town hall
+            city_hall = f"BLD-{self.places[self.city].insee}-001"
+            depots = [d for d in buildings if d.external_ref == city_hall]
         depot_place = {d.external_ref: self.place_of(d) for d in depots}
         out_weights = [float(p.street_length) for p in self.places]
         plates: set[str] = set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
+from starlette.middleware.gzip import GZipMiddleware
 
 import metropilot
 from metropilot.accounts.routes import router as organisations_router
@@ -33,6 +34,8 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.uow_factory = platform.uow_factory
     app.state.platform = platform
     install_error_handlers(app)
+    # Level 5 compresses GeoJSON about 8x at a fraction of the CPU of the default level 9.
+    app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(territory_router)

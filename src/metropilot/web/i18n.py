@@ -240,5 +240,7 @@ def format_number(value: float, lang: str) -> str:
 
 def format_percent(value: float, lang: str) -> str:
     """87.4% in English; 87,4 % in French, with a no-break space before the sign."""
-    number = format_number(round(value, 1), lang)
+    number = f"{value:,.1f}"
+    if lang == "fr":
+        number = number.replace(",", "\u202f").replace(".", ",")
     return f"{number}\u00a0%" if lang == "fr" else f"{number}%"
