@@ -62,6 +62,7 @@ FULL_COUNTS = {
     AssetKind.VEHICLE: 205,
     AssetKind.SENSOR: 300,
 }
+LIGHTING = (AssetKind.STREETLIGHT, AssetKind.LIGHTING_CABINET)
 REF_WITH_COMMUNE = re.compile(r"^(?:SL|CAB|BLD)-(\d{5})-\d+$")
 
 
@@ -220,12 +221,9 @@ def test_a_tiny_scale_still_lights_every_commune(seeds: list[CommuneSeed]) -> No
     counts = Counter(asset.kind for asset in tiny.assets)
     assert counts[AssetKind.STREETLIGHT] == 23
     assert counts[AssetKind.LIGHTING_CABINET] == 23
-    assert all(counts[kind] == 1 for kind in FULL_COUNTS if kind not in _LIGHTING)
+    assert all(counts[kind] == 1 for kind in FULL_COUNTS if kind not in LIGHTING)
     lit = {a.external_ref.split("-")[1] for a in tiny.assets if a.kind is AssetKind.STREETLIGHT}
     assert lit == {s.insee for s in seeds}
-
-
-_LIGHTING = (AssetKind.STREETLIGHT, AssetKind.LIGHTING_CABINET)
 
 
 def test_scale_one_has_the_reference_counts(full: SyntheticMetropolis) -> None:
@@ -383,7 +381,7 @@ def test_streets_are_named_categorised_and_inside_their_commune(
     }
     assert sum(1 for n in dijon_main if n.startswith("Boulevard")) >= 4  # the ring
     assert any(n == "Avenue de Chenôve" for n in dijon_main)  # towards a neighbour
-    assert any(n.startswith("Route d'Ahuy") for s in small.streets for n in [s.name])
+    assert any(s.name.startswith("Route d'Ahuy") for s in small.streets)  # elided "de"
     for code in boundaries:
         local = sum(1 for s in small.streets if s.commune_insee == code and s.category == "local")
         assert local > 0, code

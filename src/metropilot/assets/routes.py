@@ -22,7 +22,7 @@ from metropilot.assets.model import (
     parse_kind,
     parse_status,
 )
-from metropilot.assets.schemas import AssetDetailOut, asset_detail_out, asset_out
+from metropilot.assets.schemas import AssetDetailOut, asset_detail_out, document_feature
 from metropilot.assets.services import AssetFilter
 from metropilot.assets.transfer import asset_feature, csv_rows, geojson_chunks
 from metropilot.db.uow import UnitOfWork
@@ -133,22 +133,21 @@ def list_assets(
         raise InvalidInput(f"limit must be at most {settings.page_size_max}, got {page_size}")
     flt = query.to_filter(uow, settings)
     flt = AssetFilter(**{**_fields(flt), "after_id": decode_cursor(cursor)})
-    page, last_id = services.list_assets(uow, flt, page_size)
+    page, last_id = services.list_asset_documents(uow, flt, page_size)
     next_cursor = encode_cursor(last_id)
-    plane = LocalPlane(*flt.near) if flt.near else None
-
-    def distance(lon: float, lat: float) -> float | None:
-        return plane.distance_m(plane.lon0, plane.lat0, lon, lat) if plane else None
-
+    if flt.near is not None:
+        plane = LocalPlane(*flt.near)
+        for doc in page:
+            doc["distance_m"] = round(plane.distance_m(*flt.near, doc["lon"], doc["lat"]), 1)
     if wants_geojson(request, format):
-        features = [
-            asset_feature(a, {"distance_m": round(d, 1)} if (d := distance(a.lon, a.lat)) else None)
-            for a in page
-        ]
         return GeoJSONResponse(
-            {"type": "FeatureCollection", "features": features, "next_cursor": next_cursor}
+            {
+                "type": "FeatureCollection",
+                "features": [document_feature(doc) for doc in page],
+                "next_cursor": next_cursor,
+            }
         )
-    return list_envelope((asset_out(a, distance(a.lon, a.lat)) for a in page), next_cursor)
+    return list_envelope(page, next_cursor)
 
 
 def _fields(flt: AssetFilter) -> dict[str, Any]:

@@ -9,7 +9,14 @@ from pydantic import BaseModel, Field
 
 from metropilot.assets.model import Asset, AssetChange, AssetKind, AssetStatus
 
-__all__ = ["AssetChangeOut", "AssetDetailOut", "AssetOut", "asset_detail_out", "asset_out"]
+__all__ = [
+    "AssetChangeOut",
+    "AssetDetailOut",
+    "AssetOut",
+    "asset_detail_out",
+    "asset_out",
+    "document_feature",
+]
 
 
 class AssetOut(BaseModel):
@@ -67,6 +74,17 @@ def asset_out(asset: Asset, distance_m: float | None = None) -> dict[str, Any]:
     if distance_m is not None:
         data["distance_m"] = round(distance_m, 1)
     return data
+
+
+def document_feature(doc: dict[str, Any]) -> dict[str, Any]:
+    """A GeoJSON Feature from an asset in its API shape (see ``asset_out``)."""
+    properties = {k: v for k, v in doc.items() if k not in ("id", "lon", "lat")}
+    return {
+        "type": "Feature",
+        "id": doc["id"],
+        "geometry": {"type": "Point", "coordinates": [doc["lon"], doc["lat"]]},
+        "properties": properties,
+    }
 
 
 def asset_detail_out(asset: Asset, history: list[AssetChange]) -> dict[str, Any]:

@@ -40,6 +40,7 @@ __all__ = [
     "get_asset",
     "import_assets",
     "iter_assets",
+    "list_asset_documents",
     "list_assets",
     "set_status",
     "summary",
@@ -351,6 +352,16 @@ def list_assets(uow: UnitOfWork, flt: AssetFilter, limit: int) -> tuple[list[Ass
     rows = repository.list_assets(uow.connection, flt, limit + 1)
     if len(rows) > limit:
         return rows[:limit], rows[limit - 1].id
+    return rows, None
+
+
+def list_asset_documents(
+    uow: UnitOfWork, flt: AssetFilter, limit: int
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Like ``list_assets`` but already in the API's shape (the list endpoint's fast path)."""
+    rows = repository.list_asset_documents(uow.connection, flt, limit + 1)
+    if len(rows) > limit:
+        return rows[:limit], int(rows[limit - 1]["id"])
     return rows, None
 
 

@@ -47,7 +47,8 @@ CSV_COLUMNS = (
     "parent",
     "commune",
 )
-_READ_ONLY = {"commune", "id"}  # derived by the platform; present in exports, ignored on import
+# Derived or kept by the platform: present in exports and API answers, ignored on import.
+_READ_ONLY = {"commune", "id", "parent_ref", "updated_at", "created_at", "version", "distance_m"}
 LIST_SEPARATOR = "|"
 
 
@@ -127,12 +128,21 @@ def _draft(
         lat=lat,
         attributes=attributes,
         maintainer=_text(props.get("maintainer")),
-        parent_ref=_text(props.get("parent")),
+        parent_ref=_parent_ref(props),
         subtype=_text(props.get("subtype")),
         name=_text(props.get("name")),
         status=status,
         where=where,
     )
+
+
+def _parent_ref(props: dict[str, Any]) -> str | None:
+    """The parent's external reference: ``parent_ref`` as the API writes it, or ``parent`` as
+    people write it in a file (an integer ``parent`` is the API's id and is not a reference)."""
+    ref = _text(props.get("parent_ref"))
+    if ref is None and isinstance(props.get("parent"), str):
+        ref = _text(props.get("parent"))
+    return ref
 
 
 def read_geojson(data: bytes | str, source: str = "GeoJSON") -> list[AssetDraft]:
@@ -267,7 +277,8 @@ def asset_feature(asset: Asset, extra: dict[str, Any] | None = None) -> dict[str
             "status": asset.status.value,
             "commune": asset.commune_insee,
             "maintainer": asset.maintainer_code,
-            "parent": asset.parent_ref,
+            "parent": asset.parent_id,
+            "parent_ref": asset.parent_ref,
             "attributes": asset.attributes,
             **(extra or {}),
         },

@@ -10,7 +10,7 @@ from metropilot.assets import repository as assets_repository
 from metropilot.assets import services as assets_services
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.actors import Actor
-from metropilot.shared.errors import Conflict
+from metropilot.shared.errors import Conflict, InvalidInput
 from metropilot.simulate.layout import build_metropolis, load_reference_communes
 from metropilot.territory import repository as territory_repository
 
@@ -57,9 +57,22 @@ def generate_metropolis(
     stored = territory_repository.list_communes(conn)
     seeds = load_reference_communes()
     boundaries = stored if stored else None
-    metropolis = build_metropolis(
-        seeds, scale=scale, seed=seed, boundaries=boundaries, progress=progress
-    )
+    if boundaries is not None:
+        missing = sorted({s.insee for s in seeds} - {c.insee for c in boundaries})
+        if missing:
+            raise InvalidInput(
+                f"the imported boundaries cover {len(seeds) - len(missing)} of the "
+                f"{len(seeds)} communes of the metropolis; import the missing ones first: "
+                + ", ".join(missing),
+                code="incomplete_territory",
+            )
+    try:
+        metropolis = build_metropolis(
+            seeds, scale=scale, seed=seed, boundaries=boundaries, progress=progress
+        )
+    except ValueError as exc:
+        # Imported boundaries can be too small or too odd to lay a street network in.
+        raise InvalidInput(f"cannot lay out the synthetic metropolis: {exc}") from exc
     if boundaries is None:
         for commune in metropolis.communes:
             territory_repository.save_commune(conn, commune)

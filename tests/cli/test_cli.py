@@ -1,0 +1,124 @@
+"""The command line, run as a user would, on a throw-away embedded database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from metropilot.cli.main import app
+from metropilot.settings import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("METROPILOT_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("METROPILOT_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    # Rich wraps long lines to the terminal width; compare words, not layout.
+    return result.exit_code, " ".join(result.output.split())
+
+
+def test_generate_then_export_then_reimport_changes_nothing(data_dir: Path) -> None:
+    code, output = invoke("generate", "--scale", "0.02", "--seed", "3")
+    assert code == 0, output
+    assert "23 communes (generated boundaries)" in output
+    code, output = invoke("generate", "--scale", "0.02")
+    assert code == 2
+    assert "registry is not empty" in output
+
+    exported = data_dir / "cameras.csv"
+    code, output = invoke(
+        "assets", "export", "--format", "csv", "--kind", "camera", "-o", str(exported)
+    )
+    assert code == 0, output
+    lines = exported.read_text().splitlines()
+    assert lines[0].startswith(
+        "external_ref,kind,subtype,name,lon,lat,status,maintainer,parent,commune"
+    )
+    assert len(lines) > 2
+    code, output = invoke("assets", "import", str(exported))
+    assert code == 0, output
+    assert f"0 created, 0 updated, {len(lines) - 1} unchanged" in output
+
+    geo = data_dir / "all.geojson"
+    assert invoke("assets", "export", "-o", str(geo))[0] == 0
+    assert json.loads(geo.read_text())["type"] == "FeatureCollection"
+
+
+def test_a_bad_csv_names_file_line_and_field_and_imports_nothing(data_dir: Path) -> None:
+    assert invoke("generate", "--scale", "0.02")[0] == 0
+    bad = data_dir / "lights.csv"
+    bad.write_text(
+        "external_ref,kind,lon,lat,lamp_technology,nominal_power_w\n"
+        "NEW-1,streetlight,5.0415,47.3220,LED,36\n"
+        "NEW-2,streetlight,5.0415,47.3220,LED,lots\n"
+        "NEW-3,streetlight,2.35,48.85,LED,36\n"
+    )
+    code, output = invoke("assets", "import", str(bad))
+    assert code == 2
+    assert f"{bad}: 2 problem(s), nothing imported" in output
+    assert "line 3.attributes.nominal_power_w" in output
+    assert "line 4.geometry" in output
+    code, output = invoke("assets", "export", "--format", "csv", "--kind", "streetlight")
+    assert "NEW-1" not in output
+
+
+def test_malformed_geojson_names_line_and_column(data_dir: Path) -> None:
+    assert invoke("generate", "--scale", "0.02")[0] == 0
+    bad = data_dir / "broken.geojson"
+    bad.write_text('{"type": "FeatureCollection",\n "features": [\n')
+    code, output = invoke("assets", "import", str(bad))
+    assert code == 2
+    assert "not valid JSON at line 3" in output
+
+
+def test_missing_file(data_dir: Path) -> None:
+    code, output = invoke("assets", "import", str(data_dir / "nope.csv"))
+    assert code == 2
+    assert "No such file" in output
+
+
+def test_communes_import_and_list(data_dir: Path) -> None:
+    boundaries = data_dir / "communes.geojson"
+    boundaries.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"insee": "21231", "name": "Dijon", "population": 159106},
+                        "geometry": {
+                            "type": "Polygon",
+                            "coordinates": [[[5.0, 47.3], [5.1, 47.3], [5.1, 47.4], [5.0, 47.3]]],
+                        },
+                    }
+                ],
+            }
+        )
+    )
+    code, output = invoke("communes", "import", str(boundaries))
+    assert code == 0, output
+    assert "1 communes created" in output
+    code, output = invoke("communes", "list")
+    assert "Dijon" in output
+
+
+def test_db_commands(data_dir: Path) -> None:
+    assert invoke("db", "upgrade")[0] == 0
+    code, output = invoke("db", "check")
+    assert code == 0, output
+    assert "agree" in output
+    code, output = invoke("db", "current")
+    assert "current 0001, head 0001" in output

@@ -1,0 +1,78 @@
+"""The synthetic metropolis, stored through the registry's own services."""
+
+from __future__ import annotations
+
+import pytest
+
+from metropilot.assets import services as asset_services
+from metropilot.assets.services import AssetFilter
+from metropilot.bootstrap import Platform
+from metropilot.shared.errors import Conflict, InvalidInput
+from metropilot.simulate.layout import build_metropolis, load_reference_communes, planned_counts
+from metropilot.simulate.services import generate_metropolis
+from metropilot.territory import services as territory_services
+from tests.conftest import TEST_ACTOR, WORLD_SCALE
+
+
+def test_the_world_has_the_planned_counts_and_everything_in_its_commune(world: Platform) -> None:
+    with world.uow_factory() as uow:
+        summary = asset_services.summary(uow, AssetFilter())
+        locator = territory_services.locator(uow)
+        assets = list(asset_services.iter_assets(uow, AssetFilter()))
+    planned = planned_counts(WORLD_SCALE, 23)
+    assert summary["by_kind"] == {kind.value: n for kind, n in planned.items()}
+    located = locator.locate_many([(a.lon, a.lat) for a in assets])
+    assert located == [a.commune_insee for a in assets]
+    lights = [a for a in assets if a.kind.value == "streetlight"]
+    assert all(a.parent_ref and a.parent_ref.startswith("CAB-") for a in lights)
+
+
+def test_generation_refuses_to_overwrite_unless_asked(platform: Platform) -> None:
+    with platform.uow_factory() as uow:
+        generate_metropolis(uow, TEST_ACTOR, scale=0.01, seed=1)
+        uow.commit()
+    with platform.uow_factory() as uow, pytest.raises(Conflict, match="not empty"):
+        generate_metropolis(uow, TEST_ACTOR, scale=0.01, seed=2)
+    with platform.uow_factory() as uow:
+        report = generate_metropolis(uow, TEST_ACTOR, scale=0.02, seed=2, replace=True)
+        uow.commit()
+        assert sum(asset_services.summary(uow, AssetFilter())["by_kind"].values()) == report.assets
+
+
+def _import_boundaries(platform: Platform, insee_codes: set[str] | None = None) -> None:
+    layout = build_metropolis(load_reference_communes(), scale=0.01, seed=99)
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"insee": c.insee, "name": c.name, "population": c.population},
+            "geometry": c.boundary_geojson(),
+        }
+        for c in layout.communes
+        if insee_codes is None or c.insee in insee_codes
+    ]
+    with platform.uow_factory() as uow:
+        territory_services.import_commune_boundaries(
+            uow, {"type": "FeatureCollection", "features": features}, TEST_ACTOR
+        )
+        uow.commit()
+
+
+def test_imported_boundaries_are_kept_and_equipment_laid_inside(platform: Platform) -> None:
+    _import_boundaries(platform)
+    with platform.uow_factory() as uow:
+        before = {c.insee: c.boundary.wkt for c in territory_services.list_communes(uow)}
+        report = generate_metropolis(uow, TEST_ACTOR, scale=0.01, seed=1)
+        uow.commit()
+        after = {c.insee: c.boundary.wkt for c in territory_services.list_communes(uow)}
+    assert report.boundaries == "imported"
+    assert after == before
+
+
+def test_partial_boundaries_are_refused_with_the_missing_communes(platform: Platform) -> None:
+    _import_boundaries(platform, {"21231", "21166"})
+    with (
+        platform.uow_factory() as uow,
+        pytest.raises(InvalidInput, match="cover 2 of the 23") as caught,
+    ):
+        generate_metropolis(uow, TEST_ACTOR, scale=0.01, seed=1)
+    assert "21003" in caught.value.message
