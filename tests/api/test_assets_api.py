@@ -262,3 +262,9 @@ def test_openapi_and_health(world_client: TestClient) -> None:
     assert "/api/v1/assets" in spec["paths"]
     assert world_client.get("/docs").status_code == 200
     assert world_client.get("/api/v1/health").json()["status"] == "ok"
+
+
+def test_districts_list_is_empty_until_imported(world_client: TestClient) -> None:
+    assert world_client.get("/api/v1/districts").json() == {"items": [], "next_cursor": None}
+    geo = world_client.get("/api/v1/districts", params={"format": "geojson"}).json()
+    assert geo == {"type": "FeatureCollection", "features": []}

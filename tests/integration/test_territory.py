@@ -78,3 +78,41 @@ def test_boundaries_import_is_all_or_nothing(platform: Platform) -> None:
     ]
     with platform.uow_factory() as uow:
         assert services.list_communes(uow) == []
+
+
+def test_districts_import_checks_their_commune(platform: Platform) -> None:
+    communes = {
+        "type": "FeatureCollection",
+        "features": [
+            feature({"insee": "21001", "name": "Ouestville", "population": 10}, square(5.0, 47.3))
+        ],
+    }
+    with platform.uow_factory() as uow:
+        services.import_commune_boundaries(uow, communes, TEST_ACTOR)
+        uow.commit()
+    districts = {
+        "type": "FeatureCollection",
+        "features": [
+            feature(
+                {"code": "OV-CENTRE", "name": "Centre", "commune": "21001"},
+                square(5.02, 47.32, 0.02),
+            ),
+            feature(
+                {"code": "OV-OUT", "name": "Outside", "commune": "21001"}, square(5.09, 47.32, 0.05)
+            ),
+            feature(
+                {"code": "OV-X", "name": "Nowhere", "commune": "21999"}, square(5.02, 47.32, 0.01)
+            ),
+        ],
+    }
+    with platform.uow_factory() as uow, pytest.raises(InvalidInput) as caught:
+        services.import_districts(uow, districts, TEST_ACTOR, source="d.geojson")
+    messages = [p["message"] for p in caught.value.details]
+    assert "80% of the district lies outside its commune Ouestville" in messages[0]
+    assert "unknown commune '21999'" in messages[1]
+    districts["features"] = districts["features"][:1]
+    with platform.uow_factory() as uow:
+        assert services.import_districts(uow, districts, TEST_ACTOR) == 1
+        uow.commit()
+        (district,) = services.list_districts(uow, "21001")
+    assert (district.code, district.name) == ("OV-CENTRE", "Centre")

@@ -6,7 +6,7 @@ validate, write, record the history of every change and emit events for the othe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,7 +113,7 @@ class _Problems:
 
 def import_assets(
     uow: UnitOfWork,
-    drafts: Iterable[AssetDraft],
+    drafts: Sequence[AssetDraft],
     actor: Actor,
     *,
     source: str = "import",
@@ -128,7 +128,10 @@ def import_assets(
     problems = _Problems()
     clean: list[AssetDraft] = []
     first_seen: dict[str, str] = {}
-    for draft in drafts:
+    total = len(drafts)
+    for index, draft in enumerate(drafts):
+        if progress and index % 2000 == 0:
+            progress("Validating assets", index, total)
         try:
             checked = validate_draft_shape(draft)
         except InvalidInput as exc:
@@ -146,7 +149,7 @@ def import_assets(
         first_seen[checked.external_ref] = draft.where
         clean.append(checked)
     if progress:
-        progress("validated", len(clean), len(clean))
+        progress("Validating assets", total, total)
 
     communes = territory_services.locator(uow)
     if not len(communes):
@@ -239,11 +242,17 @@ def import_assets(
             )
         report.updated += 1
 
+    to_write = len(new_rows) + len(updated_rows)
     if progress:
-        progress("writing", 0, len(new_rows) + len(updated_rows))
+        progress("Writing assets", 0, to_write)
     ids_by_ref = {ref: a.id for ref, a in existing.items()}
     ids_by_ref.update({ref: i for ref, (i, _) in stored_parents.items()})
-    new_ids = _insert_parents_first(conn, new_rows, ids_by_ref)
+    new_ids = _insert_parents_first(
+        conn,
+        new_rows,
+        ids_by_ref,
+        (lambda done: progress("Writing assets", done, to_write)) if progress else None,
+    )
     repository.update_asset_rows(conn, updated_rows)
     ids_by_ref.update(new_ids)
     moved: dict[int, int | None] = {}
@@ -266,7 +275,7 @@ def import_assets(
     report.created = len(new_rows)
     report.created_refs = [d.external_ref for d, _ in pending_created]
     if progress:
-        progress("written", len(new_rows) + len(updated_rows), len(new_rows) + len(updated_rows))
+        progress("Writing assets", to_write, to_write)
     uow.record(AssetsImported(created=report.created, updated=report.updated, actor=actor.label()))
     for event in status_events:
         uow.record(event)
@@ -274,7 +283,10 @@ def import_assets(
 
 
 def _insert_parents_first(
-    conn: Any, pending: list[tuple[dict[str, Any], str | None]], known_ids: dict[str, int]
+    conn: Any,
+    pending: list[tuple[dict[str, Any], str | None]],
+    known_ids: dict[str, int],
+    written: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Insert new assets in waves so that each row's parent already has an id when it goes in.
 
@@ -296,7 +308,10 @@ def _insert_parents_first(
                 later.append((row, parent_ref))
         if not ready:
             raise RuntimeError("parent references form a cycle")  # excluded by PARENT_KINDS
-        inserted.update(repository.insert_assets(conn, ready))
+        for start in range(0, len(ready), 5000):
+            inserted.update(repository.insert_assets(conn, ready[start : start + 5000]))
+            if written:
+                written(len(inserted))
         pending = later
     return inserted
 

@@ -203,18 +203,22 @@ def assets_export(
         console.print(f"wrote {output}")
 
 
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_bytes())
+    except OSError as exc:
+        fail(f"{path}: {exc.strerror}")
+    except json.JSONDecodeError as exc:
+        fail(f"{path} line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg}")
+
+
 @communes_app.command("import")
 def communes_import(
     path: Annotated[Path, typer.Argument(help="GeoJSON FeatureCollection of commune polygons.")],
 ) -> None:
     """Import real commune boundaries (properties: insee, name, population)."""
     platform = _platform()
-    try:
-        collection = json.loads(path.read_bytes())
-    except OSError as exc:
-        fail(f"{path}: {exc.strerror}")
-    except json.JSONDecodeError as exc:
-        fail(f"{path} line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg}")
+    collection = _read_json(path)
     with platform.uow_factory() as uow:
         try:
             created, updated = territory_services.import_commune_boundaries(
@@ -224,6 +228,22 @@ def communes_import(
             fail(exc.message, exc.details)
         uow.commit()
     out.print(f"{path}: {created} communes created, {updated} updated")
+
+
+@communes_app.command("import-districts")
+def districts_import(
+    path: Annotated[Path, typer.Argument(help="GeoJSON FeatureCollection of district polygons.")],
+) -> None:
+    """Import districts (properties: code, name, commune = INSEE code)."""
+    platform = _platform()
+    collection = _read_json(path)
+    with platform.uow_factory() as uow:
+        try:
+            count = territory_services.import_districts(uow, collection, _actor(), source=str(path))
+        except DomainError as exc:
+            fail(exc.message, exc.details)
+        uow.commit()
+    out.print(f"{path}: {count} districts imported")
 
 
 @communes_app.command("list")

@@ -11,7 +11,12 @@ from metropilot.api.deps import UowDep
 from metropilot.api.formats import GeoJSONResponse, list_envelope, wants_geojson
 from metropilot.shared.errors import NotFound
 from metropilot.territory import services
-from metropilot.territory.schemas import commune_feature, commune_out
+from metropilot.territory.schemas import (
+    commune_feature,
+    commune_out,
+    district_feature,
+    district_out,
+)
 
 __all__ = ["router"]
 
@@ -50,3 +55,22 @@ def get_commune(insee: str, request: Request, uow: UowDep, format: str | None = 
                 return GeoJSONResponse(commune_feature(commune))
             return commune_out(commune).model_dump()
     raise NotFound(f"no commune with INSEE code {insee!r}")
+
+
+@router.get(
+    "/districts",
+    dependencies=[audience(Audience.PUBLIC)],
+    summary="Districts (quartiers) of the communes, when they were imported",
+)
+def list_districts(
+    request: Request,
+    uow: UowDep,
+    commune: str | None = Query(default=None, description="INSEE code"),
+    format: str | None = Query(default=None, description="json (default) or geojson"),
+) -> Any:
+    districts = services.list_districts(uow, commune)
+    if wants_geojson(request, format):
+        return GeoJSONResponse(
+            {"type": "FeatureCollection", "features": [district_feature(d) for d in districts]}
+        )
+    return list_envelope([district_out(d) for d in districts], None)

@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from metropilot.territory.model import Commune
+from metropilot.territory.model import Commune, District
 
-__all__ = ["CommuneOut", "commune_feature", "commune_out"]
+__all__ = ["CommuneOut", "commune_feature", "commune_out", "district_feature", "district_out"]
 
 
 class CommuneOut(BaseModel):
@@ -38,5 +38,24 @@ def commune_feature(commune: Commune) -> dict[str, Any]:
         "type": "Feature",
         "id": commune.insee,
         "geometry": commune.boundary_geojson(),
+        "properties": props,
+    }
+
+
+def district_out(district: District) -> dict[str, Any]:
+    return {
+        "code": district.code,
+        "name": district.name,
+        "commune": district.commune_insee,
+        "boundary": dict(district.boundary.__geo_interface__),
+    }
+
+
+def district_feature(district: District) -> dict[str, Any]:
+    props = district_out(district)
+    return {
+        "type": "Feature",
+        "id": district.code,
+        "geometry": props.pop("boundary"),
         "properties": props,
     }

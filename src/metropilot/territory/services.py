@@ -15,6 +15,7 @@ from metropilot.territory import repository
 from metropilot.territory.model import (
     Commune,
     CommuneLocator,
+    District,
     area_km2,
     boundary_from_geojson,
     validate_insee,
@@ -22,8 +23,11 @@ from metropilot.territory.model import (
 
 __all__ = [
     "BoundariesImported",
+    "DistrictsImported",
     "import_commune_boundaries",
+    "import_districts",
     "list_communes",
+    "list_districts",
     "locator",
 ]
 
@@ -33,6 +37,94 @@ class BoundariesImported(DomainEvent):
     created: int
     updated: int
     actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DistrictsImported(DomainEvent):
+    count: int
+    actor: str
+
+
+def list_districts(uow: UnitOfWork, commune_insee: str | None = None) -> list[District]:
+    return repository.list_districts(uow.connection, commune_insee)
+
+
+def import_districts(
+    uow: UnitOfWork, collection: Any, actor: Actor, source: str = "GeoJSON"
+) -> int:
+    """Import districts (quartiers) from a GeoJSON FeatureCollection, all or nothing.
+
+    Each feature needs ``properties.code`` (unique), ``name`` and ``commune`` (INSEE); its
+    polygon must lie within its commune (a 1 % overhang is tolerated for digitising noise).
+    """
+    features = _features(collection, source)
+    communes = {c.insee: c for c in repository.list_communes(uow.connection)}
+    parsed: list[District] = []
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for index, feature in enumerate(features):
+        where = f"{source} feature {index}"
+        try:
+            parsed.append(_district_from_feature(feature, where, communes, seen))
+        except InvalidInput as exc:
+            problems.append(Problem(where, exc.message))
+    _raise_problems(problems, source)
+    for district in parsed:
+        repository.save_district(uow.connection, district)
+    uow.record(DistrictsImported(count=len(parsed), actor=actor.label()))
+    return len(parsed)
+
+
+def _district_from_feature(
+    feature: Any, where: str, communes: dict[str, Commune], seen: set[str]
+) -> District:
+    props = _properties(feature, where)
+    code = str(props.get("code") or "").strip()
+    if not code or len(code) > 32:
+        raise InvalidInput(f"{where}: properties.code is required (at most 32 characters)")
+    if code in seen:
+        raise InvalidInput(f"{where}: district {code} appears twice in the file")
+    seen.add(code)
+    name = str(props.get("name") or props.get("nom") or "").strip()
+    if not name:
+        raise InvalidInput(f"{where}: properties.name is required")
+    commune = communes.get(validate_insee(str(props.get("commune") or "")))
+    if commune is None:
+        raise InvalidInput(f"{where}: unknown commune {props.get('commune')!r}")
+    boundary = boundary_from_geojson(feature.get("geometry"), f"{where}.geometry")
+    overhang = boundary.difference(commune.boundary).area / boundary.area
+    if overhang > 0.01:
+        raise InvalidInput(
+            f"{where}: {overhang:.0%} of the district lies outside its commune {commune.name}"
+        )
+    return District(code=code, name=name, commune_insee=commune.insee, boundary=boundary)
+
+
+def _features(collection: Any, source: str) -> list[Any]:
+    if not isinstance(collection, dict) or collection.get("type") != "FeatureCollection":
+        raise InvalidInput(f"{source}: expected a GeoJSON FeatureCollection")
+    features = collection.get("features")
+    if not isinstance(features, list) or not features:
+        raise InvalidInput(f"{source}: the FeatureCollection has no features")
+    return features
+
+
+def _properties(feature: Any, where: str) -> dict[str, Any]:
+    if not isinstance(feature, dict) or feature.get("type") != "Feature":
+        raise InvalidInput(f"{where}: not a GeoJSON Feature")
+    props = feature.get("properties") or {}
+    if not isinstance(props, dict):
+        raise InvalidInput(f"{where}: properties must be an object")
+    return props
+
+
+def _raise_problems(problems: list[Problem], source: str) -> None:
+    if problems:
+        raise InvalidInput(
+            f"{source}: {len(problems)} invalid feature(s), nothing imported; first: "
+            f"{problems[0]['message']}",
+            details=problems,
+        )
 
 
 def list_communes(uow: UnitOfWork) -> list[Commune]:
@@ -53,11 +145,7 @@ def import_commune_boundaries(
     names it) and ``properties.name`` (or ``nom``); ``population`` is optional for a commune
     already known. Returns ``(created, updated)``.
     """
-    if not isinstance(collection, dict) or collection.get("type") != "FeatureCollection":
-        raise InvalidInput(f"{source}: expected a GeoJSON FeatureCollection")
-    features = collection.get("features")
-    if not isinstance(features, list) or not features:
-        raise InvalidInput(f"{source}: the FeatureCollection has no features")
+    features = _features(collection, source)
     known = {c.insee: c for c in repository.list_communes(uow.connection)}
     parsed: list[Commune] = []
     problems: list[Problem] = []
@@ -68,12 +156,7 @@ def import_commune_boundaries(
             parsed.append(_commune_from_feature(feature, where, known, seen))
         except InvalidInput as exc:
             problems.append(Problem(where, exc.message))
-    if problems:
-        raise InvalidInput(
-            f"{source}: {len(problems)} invalid feature(s), nothing imported; first: "
-            f"{problems[0]['message']}",
-            details=problems,
-        )
+    _raise_problems(problems, source)
     created = sum(repository.save_commune(uow.connection, c) for c in parsed)
     uow.record(
         BoundariesImported(created=created, updated=len(parsed) - created, actor=actor.label())
@@ -84,11 +167,7 @@ def import_commune_boundaries(
 def _commune_from_feature(
     feature: Any, where: str, known: dict[str, Commune], seen: set[str]
 ) -> Commune:
-    if not isinstance(feature, dict) or feature.get("type") != "Feature":
-        raise InvalidInput(f"{where}: not a GeoJSON Feature")
-    props = feature.get("properties") or {}
-    if not isinstance(props, dict):
-        raise InvalidInput(f"{where}: properties must be an object")
+    props = _properties(feature, where)
     raw_code = props.get("insee") or props.get("code_insee") or props.get("INSEE_COM")
     if raw_code is None:
         raise InvalidInput(f"{where}: properties.insee is required")
