@@ -14,6 +14,8 @@ import typing
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import orjson
+
 from metropilot.assets.model import (
     ATTRIBUTE_SCHEMAS,
     Asset,
@@ -23,6 +25,7 @@ from metropilot.assets.model import (
     parse_kind,
     parse_status,
 )
+from metropilot.assets.schemas import asset_out, document_feature
 from metropilot.shared.errors import InvalidInput, Problem
 
 __all__ = [
@@ -264,25 +267,9 @@ def read_csv(text: str, source: str = "CSV") -> list[AssetDraft]:
     return drafts
 
 
-def asset_feature(asset: Asset, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "type": "Feature",
-        "id": asset.id,
-        "geometry": {"type": "Point", "coordinates": [asset.lon, asset.lat]},
-        "properties": {
-            "external_ref": asset.external_ref,
-            "kind": asset.kind.value,
-            "subtype": asset.subtype,
-            "name": asset.name,
-            "status": asset.status.value,
-            "commune": asset.commune_insee,
-            "maintainer": asset.maintainer_code,
-            "parent": asset.parent_id,
-            "parent_ref": asset.parent_ref,
-            "attributes": asset.attributes,
-            **(extra or {}),
-        },
-    }
+def asset_feature(asset: Asset) -> dict[str, Any]:
+    """The same Feature the API answers, so that an API page and an export read back alike."""
+    return document_feature(asset_out(asset))
 
 
 def geojson_chunks(assets: Iterable[Asset]) -> Iterator[str]:
@@ -290,7 +277,7 @@ def geojson_chunks(assets: Iterable[Asset]) -> Iterator[str]:
     yield '{"type": "FeatureCollection", "features": [\n'
     first = True
     for asset in assets:
-        yield ("" if first else ",\n") + json.dumps(asset_feature(asset), ensure_ascii=False)
+        yield ("" if first else ",\n") + orjson.dumps(asset_feature(asset)).decode()
         first = False
     yield "\n]}\n"
 

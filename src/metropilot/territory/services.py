@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from shapely.geometry import Point
 
@@ -20,6 +21,8 @@ from metropilot.territory.model import (
     boundary_from_geojson,
     validate_insee,
 )
+
+T = TypeVar("T")
 
 __all__ = [
     "BoundariesImported",
@@ -57,18 +60,11 @@ def import_districts(
     Each feature needs ``properties.code`` (unique), ``name`` and ``commune`` (INSEE); its
     polygon must lie within its commune (a 1 % overhang is tolerated for digitising noise).
     """
-    features = _features(collection, source)
     communes = {c.insee: c for c in repository.list_communes(uow.connection)}
-    parsed: list[District] = []
-    problems: list[Problem] = []
     seen: set[str] = set()
-    for index, feature in enumerate(features):
-        where = f"{source} feature {index}"
-        try:
-            parsed.append(_district_from_feature(feature, where, communes, seen))
-        except InvalidInput as exc:
-            problems.append(Problem(where, exc.message))
-    _raise_problems(problems, source)
+    parsed = _parse_features(
+        collection, source, lambda f, where: _district_from_feature(f, where, communes, seen)
+    )
     for district in parsed:
         repository.save_district(uow.connection, district)
     uow.record(DistrictsImported(count=len(parsed), actor=actor.label()))
@@ -100,13 +96,28 @@ def _district_from_feature(
     return District(code=code, name=name, commune_insee=commune.insee, boundary=boundary)
 
 
-def _features(collection: Any, source: str) -> list[Any]:
+def _parse_features(collection: Any, source: str, parse: Callable[[Any, str], T]) -> list[T]:
+    """Parse every feature of a FeatureCollection; if any is wrong, report them all, keep none."""
     if not isinstance(collection, dict) or collection.get("type") != "FeatureCollection":
         raise InvalidInput(f"{source}: expected a GeoJSON FeatureCollection")
     features = collection.get("features")
     if not isinstance(features, list) or not features:
         raise InvalidInput(f"{source}: the FeatureCollection has no features")
-    return features
+    parsed: list[T] = []
+    problems: list[Problem] = []
+    for index, feature in enumerate(features):
+        where = f"{source} feature {index}"
+        try:
+            parsed.append(parse(feature, where))
+        except InvalidInput as exc:
+            problems.append(Problem(where, exc.message))
+    if problems:
+        raise InvalidInput(
+            f"{source}: {len(problems)} invalid feature(s), nothing imported; first: "
+            f"{problems[0]['message']}",
+            details=problems,
+        )
+    return parsed
 
 
 def _properties(feature: Any, where: str) -> dict[str, Any]:
@@ -116,15 +127,6 @@ def _properties(feature: Any, where: str) -> dict[str, Any]:
     if not isinstance(props, dict):
         raise InvalidInput(f"{where}: properties must be an object")
     return props
-
-
-def _raise_problems(problems: list[Problem], source: str) -> None:
-    if problems:
-        raise InvalidInput(
-            f"{source}: {len(problems)} invalid feature(s), nothing imported; first: "
-            f"{problems[0]['message']}",
-            details=problems,
-        )
 
 
 def list_communes(uow: UnitOfWork) -> list[Commune]:
@@ -145,18 +147,11 @@ def import_commune_boundaries(
     names it) and ``properties.name`` (or ``nom``); ``population`` is optional for a commune
     already known. Returns ``(created, updated)``.
     """
-    features = _features(collection, source)
     known = {c.insee: c for c in repository.list_communes(uow.connection)}
-    parsed: list[Commune] = []
-    problems: list[Problem] = []
     seen: set[str] = set()
-    for index, feature in enumerate(features):
-        where = f"{source} feature {index}"
-        try:
-            parsed.append(_commune_from_feature(feature, where, known, seen))
-        except InvalidInput as exc:
-            problems.append(Problem(where, exc.message))
-    _raise_problems(problems, source)
+    parsed = _parse_features(
+        collection, source, lambda f, where: _commune_from_feature(f, where, known, seen)
+    )
     created = sum(repository.save_commune(uow.connection, c) for c in parsed)
     uow.record(
         BoundariesImported(created=created, updated=len(parsed) - created, actor=actor.label())
