@@ -1,28 +1,42 @@
-"""The unit of work: one database transaction plus the domain events it produced.
+"""The unit of work: one database transaction, the audit entries and the domain events it made.
 
-Services receive a unit of work, read and write through it, record events on it, and the caller
-commits. Events are published only after the commit succeeded.
+Services receive a unit of work, read and write through it, put audit entries and events on it,
+and the caller commits. Audit entries are written by the audit sink inside the transaction, just
+before it commits; events are published only after the commit succeeded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 from sqlalchemy import Connection, Engine
 
+from metropilot.shared.audit import AuditEntry
 from metropilot.shared.events import DomainEvent, MessageBus, bus
 
-__all__ = ["UnitOfWork", "UnitOfWorkFactory"]
+__all__ = ["AuditSink", "UnitOfWork", "UnitOfWorkFactory"]
+
+AuditSink = Callable[[Connection, list[AuditEntry]], None]
 
 
 class UnitOfWork:
-    def __init__(self, engine: Engine, message_bus: MessageBus = bus) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        message_bus: MessageBus = bus,
+        *,
+        audit_sink: AuditSink | None = None,
+        write: bool = False,
+    ) -> None:
         self.engine = engine
         self._bus = message_bus
+        self._audit_sink = audit_sink
+        self._write = write
         self._connection: Connection | None = None
         self._events: list[DomainEvent] = []
+        self._audit: list[AuditEntry] = []
 
     @property
     def connection(self) -> Connection:
@@ -35,9 +49,15 @@ class UnitOfWork:
         return self.engine.dialect.name
 
     def __enter__(self) -> Self:
-        self._connection = self.engine.connect()
-        self._connection.begin()
+        connection = self.engine.connect()
+        if self._write:
+            # A SQLite writer takes the write lock up front: two writers then queue on the busy
+            # timeout instead of one failing when it upgrades a read lock mid-transaction.
+            connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+        self._connection = connection
+        connection.begin()
         self._events = []
+        self._audit = []
         return self
 
     def __exit__(
@@ -57,7 +77,18 @@ class UnitOfWork:
     def record(self, event: DomainEvent) -> None:
         self._events.append(event)
 
+    def audit(self, entry: AuditEntry) -> None:
+        self._audit.append(entry)
+
+    def audit_many(self, entries: list[AuditEntry]) -> None:
+        self._audit.extend(entries)
+
     def commit(self) -> None:
+        if self._audit:
+            if self._audit_sink is None:
+                raise RuntimeError("audit entries recorded on a unit of work without an audit sink")
+            self._audit_sink(self.connection, self._audit)
+            self._audit = []
         self.connection.commit()
         published, self._events = self._events, []
         for event in published:
@@ -67,7 +98,11 @@ class UnitOfWork:
     def rollback(self) -> None:
         self.connection.rollback()
         self._events = []
+        self._audit = []
         self.connection.begin()
 
 
-UnitOfWorkFactory = Callable[[], UnitOfWork]
+class UnitOfWorkFactory(Protocol):
+    """Opens a unit of work; ``write=True`` for one that will change state."""
+
+    def __call__(self, *, write: bool = False) -> UnitOfWork: ...
