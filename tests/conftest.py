@@ -22,6 +22,7 @@ from metropilot.settings import Settings
 from metropilot.shared.actors import Actor, ActorKind
 from metropilot.simulate.services import generate_metropolis
 from metropilot.web.app import create_app
+from tests.factories import WORLD_ACCOUNTS, bearer, create_world_accounts
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "METROPILOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -87,7 +88,14 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Databases]:
 
 
 def _make_platform(databases: _Databases, backend: str, tmp: Path) -> Platform:
-    settings = Settings(data_dir=tmp, database_url=databases.url(backend))
+    # Cheap password hashing: the tests create many accounts; production keeps the defaults.
+    settings = Settings(
+        data_dir=tmp,
+        database_url=databases.url(backend),
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
+        login_attempts_per_minute=10_000,  # one test client signs in many times a minute
+    )
     return bootstrap(settings, upgrade=True)
 
 
@@ -105,20 +113,33 @@ def _empty_platform(
     platform.close()
 
 
+def empty_all_tables(platform: Platform) -> None:
+    """Empty every table, the append-only audit trail included (its triggers are set aside,
+    as only a test may do)."""
+    tables = list(reversed(load_all_tables().sorted_tables))
+    with platform.engine.begin() as conn:
+        if platform.engine.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            return
+        triggers = conn.execute(
+            text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        ).all()
+        for name, _ in triggers:
+            conn.execute(text(f'DROP TRIGGER "{name}"'))
+        conn.execute(text("UPDATE assets SET parent_id = NULL"))
+        for table in tables:
+            conn.execute(table.delete())
+        for _, sql in triggers:
+            conn.execute(text(sql))
+
+
 @pytest.fixture
 def platform(_empty_platform: Platform) -> Iterator[Platform]:
     """An empty, migrated database of each backend; emptied again after the test."""
     yield _empty_platform
-    tables = list(reversed(load_all_tables().sorted_tables))
-    with _empty_platform.engine.begin() as conn:
-        if _empty_platform.engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            if "assets" in {t.name for t in tables}:
-                conn.execute(text("UPDATE assets SET parent_id = NULL"))
-            for table in tables:
-                conn.execute(table.delete())
+    empty_all_tables(_empty_platform)
 
 
 @pytest.fixture(scope="session")
@@ -127,16 +148,31 @@ def world(
 ) -> Iterator[Platform]:
     """A small synthetic metropolis (scale 0.05), shared read-only by the tests of a backend."""
     platform = _make_platform(databases, backend, tmp_path_factory.mktemp(f"world-{backend}"))
-    with platform.uow_factory() as uow:
+    with platform.uow_factory(write=True) as uow:
         generate_metropolis(uow, TEST_ACTOR, scale=WORLD_SCALE, seed=WORLD_SEED)
         uow.commit()
+    create_world_accounts(platform)
     yield platform
     platform.close()
 
 
 @pytest.fixture(scope="session")
-def world_client(world: Platform) -> Iterator[TestClient]:
+def world_anonymous(world: Platform) -> Iterator[TestClient]:
+    """The synthetic world through HTTP, signed in as nobody."""
     with TestClient(create_app(world)) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def world_tokens(world_anonymous: TestClient) -> dict[str, dict[str, str]]:
+    """An Authorization header per test account of the world (see factories.WORLD_ACCOUNTS)."""
+    return {name: bearer(world_anonymous, name) for name in WORLD_ACCOUNTS}
+
+
+@pytest.fixture(scope="session")
+def world_client(world: Platform, world_tokens: dict[str, dict[str, str]]) -> Iterator[TestClient]:
+    """The synthetic world through HTTP, signed in as an operator (sees the whole city)."""
+    with TestClient(create_app(world), headers=world_tokens["operator"]) as client:
         yield client
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.testclient import TestClient
 from shapely.geometry import box
 
-from metropilot.accounts.model import Organisation, OrganisationKind, Sector
+from metropilot.accounts.model import Organisation, OrganisationKind, Role, Sector, User
 from metropilot.accounts.repository import save_organisation
+from metropilot.accounts.services import create_user
 from metropilot.assets.model import AssetDraft, AssetKind
 from metropilot.bootstrap import Platform
+from metropilot.shared.actors import SYSTEM
 from metropilot.territory.model import Commune
 from metropilot.territory.repository import save_commune
 
@@ -65,3 +68,35 @@ def cabinet(ref: str, lon: float = 5.05, lat: float = 47.35) -> AssetDraft:
         maintainer="lumiere-sa",
         where=ref,
     )
+
+
+# Accounts made in the synthetic world for the tests: username → (role, organisation,
+# communes, team). Organisations, communes and teams are those the generator creates.
+WORLD_ACCOUNTS: dict[str, tuple[Role, str | None, tuple[str, ...], str | None]] = {
+    "admin": (Role.ADMIN, "metropole-it", (), None),
+    "supervisor": (Role.SUPERVISOR, "metropole-command-post", (), None),
+    "operator": (Role.OPERATOR, "metropole-command-post", (), None),
+    "agent-dijon": (Role.COMMUNE_AGENT, "commune-21231", ("21231",), None),
+    "agent-chenove": (Role.COMMUNE_AGENT, "commune-21166", ("21166",), None),
+    "contractor-lighting": (Role.CONTRACTOR, "lucerna-eclairage", (), None),
+    "contractor-lead": (Role.CONTRACTOR, "ordival-infrastructures", (), None),
+    "field-dijon": (Role.FIELD_AGENT, "commune-21231", (), "commune-21231-field"),
+    "citizen": (Role.CITIZEN, None, (), None),
+}
+PASSWORD = "correct horse battery staple"
+
+
+def create_world_accounts(platform: Platform) -> None:
+    with platform.uow_factory(write=True) as uow:
+        for username, (role, org, communes, team) in WORLD_ACCOUNTS.items():
+            user = User(
+                username=username, role=role, organisation=org, communes=communes, team=team
+            )
+            create_user(uow, user, PASSWORD, SYSTEM)
+        uow.commit()
+
+
+def bearer(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+    response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

@@ -7,6 +7,8 @@ from functools import partial
 
 from sqlalchemy import Engine
 
+from metropilot.accounts import passwords
+from metropilot.audit import services as audit_services
 from metropilot.db import migrate
 from metropilot.db.engine import make_engine
 from metropilot.db.uow import UnitOfWork, UnitOfWorkFactory
@@ -38,6 +40,7 @@ def bootstrap(settings: Settings | None = None, *, upgrade: bool | None = None) 
     operators choose when a migration runs; starting on an old schema is refused with that advice.
     """
     settings = settings or get_settings()
+    passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
     engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     if upgrade is None:
         upgrade = settings.is_sqlite
@@ -51,4 +54,5 @@ def bootstrap(settings: Settings | None = None, *, upgrade: bool | None = None) 
                 f"the database schema is at {current or 'nothing'}, the code expects {head}: "
                 "run 'metropilot db upgrade'"
             )
-    return Platform(settings=settings, engine=engine, uow_factory=partial(UnitOfWork, engine))
+    factory = partial(UnitOfWork, engine, audit_sink=audit_services.append_entries)
+    return Platform(settings=settings, engine=engine, uow_factory=factory)

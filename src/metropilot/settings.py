@@ -31,6 +31,34 @@ class Settings(BaseSettings):
     metropolis_name: str = "Dijon Métropole"
     environment: Literal["development", "demo", "production"] = "development"
     max_import_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    max_request_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="Largest request body accepted."
+    )
+    session_lifetime_hours: float = Field(
+        default=12, gt=0, description="A browser session ends after this, active or not."
+    )
+    session_idle_minutes: float = Field(
+        default=120, gt=0, description="A browser session or token ends after this long unused."
+    )
+    token_lifetime_hours: float = Field(default=8, gt=0, description="Bearer tokens for scripts.")
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_minutes: float = Field(default=15, gt=0)
+    login_attempts_per_minute: int = Field(
+        default=10, ge=1, description="Per client address, on every sign-in endpoint."
+    )
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65_536, ge=8)
+    secure_cookies: Literal["auto", "always", "never"] = Field(
+        default="auto", description="auto: Secure cookies when the request came over HTTPS."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API; none by default.",
+    )
+    behind_tls_proxy: bool = Field(
+        default=False,
+        description="Trust X-Forwarded-Proto from the reverse proxy terminating TLS (for HSTS).",
+    )
     max_near_radius_m: float = Field(default=10_000.0, gt=0)
     page_size_default: int = Field(default=100, ge=1)
     page_size_max: int = Field(default=5_000, ge=1)

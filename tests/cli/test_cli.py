@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ runner = CliRunner()
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("METROPILOT_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("METROPILOT_DATABASE_URL", raising=False)
+    monkeypatch.setenv("COLUMNS", "240")  # tables wide enough not to truncate cells
     get_settings.cache_clear()
     yield tmp_path
     get_settings.cache_clear()
@@ -25,8 +27,9 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def invoke(*args: str) -> tuple[int, str]:
     result = runner.invoke(app, list(args))
-    # Rich wraps long lines to the terminal width; compare words, not layout.
-    return result.exit_code, " ".join(result.output.split())
+    # Rich wraps long lines and draws table borders; compare words, not layout.
+    words = re.sub("[\u2500-\u257f]", " ", result.output)
+    return result.exit_code, " ".join(words.split())
 
 
 def test_generate_then_export_then_reimport_changes_nothing(data_dir: Path) -> None:
@@ -121,4 +124,82 @@ def test_db_commands(data_dir: Path) -> None:
     assert code == 0, output
     assert "agree" in output
     code, output = invoke("db", "current")
-    assert "current 0001, head 0001" in output
+    assert re.search(r"current (\w+), head \1\b", output), output
+
+
+def test_users_and_keys_from_the_shell(data_dir: Path) -> None:
+    assert invoke("generate", "--scale", "0.02")[0] == 0
+    result = runner.invoke(
+        app,
+        [
+            "users",
+            "create",
+            "--username",
+            "Alice",
+            "--role",
+            "commune_agent",
+            "--org",
+            "commune-21231",
+            "--commune",
+            "21231",
+            "--password-stdin",
+        ],
+        input="a long enough pass phrase\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "created commune_agent alice" in result.output
+    code, output = invoke("users", "list")
+    assert "alice commune_agent commune-21231 21231" in output
+    result = runner.invoke(
+        app,
+        ["users", "create", "--username", "bob", "--role", "operator", "--password-stdin"],
+        input="a long enough pass phrase\n",
+    )
+    assert result.exit_code == 2
+    assert "a operator belongs to an organisation" in " ".join(result.output.split())
+    assert invoke("users", "disable", "alice")[0] == 0
+    assert "alice commune_agent commune-21231 21231 disabled" in invoke("users", "list")[1]
+
+    result = runner.invoke(
+        app, ["keys", "create", "--name", "gateway", "--scope", "telemetry:write kind=streetlight"]
+    )
+    assert result.exit_code == 0, result.output
+    key = result.stdout.strip().splitlines()[-1]
+    assert key.startswith("mpk_")
+    code, output = invoke("keys", "list")
+    assert "telemetry:write kind=streetlight" in output
+    assert key not in output
+    assert invoke("keys", "revoke", "1")[0] == 0
+    assert "revoked" in invoke("keys", "list")[1]
+    code, output = invoke("keys", "create", "--name", "x", "--scope", "launch:missiles")
+    assert code == 2
+    assert "unknown permission 'launch:missiles'" in output
+
+
+def test_demo_accounts_are_created_once_with_random_passwords(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import metropilot.cli.main as cli_main
+
+    served: list[object] = []
+    monkeypatch.setattr(cli_main, "_serve", lambda *args: served.append(args))
+    code, output = invoke("demo", "--scale", "0.02")
+    assert code == 0, output
+    accounts = (data_dir / "demo-accounts.txt").read_text().splitlines()[1:]
+    assert {line.split()[0] for line in accounts} == {
+        "admin",
+        "supervisor",
+        "operator",
+        "commune_agent",
+        "contractor",
+        "field_agent",
+        "citizen",
+    }
+    assert oct((data_dir / "demo-accounts.txt").stat().st_mode & 0o777) == "0o600"
+    first_passwords = [line.split()[2] for line in accounts]
+    assert len(set(first_passwords)) == len(first_passwords)
+    code, output = invoke("demo", "--scale", "0.02")
+    assert code == 0
+    assert "demo accounts: see" in output
+    assert (data_dir / "demo-accounts.txt").read_text().splitlines()[1:] == accounts
+    assert len(served) == 2

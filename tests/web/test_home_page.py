@@ -1,4 +1,8 @@
-"""The home page at ``/``: languages, escaping, static files, and nothing fetched from outside."""
+"""The home page at ``/``: languages, escaping, static files, and nothing fetched from outside.
+
+The page is public; the equipment dots are for signed-in people (``test_signin.py`` covers the
+sign-in itself and what each account sees).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import Polygon
 
+from metropilot.accounts import services as accounts_services
+from metropilot.accounts.model import Role, User
+from metropilot.accounts.repository import save_organisation
 from metropilot.assets import services as asset_services
 from metropilot.assets.model import AssetDraft, AssetKind, AssetStatus
 from metropilot.bootstrap import Platform, bootstrap
@@ -25,11 +32,13 @@ from metropilot.web.i18n import (
     gettext,
     pick_language,
 )
+from tests.factories import ROADS
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "src" / "metropilot" / "web" / "static"
 TRICKY_NAME = "<b>Saint-Apollinaire</b> & Co"
 URL = re.compile(r"https?://", re.IGNORECASE)
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
+OPERATOR_PASSWORD = "Night shift at the PC 7"
 
 
 def _square(lon: float, lat: float, size: float = 0.02) -> Polygon:
@@ -82,6 +91,28 @@ def populated(platform: Platform) -> Platform:
 @pytest.fixture
 def client(populated: Platform) -> TestClient:
     return TestClient(create_app(populated))
+
+
+@pytest.fixture
+def operator_client(populated: Platform) -> TestClient:
+    """A browser signed in as a command-post operator (whole metropolis)."""
+    with populated.uow_factory(write=True) as uow:
+        save_organisation(uow.connection, ROADS)
+        accounts_services.create_user(
+            uow, User("olga", Role.OPERATOR, ROADS.code), OPERATOR_PASSWORD, SYSTEM
+        )
+        uow.commit()
+    client = TestClient(create_app(populated))
+    page = client.get("/login")
+    token = re.search(r'name="login_csrf" value="([^"]+)"', page.text)
+    assert token
+    response = client.post(
+        "/login",
+        data={"username": "olga", "password": OPERATOR_PASSWORD, "login_csrf": token.group(1)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    return client
 
 
 def _html_lang(html: str) -> str:
@@ -200,13 +231,23 @@ def test_counts_and_communes_are_on_the_page(client: TestClient) -> None:
     assert 'data-figure="attention">1<' in html
     assert 'href="/docs"' in html
     assert 'href="/api/v1/openapi.json"' in html
-    assert 'option value="streetlight" selected' in html
     french = client.get("/?lang=fr").text
     assert "156\u202f920" in french
 
 
-def test_the_map_is_fed_by_the_public_api(client: TestClient) -> None:
+def test_anonymous_visitors_are_invited_to_sign_in(client: TestClient) -> None:
     html = client.get("/").text
+    assert 'data-dots="off"' in html
+    assert "Sign in to see the equipment on the map" in html
+    assert 'href="/login?next=/"' in html
+    assert 'id="kind-select"' not in html
+    assert client.get("/api/v1/assets").status_code == 401
+
+
+def test_the_map_is_fed_by_the_api(client: TestClient, operator_client: TestClient) -> None:
+    html = operator_client.get("/").text
+    assert 'data-dots="on"' in html
+    assert 'option value="streetlight" selected' in html
     urls = dict(re.findall(r'data-(communes|summary|kinds|assets)-url="([^"]+)"', html))
     assert set(urls) == {"communes", "summary", "kinds", "assets"}
     communes = client.get(urls["communes"]).json()
@@ -215,6 +256,9 @@ def test_the_map_is_fed_by_the_public_api(client: TestClient) -> None:
     summary = client.get(urls["summary"]).json()
     assert summary["by_commune"]["21231"] == 3
     assert "streetlight" in client.get(urls["kinds"]).json()["kinds"]
+    # The equipment itself: for signed-in people only.
+    assert client.get(urls["assets"], params={"format": "geojson"}).status_code == 401
+    client = operator_client
     page = client.get(
         urls["assets"], params={"kind": "streetlight", "limit": 2, "format": "geojson"}
     )
@@ -262,18 +306,26 @@ def test_nothing_is_fetched_from_outside(client: TestClient) -> None:
     for path in ("/static/home.js", "/static/home.css"):
         text = client.get(path).text
         assert not URL.search(text), path
+    for lang in ("en", "fr"):
+        html = client.get(f"/login?lang={lang}").text
+        assert not URL.search(html), URL.findall(html)
     # An SVG file must name its namespace; that is an identifier, never fetched.
     svg = client.get("/static/favicon.svg").text
     assert not URL.search(svg.replace(SVG_NAMESPACE, "")), "favicon.svg"
+    # Our own files; vendored ones (static/vendor/) are pinned and checked by test_security.py.
     for file in STATIC_DIR.rglob("*"):
+        if "vendor" in file.relative_to(STATIC_DIR).parts:
+            continue
         if file.is_file() and file.suffix in (".js", ".css", ".html"):
             assert not URL.search(file.read_text(encoding="utf-8")), file.name
 
 
-def test_no_inline_script_style_or_handler(client: TestClient) -> None:
-    html = client.get("/").text
+@pytest.mark.parametrize("path", ["/", "/login"])
+def test_no_inline_script_style_or_handler(client: TestClient, path: str) -> None:
+    html = client.get(path).text
     scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.DOTALL | re.IGNORECASE)
-    assert scripts, "the page loads its script"
+    if path == "/":
+        assert scripts, "the page loads its script"
     for attributes, body in scripts:
         assert 'src="/static/' in attributes
         assert not body.strip()

@@ -1,30 +1,109 @@
-"""Organisation use cases."""
+"""Accounts use cases: organisations, teams, people, machine keys, sign-in and sessions.
+
+Secrets are only ever stored hashed: passwords with argon2id, session tokens and API keys with
+SHA-256 (they are long random strings, so a fast hash is enough and lookups stay cheap). A
+plaintext secret is returned once, to the caller that created it.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from metropilot.accounts import repository
-from metropilot.accounts.model import Organisation, OrganisationKind, Sector
+from metropilot.accounts import passwords, repository, totp
+from metropilot.accounts.model import (
+    TOTP_ROLES,
+    ApiKey,
+    KeyScope,
+    Organisation,
+    OrganisationKind,
+    Role,
+    Sector,
+    Team,
+    User,
+    validate_password,
+    validate_username,
+)
+from metropilot.accounts.policy import Principal
+from metropilot.accounts.repository import StoredUser
 from metropilot.db.uow import UnitOfWork
-from metropilot.shared.actors import Actor
-from metropilot.shared.errors import InvalidInput, NotFound
+from metropilot.shared.actors import Actor, ActorKind
+from metropilot.shared.audit import AuditEntry
+from metropilot.shared.clock import utcnow
+from metropilot.shared.errors import Conflict, DomainError, InvalidInput, NotFound
 from metropilot.shared.events import DomainEvent
 from metropilot.territory import repository as territory_repository
 
 __all__ = [
+    "AccountLocked",
+    "AuthenticationFailed",
+    "LoginPolicy",
     "OrganisationSaved",
+    "ResolvedKey",
+    "ResolvedSession",
+    "SecondFactorRequired",
+    "close_session",
+    "create_key",
+    "create_team",
+    "create_user",
+    "enable_totp",
     "get_organisation",
+    "list_keys",
     "list_organisations",
+    "list_users",
+    "open_session",
     "organisation_ids",
+    "record_login",
+    "resolve_key",
+    "resolve_session",
+    "revoke_key",
     "save_organisation",
+    "set_password",
+    "set_user_disabled",
+    "touch_key",
+    "touch_session",
+    "verify_login",
 ]
+
+SESSION_PREFIX = "mps_"
+KEY_PREFIX = "mpk_"
+TOUCH_EVERY = timedelta(minutes=1)  # how stale last-seen/last-used times may get
+
+
+class AuthenticationFailed(DomainError):
+    code = "invalid_credentials"
+    http_status = 401
+
+
+class SecondFactorRequired(AuthenticationFailed):
+    code = "totp_required"
+
+
+class AccountLocked(DomainError):
+    code = "account_locked"
+    http_status = 403
 
 
 @dataclass(frozen=True, kw_only=True)
 class OrganisationSaved(DomainEvent):
     code: str
     actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoginPolicy:
+    max_failures: int = 5
+    lockout: timedelta = timedelta(minutes=15)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- organisations and teams ---------------------------------------------------------------
 
 
 def list_organisations(
@@ -64,6 +143,454 @@ def save_organisation(uow: UnitOfWork, org: Organisation, actor: Actor) -> Organ
         known = {c.insee for c in territory_repository.list_communes(uow.connection)}
         if org.commune_insee not in known:
             raise InvalidInput(f"organisation {org.code!r}: unknown commune {org.commune_insee!r}")
+    before = repository.get_organisation_by_code(uow.connection, org.code)
     saved = repository.save_organisation(uow.connection, org)
+    changes = {
+        name: [getattr(before, name, None) if before else None, getattr(org, name)]
+        for name in ("name", "kind", "sector", "commune_insee")
+        if before is None or getattr(before, name) != getattr(org, name)
+    }
+    if changes:
+        uow.audit(
+            AuditEntry(
+                actor,
+                "organisation.created" if before is None else "organisation.updated",
+                "organisation",
+                org.code,
+                changes,
+            )
+        )
     uow.record(OrganisationSaved(code=org.code, actor=actor.label()))
     return saved
+
+
+def create_team(uow: UnitOfWork, team: Team, actor: Actor) -> Team:
+    org = get_organisation(uow, team.organisation)
+    if repository.get_team(uow.connection, team.code) is not None:
+        raise Conflict(f"a team with code {team.code!r} already exists")
+    assert org.id is not None
+    team.id = repository.insert_team(uow.connection, team, org.id)
+    uow.audit(
+        AuditEntry(
+            actor,
+            "team.created",
+            "team",
+            team.code,
+            {"name": [None, team.name], "organisation": [None, team.organisation]},
+        )
+    )
+    return team
+
+
+# --- people ----------------------------------------------------------------------------------
+
+
+def list_users(uow: UnitOfWork, *, role: Role | None = None) -> list[User]:
+    return repository.list_users(uow.connection, role=role)
+
+
+def _stored_user(uow: UnitOfWork, username: str) -> StoredUser:
+    stored = repository.get_user(uow.connection, username=validate_username(username))
+    if stored is None:
+        raise NotFound(f"no user named {username!r}")
+    return stored
+
+
+def create_user(uow: UnitOfWork, user: User, password: str, actor: Actor) -> User:
+    validate_password(password, user.username)
+    conn = uow.connection
+    if repository.get_user(conn, username=user.username) is not None:
+        raise Conflict(f"a user named {user.username!r} already exists")
+    org = get_organisation(uow, user.organisation) if user.organisation else None
+    if user.role is Role.CONTRACTOR and (
+        org is None or org.kind is not OrganisationKind.CONTRACTOR
+    ):
+        raise InvalidInput(
+            f"a contractor account belongs to a contractor, not {user.organisation!r}"
+        )
+    if (
+        user.role is Role.COMMUNE_AGENT
+        and org is not None
+        and org.kind is OrganisationKind.CONTRACTOR
+    ):
+        raise InvalidInput("a commune agent works for a public service, not a contractor")
+    team_id = None
+    if user.team:
+        team = repository.get_team(conn, user.team)
+        if team is None:
+            raise InvalidInput(f"unknown team {user.team!r}")
+        if team.organisation != user.organisation:
+            raise InvalidInput(f"team {team.code!r} belongs to {team.organisation!r}")
+        team_id = team.id
+    known = {c.insee for c in territory_repository.list_communes(conn)}
+    unknown = [c for c in user.communes if c not in known]
+    if unknown:
+        raise InvalidInput(f"unknown commune(s) {', '.join(unknown)}", code="unknown_commune")
+    user.id = repository.insert_user(
+        conn,
+        user,
+        password_hash=passwords.hash_password(password),
+        organisation_id=org.id if org else None,
+        team_id=team_id,
+        now=utcnow(),
+    )
+    uow.audit(
+        AuditEntry(
+            actor,
+            "user.created",
+            "user",
+            user.username,
+            {
+                "role": [None, user.role.value],
+                "organisation": [None, user.organisation],
+                "communes": [None, list(user.communes)],
+                "team": [None, user.team],
+            },
+        )
+    )
+    return user
+
+
+def set_user_disabled(uow: UnitOfWork, username: str, disabled: bool, actor: Actor) -> User:
+    """Disabling also ends every open session of the account at once."""
+    stored = _stored_user(uow, username)
+    user = stored.user
+    assert user.id is not None
+    if user.disabled != disabled:
+        now = utcnow()
+        repository.update_user(uow.connection, user.id, disabled=disabled)
+        if disabled:
+            repository.revoke_sessions_of(uow.connection, user.id, now)
+        uow.audit(
+            AuditEntry(
+                actor,
+                "user.disabled" if disabled else "user.enabled",
+                "user",
+                user.username,
+                {"disabled": [user.disabled, disabled]},
+            )
+        )
+        user.disabled = disabled
+    return user
+
+
+def set_password(uow: UnitOfWork, username: str, password: str, actor: Actor) -> None:
+    stored = _stored_user(uow, username)
+    validate_password(password, stored.user.username)
+    assert stored.user.id is not None
+    repository.update_user(
+        uow.connection,
+        stored.user.id,
+        password_hash=passwords.hash_password(password),
+        failed_logins=0,
+        locked_until=None,
+    )
+    repository.revoke_sessions_of(uow.connection, stored.user.id, utcnow())
+    uow.audit(AuditEntry(actor, "user.password_changed", "user", stored.user.username))
+
+
+def enable_totp(uow: UnitOfWork, username: str, actor: Actor) -> str:
+    """Give the account a new second-factor secret; returns it once (for the authenticator)."""
+    stored = _stored_user(uow, username)
+    if stored.user.role not in TOTP_ROLES:
+        raise InvalidInput(
+            f"a second factor is offered to {', '.join(sorted(r.value for r in TOTP_ROLES))}"
+        )
+    assert stored.user.id is not None
+    secret = totp.new_secret()
+    repository.update_user(uow.connection, stored.user.id, totp_secret=secret, totp_last_step=None)
+    uow.audit(
+        AuditEntry(
+            actor, "user.totp_enabled", "user", stored.user.username, {"totp": [False, True]}
+        )
+    )
+    return secret
+
+
+# --- signing in ------------------------------------------------------------------------------
+
+
+def verify_login(
+    uow: UnitOfWork,
+    username: str,
+    password: str,
+    totp_code: str | None,
+    *,
+    policy: LoginPolicy,
+    now: datetime | None = None,
+) -> StoredUser:
+    """Check credentials, counting failures and locking the account after too many.
+
+    Failures are written (and audited) before the error is raised: the caller commits in both
+    cases, so an attacker cannot reset the counter by making the transaction fail.
+    """
+    now = now or utcnow()
+    try:
+        name = validate_username(username)
+    except InvalidInput:
+        passwords.waste_time(password)
+        raise AuthenticationFailed("wrong username or password") from None
+    stored = repository.get_user(uow.connection, username=name)
+    if stored is None:
+        passwords.waste_time(password)
+        raise AuthenticationFailed("wrong username or password")
+    user = stored.user
+    assert user.id is not None
+    actor = Actor(
+        ActorKind.USER, user.username, user.id, user.organisation, user.organisation_sector
+    )
+    if stored.locked_until is not None and stored.locked_until > now:
+        raise AccountLocked(
+            f"too many failed sign-ins: account locked until {stored.locked_until:%H:%M} UTC"
+        )
+    password_ok = passwords.verify_password(stored.password_hash, password)
+    if password_ok and stored.totp_secret is not None and not totp_code:
+        raise SecondFactorRequired("this account needs the code from its authenticator app")
+    step = None
+    if password_ok and stored.totp_secret is not None and totp_code:
+        step = totp.matching_step(stored.totp_secret, totp_code, now.timestamp())
+        if step is not None and stored.totp_last_step is not None and step <= stored.totp_last_step:
+            step = None  # a code already used: replay
+    if not password_ok or (stored.totp_secret is not None and step is None):
+        failures = stored.failed_logins + 1
+        values: dict[str, object] = {"failed_logins": failures}
+        action = "user.login_failed"
+        if failures >= policy.max_failures:
+            values["locked_until"] = now + policy.lockout
+            values["failed_logins"] = 0
+            action = "user.locked"
+        repository.update_user(uow.connection, user.id, **values)
+        uow.audit(
+            AuditEntry(
+                actor,
+                action,
+                "user",
+                user.username,
+                {"failed_logins": [stored.failed_logins, failures]},
+            )
+        )
+        if action == "user.locked":
+            minutes = int(policy.lockout.total_seconds() // 60)
+            raise AccountLocked(f"too many failed sign-ins: account locked for {minutes} minutes")
+        raise AuthenticationFailed("wrong username, password or code")
+    if user.disabled:
+        raise AuthenticationFailed("this account is disabled")
+    values = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+    if step is not None:
+        values["totp_last_step"] = step
+    if passwords.needs_rehash(stored.password_hash):
+        values["password_hash"] = passwords.hash_password(password)
+    repository.update_user(uow.connection, user.id, **values)
+    return stored
+
+
+def record_login(uow: UnitOfWork, stored: StoredUser, via: str) -> None:
+    user = stored.user
+    actor = Actor(
+        ActorKind.USER, user.username, user.id, user.organisation, user.organisation_sector
+    )
+    uow.audit(AuditEntry(actor, "user.login", "user", user.username, {"via": [None, via]}))
+
+
+def open_session(
+    uow: UnitOfWork,
+    stored: StoredUser,
+    *,
+    kind: str,
+    lifetime: timedelta,
+    now: datetime | None = None,
+) -> tuple[str, str | None]:
+    """A new session (browser cookie) or bearer token; returns (token, csrf token or None)."""
+    now = now or utcnow()
+    token = SESSION_PREFIX + secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32) if kind == "session" else None
+    assert stored.user.id is not None
+    repository.insert_session(
+        uow.connection,
+        token_hash=_sha256(token),
+        user_id=stored.user.id,
+        kind=kind,
+        csrf_token=csrf,
+        created_at=now,
+        expires_at=now + lifetime,
+        last_seen_at=now,
+    )
+    return token, csrf
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedSession:
+    principal: Principal
+    csrf_token: str | None
+    needs_touch: bool
+
+
+def resolve_session(
+    uow: UnitOfWork, token: str, *, kind: str, idle: timedelta, now: datetime | None = None
+) -> ResolvedSession | None:
+    """The principal behind a token, or None if it is unknown, expired, idle, revoked, or its
+    account is disabled."""
+    now = now or utcnow()
+    if not token.startswith(SESSION_PREFIX):
+        return None
+    row = repository.get_session(uow.connection, _sha256(token))
+    if row is None or row.kind != kind or row.revoked_at is not None:
+        return None
+    if row.expires_at <= now or row.last_seen_at + idle <= now:
+        return None
+    stored = repository.get_user(uow.connection, user_id=row.user_id)
+    if stored is None or stored.user.disabled:
+        return None
+    principal = _principal(stored, session_id=row.id, via_cookie=kind == "session")
+    return ResolvedSession(principal, row.csrf_token, now - row.last_seen_at > TOUCH_EVERY)
+
+
+def touch_session(uow: UnitOfWork, session_id: int, now: datetime | None = None) -> None:
+    repository.update_session(uow.connection, session_id, last_seen_at=now or utcnow())
+
+
+def close_session(uow: UnitOfWork, principal: Principal) -> None:
+    if principal.session_id is not None:
+        repository.update_session(uow.connection, principal.session_id, revoked_at=utcnow())
+
+
+def _principal(stored: StoredUser, *, session_id: int | None, via_cookie: bool) -> Principal:
+    user = stored.user
+    return Principal(
+        kind=ActorKind.USER,
+        name=user.username,
+        id=user.id,
+        role=user.role,
+        organisation=user.organisation,
+        organisation_id=stored.organisation_id,
+        organisation_kind=OrganisationKind(user.organisation_kind)
+        if user.organisation_kind
+        else None,
+        organisation_commune=stored.organisation_commune,
+        sector=user.organisation_sector,
+        communes=user.communes,
+        team=user.team,
+        session_id=session_id,
+        via_cookie=via_cookie,
+    )
+
+
+# --- machine keys ----------------------------------------------------------------------------
+
+
+def list_keys(uow: UnitOfWork) -> list[ApiKey]:
+    return repository.list_keys(uow.connection)
+
+
+def create_key(
+    uow: UnitOfWork,
+    name: str,
+    scopes: list[KeyScope],
+    actor: Actor,
+    *,
+    organisation: str | None = None,
+) -> tuple[ApiKey, str]:
+    """A new key; returns it with its plaintext, which is shown once and never stored."""
+    name = name.strip()
+    if not name or len(name) > 120:
+        raise InvalidInput("a key needs a name of 1-120 characters")
+    if not scopes:
+        raise InvalidInput("a key needs at least one scope")
+    org = get_organisation(uow, organisation) if organisation else None
+    known = {c.insee for c in territory_repository.list_communes(uow.connection)}
+    for scope in scopes:
+        unknown = [c for c in scope.communes if c not in known]
+        if unknown:
+            raise InvalidInput(
+                f"scope {scope.as_text()!r}: unknown commune(s) {', '.join(unknown)}"
+            )
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    plaintext = f"{KEY_PREFIX}{prefix}_{secret}"
+    key = ApiKey(
+        name=name,
+        prefix=prefix,
+        scopes=tuple(scopes),
+        organisation=organisation,
+        created_by=actor.label(),
+    )
+    key.id = repository.insert_key(
+        uow.connection,
+        key,
+        secret_hash=_sha256(plaintext),
+        organisation_id=org.id if org else None,
+        now=utcnow(),
+    )
+    uow.audit(
+        AuditEntry(
+            actor,
+            "api_key.created",
+            "api_key",
+            str(key.id),
+            {
+                "name": [None, name],
+                "scopes": [None, [s.as_text() for s in scopes]],
+                "organisation": [None, organisation],
+            },
+        )
+    )
+    return key, plaintext
+
+
+def revoke_key(uow: UnitOfWork, key_id: int, actor: Actor) -> ApiKey:
+    key = repository.get_key(uow.connection, key_id)
+    if key is None:
+        raise NotFound(f"no API key with id {key_id}")
+    if key.revoked_at is None:
+        now = utcnow()
+        repository.update_key(uow.connection, key_id, revoked_at=now)
+        uow.audit(
+            AuditEntry(actor, "api_key.revoked", "api_key", str(key_id), {"revoked": [False, True]})
+        )
+        key.revoked_at = now
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedKey:
+    principal: Principal
+    key_id: int
+    needs_touch: bool
+
+
+def resolve_key(uow: UnitOfWork, plaintext: str, now: datetime | None = None) -> ResolvedKey | None:
+    """The principal behind an API key, or None when unknown or revoked (checked on every
+    request, so a revocation takes effect at once)."""
+    now = now or utcnow()
+    if not plaintext.startswith(KEY_PREFIX):
+        return None
+    prefix, _, _ = plaintext[len(KEY_PREFIX) :].partition("_")
+    found = repository.get_key_by_prefix(uow.connection, prefix)
+    if found is None:
+        return None
+    key, secret_hash = found
+    if not hmac.compare_digest(secret_hash, _sha256(plaintext)) or not key.active:
+        return None
+    org = (
+        repository.get_organisation_by_code(uow.connection, key.organisation)
+        if key.organisation
+        else None
+    )
+    assert key.id is not None
+    principal = Principal(
+        kind=ActorKind.API_KEY,
+        name=key.name,
+        id=key.id,
+        organisation=key.organisation,
+        organisation_id=org.id if org else None,
+        organisation_kind=org.kind if org else None,
+        organisation_commune=org.commune_insee if org else None,
+        sector=org.sector.value if org else None,
+        key_scopes=key.scopes,
+    )
+    stale = key.last_used_at is None or now - key.last_used_at > TOUCH_EVERY
+    return ResolvedKey(principal, key.id, stale)
+
+
+def touch_key(uow: UnitOfWork, key_id: int, now: datetime | None = None) -> None:
+    repository.update_key(uow.connection, key_id, last_used_at=now or utcnow())

@@ -1,20 +1,33 @@
 """Every endpoint declares who it is for; a test fails on any route that does not.
 
-The declaration is a dependency, so it sits in the route's signature where a reader sees it and
-where the accounts work enforces it (authentication, role and scope) without touching the routes.
+The declaration is a dependency, so it sits in the route's signature where a reader sees it, and
+it enforces itself: it resolves the caller and refuses anyone outside the audiences (401 when
+nobody is signed in, 403 otherwise). What a caller then sees is narrowed by the policy's scope.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from enum import StrEnum
 from typing import Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
-__all__ = ["AUDIENCE_ATTRIBUTE", "Audience", "audience", "route_audiences"]
+from metropilot.accounts.policy import may_access
+from metropilot.api.auth import resolve_principal
+from metropilot.shared.errors import DomainError, Forbidden
+
+__all__ = [
+    "AUDIENCE_ATTRIBUTE",
+    "PEOPLE",
+    "STAFF",
+    "Audience",
+    "NotSignedIn",
+    "audience",
+    "route_audiences",
+]
 
 AUDIENCE_ATTRIBUTE = "__metropilot_audience__"
 
@@ -31,17 +44,45 @@ class Audience(StrEnum):
     DEVICE = "device"
 
 
+# Shorthands for the audiences routes use most.
+STAFF = (Audience.OPERATOR, Audience.SUPERVISOR, Audience.ADMIN)
+PEOPLE = (
+    Audience.ADMIN,
+    Audience.SUPERVISOR,
+    Audience.OPERATOR,
+    Audience.COMMUNE_AGENT,
+    Audience.CONTRACTOR,
+    Audience.FIELD_AGENT,
+    Audience.CITIZEN,
+)
+
+
 def audience(*audiences: Audience) -> Any:
     """Declare the audiences of a route: ``dependencies=[audience(Audience.PUBLIC)]``."""
     if not audiences:
         raise ValueError("a route must name at least one audience")
+    allowed = frozenset(audiences)
+    values = frozenset(a.value for a in allowed)
 
-    def declared_audience() -> None:
-        return None
+    async def declared_audience(request: Request) -> None:
+        principal = await resolve_principal(request)
+        if may_access(principal, values):
+            return
+        if not principal.authenticated:
+            raise NotSignedIn("sign in first: this endpoint is for " + ", ".join(sorted(values)))
+        raise Forbidden(
+            f"this endpoint is for {', '.join(sorted(values))}, not for this account",
+            code="forbidden",
+        )
 
-    marker: Callable[[], None] = declared_audience
-    setattr(marker, AUDIENCE_ATTRIBUTE, frozenset(audiences))
+    marker: Callable[..., Awaitable[None]] = declared_audience
+    setattr(marker, AUDIENCE_ATTRIBUTE, allowed)
     return Depends(marker)
+
+
+class NotSignedIn(DomainError):
+    code = "not_authenticated"
+    http_status = 401
 
 
 def _audiences_of(dependencies: Iterable[Any]) -> frozenset[Audience]:

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from metropilot.db.uow import UnitOfWork
 from metropilot.settings import Settings
 
-__all__ = ["SettingsDep", "UowDep"]
+__all__ = ["SettingsDep", "UowDep", "WriteUowDep"]
 
 
 def _settings(request: Request) -> Settings:
@@ -24,5 +24,11 @@ def _uow(request: Request) -> Iterator[UnitOfWork]:
         yield uow
 
 
+def _write_uow(request: Request) -> Iterator[UnitOfWork]:
+    with request.app.state.uow_factory(write=True) as uow:
+        yield uow
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 UowDep = Annotated[UnitOfWork, Depends(_uow)]
+WriteUowDep = Annotated[UnitOfWork, Depends(_write_uow)]

@@ -36,7 +36,12 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponseFast:
-        return error_response(exc.http_status, exc.code, exc.message, exc.details)
+        response = error_response(exc.http_status, exc.code, exc.message, exc.details)
+        if exc.http_status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="metropilot"'
+        if exc.http_status == 429 and isinstance(exc.details, dict):
+            response.headers["Retry-After"] = str(exc.details.get("retry_after_s", 60))
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponseFast:

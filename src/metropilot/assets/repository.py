@@ -30,6 +30,7 @@ from metropilot.accounts.repository import organisations
 from metropilot.assets.model import Asset, AssetChange, AssetKind, AssetStatus, ChangeAction
 from metropilot.db.schema import JSONDocument, UTCDateTime, metadata
 from metropilot.shared.geo import METRES_PER_DEGREE_LAT, BBox, LocalPlane
+from metropilot.shared.scope import UNRESTRICTED, Scope
 
 __all__ = [
     "AssetFilter",
@@ -100,6 +101,7 @@ class AssetFilter:
     near: tuple[float, float] | None = None
     radius_m: float | None = None
     after_id: int | None = None
+    scope: Scope = UNRESTRICTED  # what the caller may see; applied in every query
 
 
 def _base_select() -> Select[Any]:
@@ -117,6 +119,13 @@ def _base_select() -> Select[Any]:
 
 def _apply_filter(query: Select[Any], flt: AssetFilter) -> Select[Any]:
     c = assets.c
+    scope = flt.scope
+    if scope.communes is not None:
+        query = query.where(c.commune_insee.in_(list(scope.communes)))
+    if scope.maintainer_ids is not None:
+        query = query.where(c.maintainer_id.in_(list(scope.maintainer_ids)))
+    if scope.kinds is not None:
+        query = query.where(c.kind.in_(list(scope.kinds)))
     if flt.kinds:
         query = query.where(c.kind.in_([k.value for k in flt.kinds]))
     if flt.statuses:
@@ -271,8 +280,9 @@ def _as_kwargs(flt: AssetFilter) -> dict[str, Any]:
     return {name: getattr(flt, name) for name in AssetFilter.__slots__}
 
 
-def get_asset(conn: Connection, asset_id: int) -> Asset | None:
-    row = conn.execute(_base_select().where(assets.c.id == asset_id)).first()
+def get_asset(conn: Connection, asset_id: int, scope: Scope = UNRESTRICTED) -> Asset | None:
+    query = _apply_filter(_base_select(), AssetFilter(scope=scope)).where(assets.c.id == asset_id)
+    row = conn.execute(query).first()
     return _to_domain(row) if row else None
 
 

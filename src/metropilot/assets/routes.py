@@ -9,7 +9,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from metropilot.accounts import services as accounts_services
-from metropilot.api.audience import Audience, audience
+from metropilot.accounts.policy import asset_scope
+from metropilot.api.audience import STAFF, Audience, audience
+from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.deps import SettingsDep, UowDep
 from metropilot.api.formats import GeoJSONResponse, list_envelope, wants_geojson
 from metropilot.api.pagination import decode_cursor, encode_cursor
@@ -29,6 +31,7 @@ from metropilot.db.uow import UnitOfWork
 from metropilot.settings import Settings
 from metropilot.shared.errors import InvalidInput
 from metropilot.shared.geo import LocalPlane, parse_bbox, parse_lonlat
+from metropilot.shared.scope import UNRESTRICTED, Scope
 from metropilot.territory import services as territory_services
 
 __all__ = ["router"]
@@ -63,7 +66,9 @@ class AssetQuery:
         self.near = near
         self.radius_m = radius_m
 
-    def to_filter(self, uow: UnitOfWork, settings: Settings) -> AssetFilter:
+    def to_filter(
+        self, uow: UnitOfWork, settings: Settings, scope: Scope = UNRESTRICTED
+    ) -> AssetFilter:
         kinds = [parse_kind(k, "kind") for k in _split(self.kind)]
         statuses = [parse_status(s, "status") for s in _split(self.status)]
         communes = _split(self.commune)
@@ -104,12 +109,23 @@ class AssetQuery:
             bbox=box,
             near=near,
             radius_m=self.radius_m,
+            scope=scope,
         )
+
+
+# Who reads the registry; each sees only its scope (accounts.policy.asset_scope).
+ASSET_READERS = (
+    *STAFF,
+    Audience.COMMUNE_AGENT,
+    Audience.CONTRACTOR,
+    Audience.FIELD_AGENT,
+    Audience.DEVICE,
+)
 
 
 @router.get(
     "/assets",
-    dependencies=[audience(Audience.PUBLIC)],
+    dependencies=[audience(*ASSET_READERS)],
     summary="Equipment, filtered and paginated",
     response_model=None,
     responses={
@@ -121,6 +137,7 @@ class AssetQuery:
 )
 def list_assets(
     request: Request,
+    principal: CurrentPrincipal,
     uow: UowDep,
     settings: SettingsDep,
     query: Annotated[AssetQuery, Depends()],
@@ -131,7 +148,7 @@ def list_assets(
     page_size = limit or settings.page_size_default
     if page_size > settings.page_size_max:
         raise InvalidInput(f"limit must be at most {settings.page_size_max}, got {page_size}")
-    flt = query.to_filter(uow, settings)
+    flt = query.to_filter(uow, settings, asset_scope(principal))
     flt = AssetFilter(**{**_fields(flt), "after_id": decode_cursor(cursor)})
     page, last_id = services.list_asset_documents(uow, flt, page_size)
     next_cursor = encode_cursor(last_id)
@@ -167,18 +184,19 @@ def assets_summary(
 
 @router.get(
     "/assets/export",
-    dependencies=[audience(Audience.PUBLIC)],
+    dependencies=[audience(*ASSET_READERS)],
     summary="Every matching asset as one CSV or GeoJSON file (streamed)",
     response_class=StreamingResponse,
 )
 def export_assets(
     request: Request,
+    principal: CurrentPrincipal,
     uow: UowDep,
     settings: SettingsDep,
     query: Annotated[AssetQuery, Depends()],
     format: Annotated[str, Query(pattern="^(csv|geojson)$")] = "geojson",
 ) -> StreamingResponse:
-    flt = query.to_filter(uow, settings)
+    flt = query.to_filter(uow, settings, asset_scope(principal))
     factory = request.app.state.uow_factory
 
     def stream() -> Iterator[str]:
@@ -213,13 +231,19 @@ def asset_kinds() -> dict[str, Any]:
 
 @router.get(
     "/assets/{asset_id}",
-    dependencies=[audience(Audience.PUBLIC)],
+    dependencies=[audience(*ASSET_READERS)],
     summary="One asset with the history of its changes",
     response_model=AssetDetailOut,
     responses={200: {"model": AssetDetailOut}},
 )
-def get_asset(asset_id: int, request: Request, uow: UowDep, format: str | None = None) -> Any:
-    asset, history = services.asset_detail(uow, asset_id)
+def get_asset(
+    asset_id: int,
+    request: Request,
+    principal: CurrentPrincipal,
+    uow: UowDep,
+    format: str | None = None,
+) -> Any:
+    asset, history = services.asset_detail(uow, asset_id, asset_scope(principal))
     if wants_geojson(request, format):
         return GeoJSONResponse(asset_feature(asset))
     return JSONResponseFast(asset_detail_out(asset, history))

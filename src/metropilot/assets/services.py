@@ -26,9 +26,11 @@ from metropilot.assets.model import (
 from metropilot.assets.repository import AssetFilter
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.actors import Actor
+from metropilot.shared.audit import AuditEntry
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import InvalidInput, NotFound, Problem
 from metropilot.shared.events import DomainEvent
+from metropilot.shared.scope import UNRESTRICTED, Scope
 from metropilot.territory import services as territory_services
 
 __all__ = [
@@ -272,6 +274,19 @@ def import_assets(
             )
         )
     repository.insert_history(conn, history)
+    uow.audit_many(
+        [
+            AuditEntry(
+                actor,
+                f"asset.{change.action.value}",
+                "asset",
+                str(change.asset_id),
+                change.changes,
+                at=change.at,
+            )
+            for change in history
+        ]
+    )
     report.created = len(new_rows)
     report.created_refs = [d.external_ref for d, _ in pending_created]
     if progress:
@@ -393,15 +408,18 @@ def summary(uow: UnitOfWork, flt: AssetFilter) -> dict[str, dict[str, int]]:
     }
 
 
-def get_asset(uow: UnitOfWork, asset_id: int) -> Asset:
-    asset = repository.get_asset(uow.connection, asset_id)
+def get_asset(uow: UnitOfWork, asset_id: int, scope: Scope = UNRESTRICTED) -> Asset:
+    """One asset; outside the caller's scope it does not exist (404, not 403: no probing)."""
+    asset = repository.get_asset(uow.connection, asset_id, scope)
     if asset is None:
         raise NotFound(f"no asset with id {asset_id}")
     return asset
 
 
-def asset_detail(uow: UnitOfWork, asset_id: int) -> tuple[Asset, list[AssetChange]]:
-    asset = get_asset(uow, asset_id)
+def asset_detail(
+    uow: UnitOfWork, asset_id: int, scope: Scope = UNRESTRICTED
+) -> tuple[Asset, list[AssetChange]]:
+    asset = get_asset(uow, asset_id, scope)
     return asset, repository.history_of(uow.connection, asset_id)
 
 
@@ -431,6 +449,7 @@ def set_status(
         uow.connection,
         [AssetChange(asset_id, now, actor.label(), ChangeAction.STATUS_CHANGED, changes)],
     )
+    uow.audit(AuditEntry(actor, "asset.status_changed", "asset", str(asset_id), changes, at=now))
     uow.record(
         AssetStatusChanged(
             asset_id=asset_id,

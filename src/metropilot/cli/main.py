@@ -6,23 +6,25 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 import metropilot
+from metropilot.accounts import services as accounts_services
 from metropilot.assets import services as assets_services
 from metropilot.assets.model import AssetDraft, AssetKind
 from metropilot.assets.services import AssetFilter
 from metropilot.assets.transfer import csv_rows, geojson_chunks, read_csv, read_geojson
-from metropilot.bootstrap import Platform, bootstrap
+from metropilot.bootstrap import Platform
+from metropilot.cli.accounts import keys_app, users_app
+from metropilot.cli.audit import app as audit_app
+from metropilot.cli.common import cli_actor, console, fail, load_platform, out
 from metropilot.cli.progress import progress_bar
 from metropilot.db import migrate
 from metropilot.db.engine import make_engine
 from metropilot.settings import get_settings
-from metropilot.shared.actors import Actor, ActorKind
 from metropilot.shared.errors import DomainError
 from metropilot.simulate import services as simulate_services
 from metropilot.territory import services as territory_services
@@ -42,32 +44,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(assets_app, name="assets")
 app.add_typer(communes_app, name="communes")
 
-console = Console(stderr=True)
-out = Console()
-
-
-def _actor() -> Actor:
-    import getpass
-
-    return Actor(ActorKind.CLI, getpass.getuser())
-
-
-def fail(message: str, details: object = None) -> NoReturn:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
-    if isinstance(details, list):
-        for item in details[:50]:
-            if isinstance(item, dict):
-                console.print(f"  {item.get('loc')}: {item.get('message')}", highlight=False)
-        if len(details) > 50:
-            console.print(f"  … and {len(details) - 50} more", highlight=False)
-    raise typer.Exit(code=2)
-
-
-def _platform(upgrade: bool | None = None) -> Platform:
-    try:
-        return bootstrap(get_settings(), upgrade=upgrade)
-    except DomainError as exc:
-        fail(exc.message)
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
 
 
 @app.command()
@@ -79,14 +58,14 @@ def version() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
-    platform = _platform(upgrade=True)
+    platform = load_platform(upgrade=True)
     out.print(f"schema at revision {migrate.current_revision(platform.engine)}")
 
 
 @db_app.command("check")
 def db_check() -> None:
     """Fail if the code's tables and the migrations disagree (run in CI)."""
-    platform = _platform(upgrade=True)
+    platform = load_platform(upgrade=True)
     try:
         migrate.check(platform.engine)
     except Exception as exc:
@@ -110,12 +89,12 @@ def generate(
     replace: Annotated[bool, typer.Option(help="Erase an existing registry first.")] = False,
 ) -> None:
     """Generate the synthetic metropolis into the configured database."""
-    platform = _platform()
+    platform = load_platform()
     started = time.perf_counter()
-    with progress_bar(console) as progress, platform.uow_factory() as uow:
+    with progress_bar(console) as progress, platform.uow_factory(write=True) as uow:
         try:
             report = simulate_services.generate_metropolis(
-                uow, _actor(), scale=scale, seed=seed, replace=replace, progress=progress
+                uow, cli_actor(), scale=scale, seed=seed, replace=replace, progress=progress
             )
         except DomainError as exc:
             fail(exc.message, exc.details)
@@ -150,8 +129,8 @@ def assets_import(
     fmt: Annotated[str, typer.Option("--format", help="auto, geojson or csv")] = "auto",
 ) -> None:
     """Import assets, all or nothing; existing external references are updated."""
-    platform = _platform()
-    with progress_bar(console) as progress, platform.uow_factory() as uow:
+    platform = load_platform()
+    with progress_bar(console) as progress, platform.uow_factory(write=True) as uow:
         try:
             progress("reading", 0, 1)
             drafts = _read_asset_file(path, fmt)
@@ -159,7 +138,7 @@ def assets_import(
             report = assets_services.import_assets(
                 uow,
                 drafts,
-                _actor(),
+                cli_actor(),
                 source=str(path),
                 progress=progress,
             )
@@ -183,7 +162,7 @@ def assets_export(
     """Export assets to GeoJSON or CSV."""
     if fmt not in ("geojson", "csv"):
         fail(f"--format must be geojson or csv, got {fmt!r}")
-    platform = _platform()
+    platform = load_platform()
     flt = AssetFilter(kinds=kind or (), communes=commune or ())
     target = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     try:
@@ -217,12 +196,12 @@ def communes_import(
     path: Annotated[Path, typer.Argument(help="GeoJSON FeatureCollection of commune polygons.")],
 ) -> None:
     """Import real commune boundaries (properties: insee, name, population)."""
-    platform = _platform()
+    platform = load_platform()
     collection = _read_json(path)
-    with platform.uow_factory() as uow:
+    with platform.uow_factory(write=True) as uow:
         try:
             created, updated = territory_services.import_commune_boundaries(
-                uow, collection, _actor(), source=str(path)
+                uow, collection, cli_actor(), source=str(path)
             )
         except DomainError as exc:
             fail(exc.message, exc.details)
@@ -235,11 +214,13 @@ def districts_import(
     path: Annotated[Path, typer.Argument(help="GeoJSON FeatureCollection of district polygons.")],
 ) -> None:
     """Import districts (properties: code, name, commune = INSEE code)."""
-    platform = _platform()
+    platform = load_platform()
     collection = _read_json(path)
-    with platform.uow_factory() as uow:
+    with platform.uow_factory(write=True) as uow:
         try:
-            count = territory_services.import_districts(uow, collection, _actor(), source=str(path))
+            count = territory_services.import_districts(
+                uow, collection, cli_actor(), source=str(path)
+            )
         except DomainError as exc:
             fail(exc.message, exc.details)
         uow.commit()
@@ -249,7 +230,7 @@ def districts_import(
 @communes_app.command("list")
 def communes_list() -> None:
     """List the communes."""
-    platform = _platform()
+    platform = load_platform()
     table = Table("INSEE", "name", "population", "area km²")
     with platform.uow_factory() as uow:
         for c in territory_services.list_communes(uow):
@@ -271,7 +252,7 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
 ) -> None:
     """Serve the platform on an existing database."""
-    platform = _platform()
+    platform = load_platform()
     _serve(platform, host, port)
 
 
@@ -285,24 +266,45 @@ def demo(
     """A living synthetic metropolis in the browser, with nothing else installed."""
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    platform = _platform(upgrade=True)
+    platform = load_platform(upgrade=True)
     with platform.uow_factory() as uow:
         empty = simulate_services.registry_is_empty(uow)
+        has_accounts = bool(accounts_services.list_users(uow))
     if empty:
         console.print(f"first run: generating the synthetic metropolis (scale {scale:g}) …")
         started = time.perf_counter()
-        with progress_bar(console) as progress, platform.uow_factory() as uow:
+        with progress_bar(console) as progress, platform.uow_factory(write=True) as uow:
             report = simulate_services.generate_metropolis(
-                uow, _actor(), scale=scale, seed=seed, progress=progress
+                uow, cli_actor(), scale=scale, seed=seed, progress=progress
             )
             uow.commit()
         console.print(
             f"{report.assets:,} assets in {report.communes} communes, "
             f"{time.perf_counter() - started:.1f} s"
         )
+    if not has_accounts:
+        with platform.uow_factory(write=True) as uow:
+            accounts = simulate_services.create_demo_accounts(uow, cli_actor())
+            uow.commit()
+        _write_demo_accounts(settings.data_dir, accounts)
+    else:
+        console.print(f"demo accounts: see {settings.data_dir / 'demo-accounts.txt'}")
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
     out.print(f"\n[bold]Metropilot is running:[/] http://{shown}:{port}/  (API docs: /docs)\n")
     _serve(platform, host, port)
+
+
+def _write_demo_accounts(data_dir: Path, accounts: list[tuple[str, str, str]]) -> None:
+    path = data_dir / "demo-accounts.txt"
+    lines = ["# Metropilot demo accounts: one per role, random passwords (demo mode only)."]
+    lines += [f"{role:<14} {username:<22} {password}" for username, role, password in accounts]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    table = Table("role", "username", "password", title="Demo accounts")
+    for username, role, password in accounts:
+        table.add_row(role, username, password)
+    out.print(table)
+    console.print(f"(also written to {path}, readable by you only)")
 
 
 def run() -> None:

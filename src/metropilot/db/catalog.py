@@ -14,6 +14,7 @@ REPOSITORY_MODULES = (
     "metropilot.territory.repository",
     "metropilot.accounts.repository",
     "metropilot.assets.repository",
+    "metropilot.audit.repository",
 )
 
 

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from metropilot.accounts import repository as accounts_repository
 from metropilot.accounts import services as accounts_services
+from metropilot.accounts.model import Role, Team, User
 from metropilot.assets import repository as assets_repository
 from metropilot.assets import services as assets_services
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.actors import Actor
+from metropilot.shared.audit import AuditEntry
 from metropilot.shared.errors import Conflict, InvalidInput
 from metropilot.simulate.layout import build_metropolis, load_reference_communes
 from metropilot.territory import repository as territory_repository
+from metropilot.territory import services as territory_services
 
-__all__ = ["GenerationReport", "generate_metropolis", "registry_is_empty"]
+__all__ = [
+    "DEMO_ACCOUNTS",
+    "GenerationReport",
+    "create_demo_accounts",
+    "generate_metropolis",
+    "registry_is_empty",
+]
 
 Progress = Callable[[str, int, int], None]
 
@@ -53,7 +64,9 @@ def generate_metropolis(
             raise Conflict(
                 "the equipment registry is not empty; pass replace to erase it and generate anew"
             )
+        erased = assets_repository.count_assets(conn)
         assets_repository.delete_all(conn)
+        uow.audit(AuditEntry(actor, "assets.erased", "registry", "assets", {"count": [erased, 0]}))
     stored = territory_repository.list_communes(conn)
     seeds = load_reference_communes()
     boundaries = stored if stored else None
@@ -73,15 +86,10 @@ def generate_metropolis(
     except ValueError as exc:
         # Imported boundaries can be too small or too odd to lay a street network in.
         raise InvalidInput(f"cannot lay out the synthetic metropolis: {exc}") from exc
-    if boundaries is None:
-        for commune in metropolis.communes:
-            territory_repository.save_commune(conn, commune)
-    for org in metropolis.organisations:
-        accounts_services.save_organisation(uow, org, actor)
-    territory_repository.delete_streets(conn)
-    territory_repository.save_streets(
-        conn,
-        (
+    territory_services.save_generated_territory(
+        uow,
+        metropolis.communes if boundaries is None else [],
+        [
             {
                 "commune_insee": s.commune_insee,
                 "name": s.name,
@@ -89,8 +97,17 @@ def generate_metropolis(
                 "line": [list(p) for p in s.line],
             }
             for s in metropolis.streets
-        ),
+        ],
+        actor,
     )
+    for org in metropolis.organisations:
+        accounts_services.save_organisation(uow, org, actor)
+        team_code = f"{org.code}-field"
+        if accounts_repository.get_team(conn, team_code) is None:
+            # One field team per organisation, for missions and field-agent accounts.
+            accounts_services.create_team(
+                uow, Team(team_code, f"Field team, {org.name}", org.code), actor
+            )
     report = assets_services.import_assets(
         uow, metropolis.assets, actor, source="synthetic metropolis", progress=progress
     )
@@ -103,3 +120,36 @@ def generate_metropolis(
         assets=report.total,
         boundaries="generated" if boundaries is None else "imported",
     )
+
+
+# Who the demo signs in as: one account per role, in the organisations the generator creates.
+DEMO_ACCOUNTS = (
+    ("admin", Role.ADMIN, "metropole-it", (), None),
+    ("supervisor", Role.SUPERVISOR, "metropole-command-post", (), None),
+    ("operator", Role.OPERATOR, "metropole-command-post", (), None),
+    ("agent-dijon", Role.COMMUNE_AGENT, "commune-21231", ("21231",), None),
+    ("contractor-lighting", Role.CONTRACTOR, "lucerna-eclairage", (), None),
+    ("field-dijon", Role.FIELD_AGENT, "commune-21231", (), "commune-21231-field"),
+    ("citizen", Role.CITIZEN, None, (), None),
+)
+
+
+def create_demo_accounts(uow: UnitOfWork, actor: Actor) -> list[tuple[str, str, str]]:
+    """One account per role with a fresh random password; returns (username, role, password).
+
+    Only the demo calls this: outside demo mode no account or password exists by default.
+    """
+    created = []
+    for username, role, organisation, communes, team in DEMO_ACCOUNTS:
+        password = secrets.token_urlsafe(12)
+        user = User(
+            username=username,
+            role=role,
+            organisation=organisation,
+            communes=communes,
+            team=team,
+            display_name=f"Demo {role.value.replace('_', ' ')}",
+        )
+        accounts_services.create_user(uow, user, password, actor)
+        created.append((username, role.value, password))
+    return created

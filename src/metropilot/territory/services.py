@@ -10,6 +10,7 @@ from shapely.geometry import Point
 
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.actors import Actor
+from metropilot.shared.audit import AuditEntry
 from metropilot.shared.errors import InvalidInput, Problem
 from metropilot.shared.events import DomainEvent
 from metropilot.territory import repository
@@ -32,6 +33,7 @@ __all__ = [
     "list_communes",
     "list_districts",
     "locator",
+    "save_generated_territory",
 ]
 
 
@@ -67,6 +69,15 @@ def import_districts(
     )
     for district in parsed:
         repository.save_district(uow.connection, district)
+        uow.audit(
+            AuditEntry(
+                actor,
+                "district.saved",
+                "district",
+                district.code,
+                {"name": [None, district.name], "commune": [None, district.commune_insee]},
+            )
+        )
     uow.record(DistrictsImported(count=len(parsed), actor=actor.label()))
     return len(parsed)
 
@@ -129,6 +140,33 @@ def _properties(feature: Any, where: str) -> dict[str, Any]:
     return props
 
 
+def save_generated_territory(
+    uow: UnitOfWork,
+    communes: list[Commune],
+    streets: list[dict[str, Any]],
+    actor: Actor,
+) -> None:
+    """Store a synthetic territory: its communes (when none are stored) and its streets."""
+    for commune in communes:
+        if repository.save_commune(uow.connection, commune):
+            uow.audit(
+                AuditEntry(
+                    actor,
+                    "commune.created",
+                    "commune",
+                    commune.insee,
+                    {"name": [None, commune.name], "population": [None, commune.population]},
+                )
+            )
+    repository.delete_streets(uow.connection)
+    repository.save_streets(uow.connection, streets)
+    uow.audit(
+        AuditEntry(
+            actor, "streets.replaced", "territory", "streets", {"count": [None, len(streets)]}
+        )
+    )
+
+
 def list_communes(uow: UnitOfWork) -> list[Commune]:
     return repository.list_communes(uow.connection)
 
@@ -152,7 +190,24 @@ def import_commune_boundaries(
     parsed = _parse_features(
         collection, source, lambda f, where: _commune_from_feature(f, where, known, seen)
     )
-    created = sum(repository.save_commune(uow.connection, c) for c in parsed)
+    created = 0
+    for commune in parsed:
+        before = known.get(commune.insee)
+        is_new = repository.save_commune(uow.connection, commune)
+        created += is_new
+        uow.audit(
+            AuditEntry(
+                actor,
+                "commune.created" if is_new else "commune.boundary_updated",
+                "commune",
+                commune.insee,
+                {
+                    "name": [before.name if before else None, commune.name],
+                    "population": [before.population if before else None, commune.population],
+                    "area_km2": [before.area_km2 if before else None, commune.area_km2],
+                },
+            )
+        )
     uow.record(
         BoundariesImported(created=created, updated=len(parsed) - created, actor=actor.label())
     )

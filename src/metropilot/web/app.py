@@ -9,11 +9,15 @@ import metropilot
 from metropilot.accounts.routes import router as organisations_router
 from metropilot.api.audience import Audience, audience
 from metropilot.api.errors import install_error_handlers
+from metropilot.api.ratelimit import SlidingWindowLimiter
 from metropilot.api.responses import JSONResponseFast
 from metropilot.assets.routes import router as assets_router
+from metropilot.audit.routes import router as audit_router
 from metropilot.bootstrap import Platform
 from metropilot.territory.routes import router as territory_router
+from metropilot.web.apidocs import install_api_docs
 from metropilot.web.pages import install_pages
+from metropilot.web.security import install_security
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -25,7 +29,7 @@ def create_app(platform: Platform) -> FastAPI:
         title="Metropilot",
         version=metropilot.__version__,
         summary="Open-source urban hypervisor: equipment, citizens, services and contractors.",
-        docs_url="/docs",
+        docs_url=None,  # web.apidocs serves /docs from vendored files
         redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
         default_response_class=JSONResponseFast,
@@ -33,14 +37,23 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.settings = platform.settings
     app.state.uow_factory = platform.uow_factory
     app.state.platform = platform
+    app.state.login_limiter = SlidingWindowLimiter(platform.settings.login_attempts_per_minute)
     install_error_handlers(app)
     # Level 5 compresses GeoJSON about 8x at a fraction of the CPU of the default level 9.
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
+    install_security(
+        app,
+        max_body_bytes=platform.settings.max_request_bytes,
+        cors_origins=platform.settings.cors_origins,
+        hsts=platform.settings.behind_tls_proxy,
+        limits={f"{API_PREFIX}/assets/import": platform.settings.max_import_bytes},
+    )
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(territory_router)
     api.include_router(organisations_router)
     api.include_router(assets_router)
+    api.include_router(audit_router)
 
     @api.get("/health", dependencies=[audience(Audience.PUBLIC)], tags=["platform"])
     def health() -> dict[str, str]:
@@ -50,4 +63,5 @@ def create_app(platform: Platform) -> FastAPI:
 
     app.include_router(api)
     install_pages(app)
+    install_api_docs(app, f"{API_PREFIX}/openapi.json")
     return app

@@ -1,28 +1,44 @@
 """Pages for people: the home page at ``/``, the front door of the demo.
 
 The page is rendered on the server with the figures of the registry, then ``static/home.js``
-draws the map from the public API (communes as GeoJSON, the equipment of one kind as dots).
+draws the map from the API: communes as GeoJSON and their counts (public), and the equipment of
+one kind as dots, which only signed-in people see (each within their own scope). Anonymous
+visitors get a call to sign in instead of the dots.
 No inline script and no external resource: the page works offline and under a strict CSP.
+
+The helpers every page shares (language, the header's account block, the session's CSRF token)
+live here too; ``web.signin`` builds the sign-in pages on them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 import metropilot
+from metropilot.accounts import repository as accounts_repository
+from metropilot.accounts import services as accounts_services
+from metropilot.accounts.policy import ANONYMOUS, Principal, asset_scope
 from metropilot.api.audience import Audience, audience
+from metropilot.api.auth import SESSION_COOKIE
 from metropilot.assets import services as asset_services
 from metropilot.assets.model import AssetKind, AssetStatus
 from metropilot.assets.services import AssetFilter
+from metropilot.db.uow import UnitOfWork
+from metropilot.settings import Settings
+from metropilot.shared.actors import ActorKind
+from metropilot.shared.errors import Forbidden, NotFound
 from metropilot.territory import services as territory_services
 from metropilot.web.i18n import (
     CATALOGUE,
@@ -35,7 +51,20 @@ from metropilot.web.i18n import (
     translator,
 )
 
-__all__ = ["install_pages", "router"]
+__all__ = [
+    "ANONYMOUS_VIEWER",
+    "LOGIN_PATH",
+    "LOGOUT_PATH",
+    "Viewer",
+    "install_pages",
+    "login_href",
+    "page_context",
+    "page_language",
+    "remember_language",
+    "router",
+    "templates",
+    "viewer_of",
+]
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -45,6 +74,8 @@ DEFAULT_KIND = AssetKind.STREETLIGHT.value
 MAP_PAGE_SIZE = 5_000  # assets per request when the map loads its dots
 MAP_MAX_POINTS = 40_000  # enough for every street light of the reference metropolis
 LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
+LOGIN_PATH = "/login"
+LOGOUT_PATH = "/logout"
 # Statuses that mean someone has to act.
 ATTENTION_STATUSES = (AssetStatus.FAULT.value, AssetStatus.OFFLINE.value)
 # The messages static/home.js needs, passed as JSON in a data attribute (no inline script).
@@ -61,6 +92,133 @@ templates = Jinja2Templates(
 )
 
 router = APIRouter()
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is looking at a page, as the header and the map need it."""
+
+    signed_in: bool = False
+    name: str = ""  # display name, or the username
+    username: str = ""
+    role: str = ""  # translated role
+    organisation: str = ""  # organisation name
+    csrf_token: str | None = None  # the browser session's token, for forms and scripts
+    sees_equipment: bool = False  # may read the equipment registry (within a scope)
+    whole_city: bool = False  # ... and that scope is the whole metropolis
+
+
+ANONYMOUS_VIEWER = Viewer()
+
+
+def page_language(request: Request, lang: str | None) -> str:
+    """``?lang=`` first, then the language cookie, then ``Accept-Language``."""
+    return pick_language(
+        lang, request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language")
+    )
+
+
+def remember_language(response: Response, lang: str | None, language: str) -> None:
+    """After the language switch (``?lang=``), keep the choice for the next visits."""
+    if lang is not None and lang.strip().lower() in LANGUAGES:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            language,
+            max_age=LANGUAGE_COOKIE_MAX_AGE,
+            path="/",
+            samesite="lax",
+            httponly=True,
+        )
+    response.headers["Content-Language"] = language
+    response.headers["Vary"] = "Accept-Language, Cookie"
+
+
+def _principal_of(request: Request) -> Principal:
+    """The caller, as the route's audience dependency resolved it (it always runs first)."""
+    principal = getattr(request.state, "principal", None)
+    return principal if isinstance(principal, Principal) else ANONYMOUS
+
+
+def _session_csrf(request: Request, uow: UnitOfWork) -> str | None:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    settings: Settings = request.app.state.settings
+    resolved = accounts_services.resolve_session(
+        uow, cookie, kind="session", idle=timedelta(minutes=settings.session_idle_minutes)
+    )
+    return resolved.csrf_token if resolved is not None else None
+
+
+def viewer_of(request: Request, uow: UnitOfWork, lang: str) -> Viewer:
+    """The signed-in person (name, role, organisation, CSRF token), or the anonymous viewer."""
+    principal = _principal_of(request)
+    if not principal.authenticated:
+        return ANONYMOUS_VIEWER
+    name = principal.name
+    if principal.kind is ActorKind.USER and principal.id is not None:
+        stored = accounts_repository.get_user(uow.connection, user_id=principal.id)
+        if stored is not None and stored.user.display_name.strip():
+            name = stored.user.display_name.strip()
+    organisation = principal.organisation or ""
+    if principal.organisation:
+        with contextlib.suppress(NotFound):  # a code without its organisation: show the code
+            organisation = accounts_services.get_organisation(uow, principal.organisation).name
+    try:
+        scope = asset_scope(principal)
+    except Forbidden:
+        sees, whole = False, False
+    else:
+        sees, whole = True, scope.unrestricted
+    return Viewer(
+        signed_in=True,
+        name=name,
+        username=principal.name,
+        role=_label(lang, "role", principal.role.value) if principal.role else "",
+        organisation=organisation,
+        csrf_token=_session_csrf(request, uow) if principal.via_cookie else None,
+        sees_equipment=sees,
+        whole_city=whole,
+    )
+
+
+def login_href(next_path: str) -> str:
+    """The sign-in page, coming back to ``next_path`` afterwards."""
+    return f"{LOGIN_PATH}?next={quote(next_path, safe='/')}"
+
+
+def page_context(
+    request: Request,
+    lang: str,
+    viewer: Viewer,
+    *,
+    show_sign_in: bool = True,
+    query: list[tuple[str, str]] | None = None,
+) -> dict[str, Any]:
+    """What ``base.html`` needs: language, translations, the header's account block.
+
+    ``query``: the parameters the language switch keeps (default: those of the request).
+    """
+    settings: Settings = request.app.state.settings
+    if query is None:
+        query = list(request.query_params.multi_items())
+    others = [(k, v) for k, v in query if k != "lang"]
+
+    def lang_href(code: str) -> str:
+        return "?" + urlencode([("lang", code), *others])
+
+    return {
+        "lang": lang,
+        "languages": LANGUAGES,
+        "lang_href": lang_href,
+        "t": translator(lang),
+        "metropolis": settings.metropolis_name,
+        "version": metropilot.__version__,
+        "viewer": viewer,
+        "csrf_token": viewer.csrf_token,
+        "login_href": login_href(request.url.path) if show_sign_in else None,
+        "logout_path": LOGOUT_PATH,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +279,7 @@ def _home_context(request: Request, lang: str) -> dict[str, Any]:
     with request.app.state.uow_factory() as uow:
         summary = asset_services.summary(uow, AssetFilter())
         communes = territory_services.list_communes(uow)
+        viewer = viewer_of(request, uow, lang)
 
     by_kind = summary.get("by_kind", {})
     by_status = summary.get("by_status", {})
@@ -154,13 +313,13 @@ def _home_context(request: Request, lang: str) -> dict[str, Any]:
     }
     settings = request.app.state.settings
     return {
-        "lang": lang,
-        "languages": LANGUAGES,
-        "t": translator(lang),
+        **page_context(request, lang, viewer),
         "num": lambda value: format_number(value, lang),
         "pct": lambda value: format_percent(value, lang),
-        "metropolis": settings.metropolis_name,
-        "version": metropilot.__version__,
+        # The equipment dots: "on" (within the viewer's scope), "off" (anonymous: a call to
+        # sign in instead) or "forbidden" (an account that does not see the registry).
+        "dots": "on" if viewer.sees_equipment else ("forbidden" if viewer.signed_in else "off"),
+        "map_login_href": login_href("/"),
         "total": total,
         "attention": sum(by_status.get(s, 0) for s in ATTENTION_STATUSES),
         "population": sum(c.population for c in communes),
@@ -186,25 +345,20 @@ def home(
     request: Request,
     lang: str | None = Query(default=None, description="en or fr; remembered in a cookie."),
 ) -> HTMLResponse:
-    language = pick_language(
-        lang, request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language")
-    )
-    response = templates.TemplateResponse(request, "home.html", _home_context(request, language))
-    if lang is not None and lang.strip().lower() in LANGUAGES:
-        # The language switch: remember the choice for the next visits.
-        response.set_cookie(
-            LANGUAGE_COOKIE,
-            language,
-            max_age=LANGUAGE_COOKIE_MAX_AGE,
-            path="/",
-            samesite="lax",
-            httponly=True,
-        )
-    response.headers["Content-Language"] = language
-    response.headers["Vary"] = "Accept-Language, Cookie"
+    language = page_language(request, lang)
+    context = _home_context(request, language)
+    response = templates.TemplateResponse(request, "home.html", context)
+    remember_language(response, lang, language)
+    if context["viewer"].signed_in:
+        # A page with a person's name and CSRF token: never kept by a shared cache.
+        response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
 def install_pages(app: FastAPI) -> None:
+    # Imported here: the sign-in pages build on the helpers of this module.
+    from metropilot.web.signin import router as signin_router
+
     app.include_router(router)
+    app.include_router(signin_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -5,6 +5,11 @@
  *  - communes: GeoJSON boundaries drawn as SVG paths, shaded by their amount of equipment;
  *  - equipment of the chosen kind: dots on a <canvas> (tens of thousands draw in milliseconds),
  *    coloured by status, fetched page by page following next_cursor.
+ * The communes and their counts are public; the equipment is not. data-dots says what the server
+ * decided: "on" (signed in: the API answers with the viewer's own scope, data-scoped="true" when
+ * that is less than the whole metropolis), "off" (anonymous: the page shows a call to sign in
+ * instead) or "forbidden" (an account that does not see the registry). A session that ends while
+ * the page is open makes the API answer 401: the call to sign in appears then.
  */
 (function () {
   "use strict";
@@ -24,6 +29,9 @@
   const numberFormat = new Intl.NumberFormat(lang);
   const pageSize = Number(root.dataset.pageSize) || 5000;
   const maxPoints = Number(root.dataset.maxPoints) || 40000;
+  const dotsMode = root.dataset.dots || "on";
+  const scoped = root.dataset.scoped === "true";
+  const signInCall = document.getElementById("map-signin");
 
   const communesLayer = root.querySelector(".map__communes");
   const SVG_NS = communesLayer.namespaceURI; // the SVG namespace, as the HTML parser set it
@@ -51,6 +59,7 @@
     hidden: new Set(),
     colours: new Map(),
     focused: null,
+    refused: 0, // the HTTP status that refused the equipment (401 or 403), once it did
   };
 
   function fmt(value) {
@@ -85,7 +94,9 @@
       signal: signal,
     });
     if (!response.ok) {
-      throw new Error(url + ": HTTP " + response.status);
+      const error = new Error(url + ": HTTP " + response.status);
+      error.status = response.status;
+      throw error;
     }
     return response.json();
   }
@@ -488,7 +499,14 @@
 
   function announce(kind, set) {
     const label = kindLabel(kind);
-    if (!set.loaded) {
+    if (scoped) {
+      // The summary counts the whole metropolis; this viewer sees a part of it.
+      setStatus(
+        set.loaded
+          ? t("map.points_scoped", { kind: label, count: fmt(set.loaded) })
+          : t("map.no_points_scoped", { kind: label })
+      );
+    } else if (!set.loaded) {
       setStatus(t("map.no_points", { kind: label }));
     } else if (set.capped) {
       setStatus(
@@ -503,11 +521,37 @@
     }
   }
 
+  function loadingMessage(kind, loaded, total) {
+    if (scoped) {
+      return t("map.loading_points_scoped", { kind: kindLabel(kind), loaded: fmt(loaded) });
+    }
+    return t("map.loading_points", { kind: kindLabel(kind), loaded: fmt(loaded), total: fmt(total) });
+  }
+
+  // The API refused the equipment: the session ended (401) or the account does not see it (403).
+  function refuse(status) {
+    state.refused = status;
+    state.points.clear();
+    drawPoints();
+    if (status === 401) {
+      if (signInCall) {
+        signInCall.hidden = false;
+      }
+      setStatus(t("map.session_ended"), true);
+    } else {
+      setStatus(t("map.no_access"), true);
+    }
+  }
+
   async function loadKind(kind) {
     state.current = kind;
     if (state.controller) {
       state.controller.abort();
       state.controller = null;
+    }
+    if (state.refused) {
+      refuse(state.refused);
+      return;
     }
     const cached = state.points.get(kind);
     if (cached && cached.complete) {
@@ -521,7 +565,7 @@
     const controller = new AbortController();
     state.controller = controller;
     root.setAttribute("aria-busy", "true");
-    setStatus(t("map.loading_points", { kind: kindLabel(kind), loaded: fmt(0), total: fmt(total) }));
+    setStatus(loadingMessage(kind, 0, total));
     let cursor = null;
     try {
       do {
@@ -555,13 +599,7 @@
         if (state.current === kind) {
           drawPoints();
           if (cursor) {
-            setStatus(
-              t("map.loading_points", {
-                kind: kindLabel(kind),
-                loaded: fmt(set.loaded),
-                total: fmt(Math.max(total, set.loaded)),
-              })
-            );
+            setStatus(loadingMessage(kind, set.loaded, Math.max(total, set.loaded)));
           }
         }
       } while (cursor);
@@ -574,7 +612,9 @@
       if (error && error.name === "AbortError") {
         return;
       }
-      if (state.current === kind) {
+      if (error && (error.status === 401 || error.status === 403)) {
+        refuse(error.status);
+      } else if (state.current === kind) {
         setStatus(t("map.error"), true);
       }
     } finally {
@@ -636,7 +676,8 @@
         const option = document.createElement("option");
         option.value = kind;
         const count = Number((state.summary.by_kind || {})[kind]) || 0;
-        option.textContent = kindLabel(kind) + " (" + fmt(count) + ")";
+        // The counts are the whole metropolis': only shown to those who see all of it.
+        option.textContent = scoped ? kindLabel(kind) : kindLabel(kind) + " (" + fmt(count) + ")";
         kindSelect.append(option);
       }
     }
@@ -719,6 +760,11 @@
     labelCommunes();
     layout();
     root.setAttribute("aria-busy", "false");
+    if (dotsMode !== "on") {
+      // No dots for this visitor: the page already says why (a call to sign in, or a notice).
+      setStatus("");
+      return;
+    }
     const kind = kindSelect ? kindSelect.value : "streetlight";
     loadKind(kind);
   }

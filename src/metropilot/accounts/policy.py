@@ -1,0 +1,138 @@
+"""Authorisation in one place: who may reach an endpoint and what part of the city they see.
+
+Every route declares its audiences; every query that lists or fetches equipment takes the scope
+computed here, so a commune agent's SQL only ever reads its communes. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from metropilot.accounts.model import KeyScope, OrganisationKind, Role
+from metropilot.shared.actors import Actor, ActorKind
+from metropilot.shared.errors import Forbidden
+from metropilot.shared.scope import UNRESTRICTED, Scope
+
+__all__ = [
+    "ANONYMOUS",
+    "WHOLE_CITY_ROLES",
+    "Principal",
+    "asset_scope",
+    "may_access",
+    "require_permission",
+]
+
+# Roles that see the whole metropolis.
+WHOLE_CITY_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller of one request (or the anonymous public)."""
+
+    kind: ActorKind
+    name: str
+    id: int | None = None
+    role: Role | None = None
+    organisation: str | None = None
+    organisation_id: int | None = None
+    organisation_kind: OrganisationKind | None = None
+    organisation_commune: str | None = None
+    sector: str | None = None
+    communes: tuple[str, ...] = ()
+    team: str | None = None
+    key_scopes: tuple[KeyScope, ...] = ()
+    session_id: int | None = None  # the session or bearer token used, for logout
+    via_cookie: bool = False  # browser session: state changes need the CSRF token
+
+    @property
+    def authenticated(self) -> bool:
+        return self.kind is not ActorKind.ANONYMOUS
+
+    def actor(self) -> Actor:
+        return Actor(self.kind, self.name, self.id, self.organisation, self.sector)
+
+
+ANONYMOUS = Principal(ActorKind.ANONYMOUS, "anonymous")
+
+
+def may_access(principal: Principal, audiences: Iterable[str]) -> bool:
+    """Whether the caller belongs to one of a route's audiences (``Audience`` values)."""
+    allowed = set(audiences)
+    if "public" in allowed:
+        return True
+    if principal.kind is ActorKind.API_KEY:
+        return "device" in allowed
+    return principal.role is not None and principal.role.value in allowed
+
+
+def require_permission(
+    principal: Principal, permission: str, *, kind: str | None = None, commune: str | None = None
+) -> None:
+    """For machine keys: refuse what the key's scopes do not cover. People pass (their role
+    already decided the audience)."""
+    if principal.kind is not ActorKind.API_KEY:
+        return
+    if not any(s.covers(permission, kind, commune) for s in principal.key_scopes):
+        where = "".join(
+            f" {label} {value}" for label, value in (("for", kind), ("in", commune)) if value
+        )
+        raise Forbidden(f"this key is not allowed {permission}{where}")
+
+
+def asset_scope(principal: Principal) -> Scope:
+    """The equipment a caller may see. Raises Forbidden for callers who see none."""
+    if principal.kind is ActorKind.API_KEY:
+        return _key_scope(principal)
+    role = principal.role
+    if role in WHOLE_CITY_ROLES:
+        return UNRESTRICTED
+    if role is Role.COMMUNE_AGENT:
+        return Scope(communes=principal.communes)
+    if role is Role.CONTRACTOR:
+        return Scope(maintainer_ids=_own_organisation(principal))
+    if role is Role.FIELD_AGENT:
+        return _organisation_scope(principal)
+    raise Forbidden("this account does not see the equipment registry")
+
+
+def _own_organisation(principal: Principal) -> tuple[int, ...]:
+    return (principal.organisation_id,) if principal.organisation_id is not None else ()
+
+
+def _organisation_scope(principal: Principal) -> Scope:
+    """A team sees what its organisation looks after: a commune service its commune, a
+    contractor what it maintains, a metropolitan service the whole city."""
+    if principal.organisation_kind is OrganisationKind.COMMUNE_SERVICE:
+        communes = (principal.organisation_commune,) if principal.organisation_commune else ()
+        return Scope(communes=communes)
+    if principal.organisation_kind is OrganisationKind.CONTRACTOR:
+        return Scope(maintainer_ids=_own_organisation(principal))
+    return UNRESTRICTED
+
+
+def _key_scope(principal: Principal) -> Scope:
+    reads = [s for s in principal.key_scopes if s.permission == "assets:read"]
+    if not reads:
+        raise Forbidden("this key is not allowed assets:read")
+    kinds = None if any(not s.kinds for s in reads) else tuple({k for s in reads for k in s.kinds})
+    communes = (
+        None
+        if any(not s.communes for s in reads)
+        else tuple({c for s in reads for c in s.communes})
+    )
+    base = _organisation_scope(principal) if principal.organisation else UNRESTRICTED
+    return Scope(
+        communes=_narrow(base.communes, communes),
+        maintainer_ids=base.maintainer_ids,
+        kinds=kinds,
+    )
+
+
+def _narrow(a: tuple[str, ...] | None, b: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return tuple(x for x in a if x in b)

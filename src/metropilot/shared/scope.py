@@ -1,0 +1,32 @@
+"""What part of the city a caller may see, as the query applies it.
+
+The accounts policy computes a scope from who is asking; repositories add it to their WHERE
+clause. ``None`` on a dimension means unrestricted; an empty tuple means nothing at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["UNRESTRICTED", "Scope"]
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    communes: tuple[str, ...] | None = None  # INSEE codes
+    maintainer_ids: tuple[int, ...] | None = None  # organisation ids
+    kinds: tuple[str, ...] | None = None  # asset kinds
+
+    @property
+    def unrestricted(self) -> bool:
+        return self.communes is None and self.maintainer_ids is None and self.kinds is None
+
+    def allows(self, commune: str, maintainer_id: int | None, kind: str) -> bool:
+        return (
+            (self.communes is None or commune in self.communes)
+            and (self.maintainer_ids is None or maintainer_id in self.maintainer_ids)
+            and (self.kinds is None or kind in self.kinds)
+        )
+
+
+UNRESTRICTED = Scope()

@@ -1,0 +1,123 @@
+"""Who may call what: every API route against every role, anonymous callers and a device key.
+
+The expectations are written out here, route by route; a new route fails this test until it is
+added, so that nobody ships an endpoint without deciding who it is for.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from metropilot.api.audience import route_audiences
+from metropilot.bootstrap import Platform
+from metropilot.web.app import create_app
+from tests.factories import WORLD_ACCOUNTS, bearer
+
+STAFF = {"admin", "supervisor", "operator"}
+REGISTRY_READERS = STAFF | {
+    "agent-dijon",
+    "agent-chenove",
+    "contractor-lighting",
+    "contractor-lead",
+    "field-dijon",
+    "device",
+}
+EVERYONE = {"anonymous", "device", *WORLD_ACCOUNTS}
+PEOPLE = set(WORLD_ACCOUNTS)
+
+# (method, path as declared) → who may call it. Path parameters are filled by SAMPLES.
+MATRIX: dict[tuple[str, str], set[str]] = {
+    ("GET", "/api/v1/health"): EVERYONE,
+    ("GET", "/api/v1/communes"): EVERYONE,
+    ("GET", "/api/v1/communes/{insee}"): EVERYONE,
+    ("GET", "/api/v1/districts"): EVERYONE,
+    ("GET", "/api/v1/organisations"): EVERYONE,
+    ("GET", "/api/v1/assets/summary"): EVERYONE,
+    ("GET", "/api/v1/assets/kinds"): EVERYONE,
+    ("GET", "/api/v1/assets"): REGISTRY_READERS,
+    ("GET", "/api/v1/assets/export"): REGISTRY_READERS,
+    ("GET", "/api/v1/assets/{asset_id}"): REGISTRY_READERS,
+    ("POST", "/api/v1/auth/token"): EVERYONE,
+    ("GET", "/api/v1/auth/me"): PEOPLE | {"device"},
+    ("POST", "/api/v1/auth/logout"): PEOPLE,
+    ("GET", "/api/v1/users"): {"admin"},
+    ("POST", "/api/v1/users"): {"admin"},
+    ("POST", "/api/v1/users/{username}/disable"): {"admin"},
+    ("POST", "/api/v1/users/{username}/enable"): {"admin"},
+    ("GET", "/api/v1/keys"): {"admin"},
+    ("POST", "/api/v1/keys"): {"admin"},
+    ("DELETE", "/api/v1/keys/{key_id}"): {"admin"},
+    ("GET", "/api/v1/audit"): {"admin", "supervisor"},
+    ("GET", "/api/v1/audit/export"): {"admin", "supervisor"},
+    ("GET", "/"): EVERYONE,
+    ("GET", "/docs"): EVERYONE,
+    ("GET", "/login"): EVERYONE,
+    ("POST", "/login"): EVERYONE,
+    ("POST", "/logout"): EVERYONE,
+}
+# Values that exercise the access check without changing the shared world: the asset is a
+# Dijon street light maintained by the lighting contractor; the user and key do not exist.
+SAMPLES = {"{insee}": "21231", "{username}": "nobody-here", "{key_id}": "999999"}
+
+
+def _routes(world: Platform) -> list[tuple[str, str]]:
+    found = []
+    for methods, path, _ in route_audiences(create_app(world).routes):
+        for method in methods.split(","):
+            if method != "HEAD":
+                found.append((method, path))
+    return sorted(found)
+
+
+def test_every_route_is_in_the_matrix(world: Platform) -> None:
+    missing = [r for r in _routes(world) if r not in MATRIX]
+    assert missing == [], f"decide who may call these routes, then add them to MATRIX: {missing}"
+
+
+@pytest.fixture(scope="module")
+def callers(world: Platform, world_anonymous: TestClient) -> dict[str, dict[str, str]]:
+    """Fresh credentials per caller (the matrix signs out at the end)."""
+    from metropilot.accounts.model import parse_scope
+    from metropilot.accounts.services import create_key
+    from metropilot.shared.actors import SYSTEM
+
+    headers = {name: bearer(world_anonymous, name) for name in WORLD_ACCOUNTS}
+    with world.uow_factory(write=True) as uow:
+        _, plaintext = create_key(uow, "matrix device", [parse_scope("assets:read")], SYSTEM)
+        uow.commit()
+    headers["device"] = {"X-API-Key": plaintext}
+    headers["anonymous"] = {}
+    return headers
+
+
+def test_each_caller_gets_exactly_what_the_matrix_says(
+    world: Platform, world_anonymous: TestClient, callers: dict[str, dict[str, str]]
+) -> None:
+    with world.uow_factory() as uow:
+        light_id = uow.connection.exec_driver_sql(
+            "SELECT id FROM assets WHERE commune_insee = '21231' AND kind = 'streetlight' "
+            "ORDER BY id LIMIT 1"
+        ).scalar_one()
+    samples = {**SAMPLES, "{asset_id}": str(light_id)}
+    wrong = []
+    for method, path in _routes(world):
+        url = path
+        for placeholder, value in samples.items():
+            url = url.replace(placeholder, value)
+        for caller, headers in callers.items():
+            if path.endswith("/logout") and caller in WORLD_ACCOUNTS:
+                headers = bearer(world_anonymous, caller)  # signing out revokes what it uses
+            response = world_anonymous.request(method, url, headers=headers)
+            allowed = caller in MATRIX[(method, path)]
+            # A browser form without its CSRF token is refused for that reason, not for who calls.
+            refused = response.status_code in (401, 403) and "csrf" not in response.text.lower()
+            if allowed == refused:
+                wrong.append(f"{caller} {method} {url} → {response.status_code}")
+            elif not allowed:
+                expected = 401 if caller == "anonymous" else 403
+                if response.status_code != expected:
+                    wrong.append(
+                        f"{caller} {method} {url} → {response.status_code}, not {expected}"
+                    )
+    assert wrong == [], "\n".join(wrong)
