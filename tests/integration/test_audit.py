@@ -15,10 +15,12 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from math import copysign
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
@@ -33,11 +35,13 @@ from metropilot.audit.model import (
     canonical_bytes,
     canonical_json,
     canonical_time,
+    is_stored_form,
     parse_anchor,
     parse_instant,
     parse_json,
     record_hash,
     seal,
+    stored_form,
     verify_chain,
 )
 from metropilot.audit.repository import audit_head, audit_log, guard_lifted
@@ -176,31 +180,49 @@ def test_canonical_time_is_utc_with_microseconds() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text_in", "value"),
+    ("written", "stored", "postgresql_renders"),
     [
-        ("5.0", 5),
-        ("5", 5),
-        ("-0.0", 0),
-        ("0.00000015", 1.5e-07),
-        ("1.5e-07", 1.5e-07),
-        ("1e18", 10**18),
-        ("1000000000000000000", 10**18),
-        ("1.2345678901234567e+18", 1234567890123456700),
-        ("1234567890123456700", 1234567890123456700),
-        ("9223372036854775807", 2**63 - 1),
-        ("1e20", 1e20),
-        ("100000000000000000000", 1e20),
-        ("1.2345678901234568e+20", 1.2345678901234568e20),
-        ("123456789012345680000", 1.2345678901234568e20),
-        ("18446744073709551615", 1.8446744073709552e19),
-        ("0.30000000000000004", 0.30000000000000004),
+        ("36.0", 36.0, "36.0"),
+        ("5", 5, "5"),
+        ("-0.0", 0.0, "0.0"),
+        ("1e-7", 1e-07, "0.0000001"),
+        ("1.5e-7", 1.5e-07, "0.00000015"),
+        ("0.30000000000000004", 0.30000000000000004, "0.30000000000000004"),
+        ("9007199254740994.0", 9007199254740994, "9007199254740994"),
+        ("1e+16", 10**16, "10000000000000000"),
+        ("1.2345678901234568e+18", 1234567890123456800, "1234567890123456800"),
+        ("9223372036854775807", 2**63 - 1, "9223372036854775807"),
+        ("1e+20", 1e20, "100000000000000000000"),
+        ("18446744073709551615", 1.8446744073709552e19, "18446744073709551615"),
     ],
 )
-def test_numbers_read_the_same_whatever_the_database_wrote(text_in: str, value: Any) -> None:
-    # SQLite returns orjson's digits, PostgreSQL JSONB its own decimal rendering of them.
-    parsed = parse_json(f"[{text_in}]")[0]
-    assert parsed == value
-    assert type(parsed) is type(value)
+def test_numbers_read_back_the_same_whatever_the_database_rendered(
+    written: str, stored: Any, postgresql_renders: str
+) -> None:
+    # orjson writes what SQLite returns; PostgreSQL JSONB returns its own decimal rendering.
+    value = stored_form(f"[{written}]")[0]
+    assert (value, type(value)) == (stored, type(stored))
+    assert copysign(1.0, value) > 0 or value < 0
+    for text_back in (orjson.dumps([value]).decode(), f"[{postgresql_renders}]"):
+        back = parse_json(text_back)[0]
+        assert (back, type(back)) == (stored, type(stored)), text_back
+
+
+def test_the_fast_check_agrees_with_the_round_trip() -> None:
+    plain = {"a": ["x", None], "b": [True, 36.0], "c": [2**62, -1.5]}
+    assert is_stored_form(plain)
+    assert stored_form(orjson.dumps(plain)) == plain
+    for odd in (
+        {"a": [-0.0, 1]},
+        {"a": [math.nan, 1]},
+        {"a": [1e16, 1]},
+        {"a": [2**63, 1]},
+        {"a": [(1, 2), 1]},
+        {"a": [{"nested": 1}, 1]},
+        {"a": "not a pair"},
+        {1: [1, 2]},
+    ):
+        assert not is_stored_form(odd), odd
 
 
 def test_verify_chain_names_the_problem_and_where() -> None:
@@ -323,6 +345,7 @@ def test_changes_hash_the_same_after_the_round_trip_through_either_database(
         "large": [1e18, 1.2345678901234567e18],
         "big_int": [2**60, -(2**63)],
         "u64": [2**64 - 1, 2**63],
+        "zero": [-0.0, 0],
         "not_a_number": [math.nan, math.inf],
         "text": ['é\u2028"quoted"\n', "日本語 🚦"],
         "nested": [{"b": [1, 2.5, {"c": None}], "a": True}, []],
@@ -335,10 +358,11 @@ def test_changes_hash_the_same_after_the_round_trip_through_either_database(
     report = verify(platform)
     assert report.ok, report.problems
     stored = rows(platform.engine)[0].changes
-    assert stored["power_w"] == [36, 18.5]
+    assert stored["power_w"] == [36.0, 18.5]
     assert stored["huge"] == [1e20, 1.2345678901234568e20]
     # The double nearest 1.2345678901234567e18 prints as 1.2345678901234568e+18: those digits.
     assert stored["large"] == [10**18, 1234567890123456800]
+    assert stored["zero"] == [0.0, 0]
     assert stored["big_int"] == [2**60, -(2**63)]
     assert stored["u64"] == [float(2**64 - 1), float(2**63)]
     assert stored["not_a_number"] == [None, None]

@@ -38,11 +38,13 @@ __all__ = [
     "canonical_bytes",
     "canonical_json",
     "canonical_time",
+    "is_stored_form",
     "parse_anchor",
     "parse_instant",
     "parse_json",
     "record_hash",
     "seal",
+    "stored_form",
     "verify_chain",
 ]
 
@@ -134,47 +136,86 @@ def canonical_time(at: datetime) -> str:
     )
 
 
-def _canonical_float(text: str) -> float | int:
-    # Numbers are read the way the two databases give them back: PostgreSQL JSONB keeps decimal
-    # digits, not binary floats, so 5.0 may come back as 5.0 and 1e18 as 1000000000000000000.
-    # An integral number within 64 bits is therefore always an int (exactly the decimal that
-    # was written), any other number the float those digits denote, whose repr is the shortest
-    # that round-trips.
+# How numbers survive storage. SQLite returns the JSON text orjson wrote; PostgreSQL JSONB keeps
+# decimal digits, not binary floats, and renders them without exponent: 36.0 comes back as 36.0,
+# but 1e+16 comes back as 10000000000000000 (an integer) and -0.0 as 0.0. So before a document
+# is stored (and hashed), floats that JSONB would turn into integers become those integers, and
+# -0.0 becomes 0.0; on reading, an integer beyond 64 bits (which orjson cannot write, so it was
+# a float) becomes a float again. Every other number reads back exactly as it was written.
+
+
+def _stored_float(text: str) -> float | int:
     value = float(text)
     if not math.isfinite(value):
         raise ValueError(f"not a finite number: {text}")
-    if value.is_integer() and -_INT64 <= value < _INT64:
-        return int(value) if abs(value) < _EXACT_FLOAT_INT else int(Decimal(text))
+    if -_EXACT_FLOAT_INT < value < _EXACT_FLOAT_INT:
+        return value + 0.0  # -0.0 + 0.0 is 0.0
+    if -_INT64 <= value < _INT64:
+        return int(Decimal(text))  # integral at this size: exactly the digits JSONB keeps
     return value
 
 
-def _canonical_int(text: str) -> int | float:
-    # Beyond 64 bits the stored JSON cannot hold an integer (orjson refuses it), so such a
-    # number is a float, on the way in as on the way back.
+def _read_int(text: str) -> int | float:
     value = int(text)
     return value if -_INT64 <= value < _INT64 else float(value)
 
 
-_DECODER = json.JSONDecoder(parse_float=_canonical_float, parse_int=_canonical_int)
+_PLAIN = frozenset((str, bool, type(None)))
+_STORING = json.JSONDecoder(parse_float=_stored_float, parse_int=_read_int)
+_READING = json.JSONDecoder(parse_int=_read_int)
 _ENCODER = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False
 )
 _encode_str = json.encoder.encode_basestring  # the encoder's own string escaping, in C
 
 
-def parse_json(text: str | bytes) -> Any:
-    """JSON text to values in canonical form; stored changes are read back only through this.
+def stored_form(text: str | bytes) -> Any:
+    """What a JSON document (as orjson writes it) must be stored as so that it reads back equal.
 
-    Whether the text came from SQLite (orjson's) or PostgreSQL (JSONB's own rendering), the same
-    document gives the same values, and so the same canonical bytes.
+    The audit sink stores and hashes this; ``is_stored_form`` says when it can be skipped.
     """
-    return _DECODER.decode(text.decode("utf-8") if isinstance(text, bytes) else text)
+    return _STORING.decode(text.decode("utf-8") if isinstance(text, bytes) else text)
+
+
+def is_stored_form(changes: Mapping[str, Any]) -> bool:
+    """Whether ``{field: [before, after]}`` changes are already in stored form, as almost every
+    entry is (strings, booleans, nulls, 64-bit integers, floats below 2**53): a check much
+    cheaper than the round trip through ``stored_form``."""
+    for key, value in changes.items():
+        if type(key) is not str or type(value) is not list:
+            return False
+        for item in value:
+            kind = type(item)
+            if kind in _PLAIN:
+                continue
+            if kind is int:
+                if -_INT64 <= item < _INT64:
+                    continue
+                return False
+            # NaN and infinities fail the range test; -0.0 is falsy with a negative sign.
+            if (
+                kind is float
+                and -_EXACT_FLOAT_INT < item < _EXACT_FLOAT_INT
+                and (item or math.copysign(1.0, item) > 0)
+            ):
+                continue
+            return False
+    return True
+
+
+def parse_json(text: str | bytes) -> Any:
+    """Stored JSON text, from either database, to the values it was stored from.
+
+    Stored changes are read back only through this, so the same document gives the same values,
+    and so the same canonical bytes, whichever database rendered it.
+    """
+    return _READING.decode(text.decode("utf-8") if isinstance(text, bytes) else text)
 
 
 def canonical_json(changes: Mapping[str, Any]) -> str:
     """The changes as the chain hashes them; also what the CSV export writes.
 
-    ``changes`` must be in canonical form, as ``parse_json`` returns them.
+    ``changes`` must be in stored form, as ``parse_json`` returns them.
     """
     return _ENCODER.encode(changes)
 
@@ -203,7 +244,7 @@ def canonical_bytes(
     They are ``json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
     encoded as UTF-8, for the document ``{"v": 1, "id", "at", "actor_kind", "actor_name",
     "actor_id", "organisation", "sector", "action", "object_type", "object_id", "changes",
-    "prev_hash"}`` with ``at`` written by ``canonical_time`` and ``changes`` in canonical form.
+    "prev_hash"}`` with ``at`` written by ``canonical_time`` and ``changes`` in stored form.
     The text is assembled key by key in sorted order rather than by ``json.dumps`` because this
     runs for every entry appended or verified; a test checks both give the same bytes.
     """
@@ -270,9 +311,9 @@ def seal(
 ) -> list[AuditRecord]:
     """Number and chain new entries after the entry whose hash is ``prev_hash``.
 
-    ``changes`` are the entries' changes in canonical form, exactly as they will be stored and
-    read back: the caller serialises them as the database will and reads them back with
-    ``parse_json``, so that what is hashed is what a later verification recomputes.
+    ``changes`` are the entries' changes in stored form (see ``stored_form``), exactly as they
+    will be stored and read back, so that what is hashed is what a later verification
+    recomputes.
     """
     records: list[AuditRecord] = []
     sha256 = hashlib.sha256

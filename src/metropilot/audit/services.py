@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import gc
 import io
-import math
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
@@ -29,9 +28,10 @@ from metropilot.audit.model import (
     VerifyReport,
     canonical_json,
     canonical_time,
+    is_stored_form,
     parse_instant,
-    parse_json,
     seal,
+    stored_form,
 )
 from metropilot.audit.repository import AuditFilter
 from metropilot.db.uow import UnitOfWork
@@ -79,52 +79,16 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"an audit entry's changes must be JSON values, got {type(value).__name__}")
 
 
-_INT64 = 2**63
-_EXACT = 2**53
-
-
-def _fast_stored_form(changes: dict[str, Any]) -> dict[str, Any] | None:
-    """These changes as storing and reading them back gives them, or None if that needs the
-    full round trip.
-
-    Handles the usual ``{field: [before, after]}`` of strings, booleans, nulls, 64-bit integers
-    and finite floats, which is almost every entry of a bulk import, in a fraction of the time
-    of the round trip: the only change is an integral float becoming an int (36.0 W is read
-    back as 36), done on a copy of that one list.
-    """
-    result = changes
-    for key, value in changes.items():
-        if type(key) is not str or type(value) is not list:
-            return None
-        for position, item in enumerate(value):
-            kind = type(item)
-            if kind is str or item is None or kind is bool:
-                continue
-            if kind is int and -_INT64 <= item < _INT64:
-                continue
-            if kind is float and math.isfinite(item):
-                if not item.is_integer():
-                    continue
-                if -_EXACT < item < _EXACT:
-                    if result is changes:
-                        result = dict(changes)
-                    if result[key] is value:
-                        result[key] = value = list(value)
-                    value[position] = int(item)
-                    continue
-            return None
-    return result
-
-
 def _as_stored(entries: list[AuditEntry]) -> list[dict[str, Any]]:
     """Each entry's changes exactly as a verification will read them back from the database.
 
-    The others go through the engine's JSON serialiser (orjson) and back through the canonical
-    reader, in one call for the batch: datetimes become the strings orjson writes, enums their
-    values, tuples lists, non-string keys strings, NaN null, integral floats (within 64 bits)
-    ints. The hash then covers what is stored, not what the service happened to hand over.
+    Most are already (``is_stored_form``). The others go through the engine's JSON serialiser
+    (orjson) and ``stored_form``, in one call for the batch: datetimes become the strings orjson
+    writes, enums their values, tuples lists, non-string keys strings, NaN null, huge floats
+    the integers PostgreSQL would return. The hash then covers what is stored, not what the
+    service happened to hand over.
     """
-    stored = [_fast_stored_form(entry.changes) for entry in entries]
+    stored = [entry.changes if is_stored_form(entry.changes) else None for entry in entries]
     pending = [i for i, changes in enumerate(stored) if changes is None]
     if not pending:
         return cast(list[dict[str, Any]], stored)
@@ -141,7 +105,7 @@ def _as_stored(entries: list[AuditEntry]) -> list[dict[str, Any]]:
                     f"changes must be JSON values ({exc})"
                 ) from None
         raise
-    for i, changes in zip(pending, parse_json(text), strict=True):
+    for i, changes in zip(pending, stored_form(text), strict=True):
         stored[i] = changes
     return cast(list[dict[str, Any]], stored)
 
