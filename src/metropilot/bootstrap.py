@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 
 from sqlalchemy import Engine
@@ -14,8 +15,9 @@ from metropilot.db.engine import make_engine
 from metropilot.db.uow import UnitOfWork, UnitOfWorkFactory
 from metropilot.settings import Settings, get_settings
 from metropilot.shared.errors import DomainError
+from metropilot.telemetry.services import BatchObserver, IngestPipeline
 
-__all__ = ["Platform", "SchemaOutOfDate", "bootstrap"]
+__all__ = ["BATCH_OBSERVERS", "Platform", "SchemaOutOfDate", "bootstrap"]
 
 
 class SchemaOutOfDate(DomainError):
@@ -27,9 +29,27 @@ class Platform:
     settings: Settings
     engine: Engine
     uow_factory: UnitOfWorkFactory
+    _pipeline: IngestPipeline | None = field(default=None, repr=False)
+
+    @property
+    def ingest_pipeline(self) -> IngestPipeline:
+        """This process's ingest pipeline (its twin and asset directory live in memory)."""
+        if self._pipeline is None:
+            s = self.settings
+            self._pipeline = IngestPipeline(
+                self.uow_factory,
+                raw_retention=timedelta(days=s.telemetry_raw_retention_days),
+                max_batch=s.telemetry_max_batch,
+                observers=list(BATCH_OBSERVERS),
+            )
+        return self._pipeline
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+# What reacts to each ingest batch inside its transaction (the rules engine registers here).
+BATCH_OBSERVERS: list[BatchObserver] = []
 
 
 def bootstrap(settings: Settings | None = None, *, upgrade: bool | None = None) -> Platform:

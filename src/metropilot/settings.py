@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     secure_cookies: Literal["auto", "always", "never"] = Field(
         default="auto", description="auto: Secure cookies when the request came over HTTPS."
     )
+    telemetry_raw_retention_days: float = Field(default=30, gt=0)
+    telemetry_rollup_retention_days: float = Field(default=730, gt=0)
+    telemetry_raw_retention_by_metric: dict[str, float] = Field(
+        default_factory=dict, description="Per-metric raw retention in days, e.g. {\"pm10\": 365}."
+    )
+    telemetry_max_batch: int = Field(default=10_000, ge=1, description="Items per ingest batch.")
+    mqtt_url: str = Field(default="", description="mqtt://host:1883 — empty: no broker.")
     cors_origins: list[str] = Field(
         default_factory=list,
         description="Browser origins allowed to call the API; none by default.",

@@ -26,7 +26,6 @@ from tests.integration.test_audit import (
     LUMINA,
     T0,
     append,
-    empty_trail,
     make_entry,
 )
 
@@ -62,7 +61,6 @@ def audit_client(platform: Platform) -> Iterator[TestClient]:
     _signed_in_as_supervisor(app)
     with TestClient(app) as client:
         yield client
-    empty_trail(platform.engine)
 
 
 def ids(response: Any) -> list[int]:

@@ -20,6 +20,7 @@ from metropilot.api.auth import resolve_principal
 from metropilot.shared.errors import DomainError, Forbidden
 
 __all__ = [
+    "ASSET_READERS",
     "AUDIENCE_ATTRIBUTE",
     "PEOPLE",
     "STAFF",
@@ -46,6 +47,14 @@ class Audience(StrEnum):
 
 # Shorthands for the audiences routes use most.
 STAFF = (Audience.OPERATOR, Audience.SUPERVISOR, Audience.ADMIN)
+# Who reads the equipment registry; each sees only its scope (accounts.policy.asset_scope).
+ASSET_READERS = (
+    *STAFF,
+    Audience.COMMUNE_AGENT,
+    Audience.CONTRACTOR,
+    Audience.FIELD_AGENT,
+    Audience.DEVICE,
+)
 PEOPLE = (
     Audience.ADMIN,
     Audience.SUPERVISOR,

@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from metropilot.accounts import services as accounts_services
 from metropilot.accounts.policy import asset_scope
-from metropilot.api.audience import STAFF, Audience, audience
+from metropilot.api.audience import ASSET_READERS, Audience, audience
 from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.deps import SettingsDep, UowDep
 from metropilot.api.formats import GeoJSONResponse, list_envelope, wants_geojson
@@ -111,16 +111,6 @@ class AssetQuery:
             radius_m=self.radius_m,
             scope=scope,
         )
-
-
-# Who reads the registry; each sees only its scope (accounts.policy.asset_scope).
-ASSET_READERS = (
-    *STAFF,
-    Audience.COMMUNE_AGENT,
-    Audience.CONTRACTOR,
-    Audience.FIELD_AGENT,
-    Audience.DEVICE,
-)
 
 
 @router.get(

@@ -15,6 +15,8 @@ REPOSITORY_MODULES = (
     "metropilot.accounts.repository",
     "metropilot.assets.repository",
     "metropilot.audit.repository",
+    "metropilot.telemetry.repository",
+    "metropilot.stream.repository",
 )
 
 

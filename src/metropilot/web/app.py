@@ -14,6 +14,7 @@ from metropilot.api.responses import JSONResponseFast
 from metropilot.assets.routes import router as assets_router
 from metropilot.audit.routes import router as audit_router
 from metropilot.bootstrap import Platform
+from metropilot.telemetry.routes import router as telemetry_router
 from metropilot.territory.routes import router as territory_router
 from metropilot.web.apidocs import install_api_docs
 from metropilot.web.pages import install_pages
@@ -54,6 +55,7 @@ def create_app(platform: Platform) -> FastAPI:
     api.include_router(organisations_router)
     api.include_router(assets_router)
     api.include_router(audit_router)
+    api.include_router(telemetry_router)
 
     @api.get("/health", dependencies=[audience(Audience.PUBLIC)], tags=["platform"])
     def health() -> dict[str, str]:

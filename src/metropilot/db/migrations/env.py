@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import Engine
 
@@ -12,12 +14,21 @@ engine = context.config.attributes.get("engine")
 if not isinstance(engine, Engine):
     raise RuntimeError("run migrations through 'metropilot db upgrade', which supplies the engine")
 
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Leave out the partitions of partitioned tables: they are made and dropped at run time."""
+    table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", "")
+    return not (reflected and compare_to is None and str(table).startswith("telemetry_raw_"))
+
+
 with engine.connect() as connection:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,1 @@
+"""Telemetry: what equipment reports, decoded, kept as time series and as each asset's twin."""

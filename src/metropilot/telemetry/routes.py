@@ -1,0 +1,151 @@
+"""HTTP: send telemetry, read series and twins, follow ingestion."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+
+from metropilot.accounts.policy import asset_scope
+from metropilot.api.audience import ASSET_READERS, STAFF, Audience, audience
+from metropilot.api.auth import CurrentPrincipal
+from metropilot.api.deps import UowDep
+from metropilot.api.formats import list_envelope
+from metropilot.api.pagination import decode_cursor, encode_cursor
+from metropilot.api.responses import JSONResponseFast
+from metropilot.shared.clock import utcnow
+from metropilot.shared.errors import InvalidInput
+from metropilot.telemetry import services
+from metropilot.telemetry.model import METRICS, InvalidItem
+from metropilot.telemetry.schemas import BatchOut
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["telemetry"])
+
+
+def _items(body: bytes, content_type: str) -> list[Any]:
+    """A JSON array, or NDJSON (one item a line; a malformed line is refused alone)."""
+    if content_type.startswith(("application/x-ndjson", "application/ndjson", "application/jsonl")):
+        items: list[Any] = []
+        for number, line in enumerate(body.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                items.append(orjson.loads(line))
+            except orjson.JSONDecodeError as exc:
+                items.append(InvalidItem("malformed_json", f"line {number}: {exc}"))
+        return items
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"body is not valid JSON: {exc}", code="malformed_json") from None
+    if isinstance(document, dict):
+        return [document]
+    if not isinstance(document, list):
+        raise InvalidInput("body must be a JSON array of readings, one reading, or NDJSON")
+    return document
+
+
+@router.post(
+    "/telemetry",
+    dependencies=[audience(Audience.DEVICE)],
+    summary="Send readings and events (JSON array or NDJSON); answers item by item",
+    response_model=BatchOut,
+)
+async def post_telemetry(request: Request, principal: CurrentPrincipal) -> JSONResponseFast:
+    items = _items(await request.body(), request.headers.get("content-type", ""))
+    pipeline: services.IngestPipeline = request.app.state.platform.ingest_pipeline
+    from starlette.concurrency import run_in_threadpool
+
+    result = await run_in_threadpool(pipeline.ingest, items, source="http", principal=principal)
+    return JSONResponseFast(result.as_json())
+
+
+def _when(value: str | None, default: datetime, name: str) -> datetime:
+    if not value:
+        return default
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{name} must be ISO 8601, got {value!r}") from None
+    if parsed.tzinfo is None:
+        raise InvalidInput(f"{name} needs a UTC offset, e.g. 2026-11-27T10:00:00+01:00")
+    return parsed
+
+
+@router.get(
+    "/assets/{asset_id}/telemetry",
+    dependencies=[audience(*ASSET_READERS)],
+    summary="One metric of one asset over time: raw readings, or hourly/daily min-max-avg",
+)
+def asset_telemetry(
+    asset_id: int,
+    principal: CurrentPrincipal,
+    uow: UowDep,
+    metric: Annotated[str, Query(description="e.g. power_w")],
+    from_: Annotated[
+        str | None, Query(alias="from", description="ISO 8601; default 24 h ago")
+    ] = None,
+    to: Annotated[str | None, Query(description="ISO 8601; default now")] = None,
+    bucket: Annotated[str, Query(description="raw, hour or day")] = "raw",
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    cursor: str | None = None,
+) -> Any:
+    if metric not in METRICS and metric not in ("position_lon", "position_lat"):
+        raise InvalidInput(f"unknown metric {metric!r}", code="unknown_metric")
+    now = utcnow()
+    end = _when(to, now, "to")
+    start = _when(from_, end - timedelta(hours=24), "from")
+    items, last = services.series(
+        uow,
+        asset_id,
+        metric,
+        start,
+        end,
+        bucket,
+        decode_cursor(cursor),
+        limit,
+        asset_scope(principal),
+    )
+    return list_envelope(items, encode_cursor(last))
+
+
+@router.get(
+    "/assets/{asset_id}/twin",
+    dependencies=[audience(*ASSET_READERS)],
+    summary="The asset's latest reported values, last contact and status",
+)
+def asset_twin(asset_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
+    return JSONResponseFast(services.twin(uow, asset_id, asset_scope(principal)))
+
+
+@router.get(
+    "/ingest/stats",
+    dependencies=[audience(*STAFF)],
+    summary="Readings accepted and refused (by reason), per day and source, last 7 days",
+)
+def ingest_stats(uow: UowDep, days: Annotated[int, Query(ge=1, le=90)] = 7) -> Any:
+    return JSONResponseFast(services.ingest_stats(uow, days))
+
+
+@router.get(
+    "/telemetry/metrics",
+    dependencies=[audience(Audience.PUBLIC)],
+    summary="The metrics equipment may report, with units and ranges",
+)
+def metrics_catalogue() -> Any:
+    return JSONResponseFast(
+        {
+            name: {
+                "kind": m.kind,
+                "unit": m.unit,
+                "min": m.minimum,
+                "max": m.maximum,
+                "description": m.description,
+            }
+            for name, m in METRICS.items()
+        }
+    )
