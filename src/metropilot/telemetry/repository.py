@@ -299,11 +299,18 @@ def roll_up(conn: Connection, start_hour_ms: int, end_hour_ms: int) -> int:
 
 
 def delete_raw_before(
-    conn: Connection, before_ms: int, metrics: Iterable[str] | None = None
+    conn: Connection,
+    before_ms: int,
+    *,
+    metrics: Iterable[str] | None = None,
+    except_metrics: Iterable[str] = (),
 ) -> int:
     query = delete(telemetry_raw).where(telemetry_raw.c.ts_ms < before_ms)
     if metrics is not None:
         query = query.where(telemetry_raw.c.metric.in_(list(metrics)))
+    kept = list(except_metrics)
+    if kept:
+        query = query.where(telemetry_raw.c.metric.not_in(kept))
     return int(conn.execute(query).rowcount or 0)
 
 
