@@ -9,8 +9,9 @@ Lighting gateways speaking a TALQ-like vocabulary (``lampFailure``, ``supplyLoss
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 __all__ = [
@@ -25,7 +26,7 @@ __all__ = [
     "parse_timestamp",
 ]
 
-MAX_FUTURE = timedelta(minutes=5)
+MAX_FUTURE_MS = 5 * 60 * 1000
 
 
 class InvalidItem(ValueError):
@@ -89,32 +90,35 @@ TALQ_NAMES: dict[str, tuple[str, float]] = {
 @dataclass(slots=True)
 class DecodedReading:
     asset_ref: str
-    ts: datetime
+    ts_ms: int  # milliseconds since the epoch, UTC
     values: dict[str, float]  # booleans as 0/1; position as position_lon/position_lat
 
 
 @dataclass(slots=True)
 class DecodedEvent:
     asset_ref: str
-    ts: datetime
+    ts_ms: int
     code: str
     payload: dict[str, Any] = field(default_factory=dict)
 
 
-def parse_timestamp(value: Any, now: datetime, oldest: timedelta) -> datetime:
+def parse_timestamp(value: Any, now_ms: int, oldest_ms: int) -> int:
+    """Milliseconds since the epoch of an ISO 8601 time with offset, within the accepted window
+    (not more than 5 minutes ahead of ``now_ms``, not before ``oldest_ms``)."""
     if not isinstance(value, str):
         raise InvalidItem("bad_timestamp", "ts must be an ISO 8601 string with a UTC offset")
     try:
-        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        ts = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidItem("bad_timestamp", f"ts {value!r} is not ISO 8601") from None
     if ts.tzinfo is None:
         raise InvalidItem("bad_timestamp", f"ts {value!r} has no UTC offset")
-    if ts - now > MAX_FUTURE:
+    ts_ms = int(ts.timestamp() * 1000)
+    if ts_ms - now_ms > MAX_FUTURE_MS:
         raise InvalidItem("future_timestamp", f"ts {value} is more than 5 minutes ahead")
-    if now - ts > oldest:
+    if ts_ms < oldest_ms:
         raise InvalidItem("too_old", f"ts {value} is older than the raw retention")
-    return ts
+    return ts_ms
 
 
 def _number(name: str, value: Any, spec: MetricSpec) -> float:
@@ -161,7 +165,7 @@ def _values(metrics: Any) -> dict[str, float]:
     return values
 
 
-def decode_item(item: Any, now: datetime, oldest: timedelta) -> DecodedReading | DecodedEvent:
+def decode_item(item: Any, now_ms: int, oldest_ms: int) -> DecodedReading | DecodedEvent:
     """One reading or event of a batch, in either vocabulary, or InvalidItem saying why not."""
     if not isinstance(item, dict):
         raise InvalidItem("not_an_object", "each item must be a JSON object")
@@ -172,28 +176,29 @@ def decode_item(item: Any, now: datetime, oldest: timedelta) -> DecodedReading |
         ref = str(ref)
     if not isinstance(ref, str) or not ref.strip() or len(ref) > 100:
         raise InvalidItem("bad_asset", "asset must be the asset's id or external reference")
-    ts = parse_timestamp(item.get("ts"), now, oldest)
-    if "event" in item:
-        event = item["event"]
-        if not isinstance(event, dict) or not isinstance(event.get("code"), str):
-            raise InvalidItem("bad_event", 'event must be {"code": "…", "payload": {…}}')
-        code = event["code"].strip()
-        if not code or len(code) > 64:
-            raise InvalidItem("bad_event", "event code must be 1-64 characters")
-        payload = event.get("payload", {})
-        if not isinstance(payload, dict):
-            raise InvalidItem("bad_event", "event payload must be an object")
-        return DecodedEvent(ref.strip(), ts, code, payload)
-    return DecodedReading(ref.strip(), ts, _values(item.get("metrics")))
+    ts = parse_timestamp(item.get("ts"), now_ms, oldest_ms)
+    if "event" not in item:
+        return DecodedReading(ref.strip(), ts, _values(item.get("metrics")))
+    event = item["event"]
+    if not isinstance(event, dict) or not isinstance(event.get("code"), str):
+        raise InvalidItem("bad_event", 'event must be {"code": "…", "payload": {…}}')
+    code = event["code"].strip()
+    if not code or len(code) > 64:
+        raise InvalidItem("bad_event", "event code must be 1-64 characters")
+    payload = event.get("payload", {})
+    if not isinstance(payload, dict):
+        raise InvalidItem("bad_event", "event payload must be an object")
+    return DecodedEvent(ref.strip(), ts, code, payload)
 
 
-def derive_status(values: dict[str, float]) -> str:
+FAULT_FLAGS = ("lamp_failure", "supply_loss", "controller_fault", "fire")
+
+
+def derive_status(value_of: Callable[[str], float | None]) -> str:
     """The status an asset's latest values imply (rules add offline-by-silence and more)."""
-    if values.get("online") == 0.0:
+    if value_of("online") == 0.0:
         return "offline"
-    if any(
-        values.get(flag) == 1.0
-        for flag in ("lamp_failure", "supply_loss", "controller_fault", "fire")
-    ):
-        return "fault"
+    for flag in FAULT_FLAGS:
+        if value_of(flag) == 1.0:
+            return "fault"
     return "ok"

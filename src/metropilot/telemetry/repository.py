@@ -52,6 +52,8 @@ telemetry_raw = Table(
     Index("ix_telemetry_raw_ts_ms", "ts_ms"),
     # PostgreSQL keeps one partition a day (see ensure_partitions): retention drops whole days.
     postgresql_partition_by="RANGE (ts_ms)",
+    # SQLite stores the rows in primary-key order: one B-tree to write per reading, not two.
+    sqlite_with_rowid=False,
 )
 
 telemetry_hourly = Table(
@@ -194,6 +196,24 @@ def load_twins(
     return states, values
 
 
+def latest_raw_since(conn: Connection, since_ms: int) -> list[tuple[int, str, int, float]]:
+    """The newest raw value of each (asset, metric) since ``since_ms``, to rebuild the twin."""
+    r = telemetry_raw.c
+    newest = (
+        select(r.asset_id, r.metric, func.max(r.ts_ms).label("ts_ms"))
+        .where(r.ts_ms >= since_ms)
+        .group_by(r.asset_id, r.metric)
+        .subquery()
+    )
+    query = select(r.asset_id, r.metric, r.ts_ms, r.value).join(
+        newest,
+        and_(
+            r.asset_id == newest.c.asset_id, r.metric == newest.c.metric, r.ts_ms == newest.c.ts_ms
+        ),
+    )
+    return [(int(a), str(m), int(t), float(v)) for a, m, t, v in conn.execute(query)]
+
+
 def twin_of(
     conn: Connection, asset_id: int
 ) -> tuple[tuple[int, str] | None, dict[str, tuple[int, float]]]:
@@ -247,9 +267,7 @@ def bucket_series(
     """(bucket start, min, max, avg, count) from the hourly rollups, hours grouped into
     ``bucket_ms`` buckets (an hour or a day)."""
     c = telemetry_hourly.c
-    bucket = (
-        (c.hour_ms / bucket_ms).cast(BigInteger) * bucket_ms if bucket_ms != HOUR_MS else c.hour_ms
-    )
+    bucket = c.hour_ms // bucket_ms * bucket_ms if bucket_ms != HOUR_MS else c.hour_ms
     query = (
         select(
             bucket.label("b"), func.min(c.min), func.max(c.max), func.sum(c.sum), func.sum(c.count)
@@ -276,7 +294,7 @@ def roll_up(conn: Connection, start_hour_ms: int, end_hour_ms: int) -> int:
         delete(telemetry_hourly).where(and_(h.hour_ms >= start_hour_ms, h.hour_ms < end_hour_ms))
     )
     r = telemetry_raw.c
-    hour = (r.ts_ms / HOUR_MS).cast(BigInteger) * HOUR_MS
+    hour = r.ts_ms // HOUR_MS * HOUR_MS
     source = (
         select(
             r.asset_id,
@@ -290,12 +308,14 @@ def roll_up(conn: Connection, start_hour_ms: int, end_hour_ms: int) -> int:
         .where(r.ts_ms >= start_hour_ms, r.ts_ms < end_hour_ms)
         .group_by(r.asset_id, r.metric, hour)
     )
-    result = conn.execute(
+    conn.execute(
         telemetry_hourly.insert().from_select(
             ["asset_id", "metric", "hour_ms", "min", "max", "sum", "count"], source
         )
     )
-    return int(result.rowcount or 0)
+    # Counted, not taken from rowcount: drivers disagree on it for INSERT … SELECT.
+    made = select(func.count()).where(h.hour_ms >= start_hour_ms, h.hour_ms < end_hour_ms)
+    return int(conn.execute(made).scalar_one())
 
 
 def delete_raw_before(
@@ -363,11 +383,14 @@ def drop_partitions_before(conn: Connection, before_ms: int) -> int:
     rows = conn.exec_driver_sql(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
         "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'telemetry_raw' "
-        "AND c.relname LIKE 'telemetry_raw_d%'"
+        "AND c.relname LIKE 'telemetry_raw_d%%'"
     ).all()
     dropped = 0
     for (name,) in rows:
-        day = int(str(name).removeprefix("telemetry_raw_d"))
+        suffix = str(name).removeprefix("telemetry_raw_d")
+        if not suffix.isdigit():  # the default partition
+            continue
+        day = int(suffix)
         if (day + 1) * DAY_MS <= before_ms:
             conn.exec_driver_sql(f"DROP TABLE {name}")
             dropped += 1

@@ -9,6 +9,7 @@ the sender acknowledged, so nothing acknowledged can be lost and a redelivered m
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,6 @@ from metropilot.shared.scope import UNRESTRICTED, Scope
 from metropilot.telemetry import repository
 from metropilot.telemetry.model import (
     DecodedEvent,
-    DecodedReading,
     InvalidItem,
     decode_item,
     derive_status,
@@ -49,6 +49,8 @@ __all__ = [
 INGEST_ACTOR = Actor(ActorKind.SYSTEM, "telemetry", sector="public")
 # Statuses people set on purpose; telemetry does not overrule them.
 MANUAL_STATUSES = frozenset({AssetStatus.MAINTENANCE.value, AssetStatus.DECOMMISSIONED.value})
+# After a crash the twin is rebuilt from the raw readings of this last stretch of time.
+REPLAY_MS = 60 * 60 * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +169,14 @@ def _ms(ts: datetime) -> int:
 
 
 class IngestPipeline:
-    """One per process: the directory and the twin live here, between batches."""
+    """One per process: the directory and the twin live here, between batches.
+
+    The raw readings are the durable truth and are written with every batch. The twin is derived
+    from them: it is kept in memory and written to the database at most every
+    ``twin_flush_interval`` (and on ``close``), which keeps the per-reading cost of ingest close
+    to the raw insert. After a crash, ``warm_up`` replays the last hour of raw readings into the
+    twin; merging by timestamp makes that replay idempotent.
+    """
 
     def __init__(
         self,
@@ -176,28 +185,48 @@ class IngestPipeline:
         raw_retention: timedelta,
         max_batch: int,
         observers: Sequence[BatchObserver] = (),
+        twin_flush_interval: float = 5.0,
     ) -> None:
         self._uow_factory = uow_factory
         self.raw_retention = raw_retention
         self.max_batch = max_batch
         self.observers = list(observers)
+        self.twin_flush_interval = twin_flush_interval
         self.directory = AssetDirectory()
         self.twin: dict[int, TwinState] = {}
+        self._dirty: set[int] = set()
+        self._last_flush = 0.0
         self._lock = threading.Lock()  # one batch at a time per process keeps the twin coherent
         self._loaded = False
 
     def warm_up(self) -> None:
+        with self._lock:
+            self._warm_up()
+
+    def _warm_up(self) -> None:
+        now_ms = _ms(utcnow())
         with self._uow_factory(write=True) as uow:
             # PostgreSQL: today's and the coming week's partitions, before any reading arrives.
-            repository.ensure_partitions(uow.connection, _ms(utcnow()) - repository.DAY_MS, 9)
+            repository.ensure_partitions(uow.connection, now_ms - repository.DAY_MS, 9)
             uow.commit()
         with self._uow_factory() as uow:
             self.directory.load(uow)
             states, values = repository.load_twins(uow.connection)
+            recent = repository.latest_raw_since(uow.connection, now_ms - REPLAY_MS)
         self.twin = {
             asset_id: TwinState(last_seen, status, values.get(asset_id, {}))
             for asset_id, (last_seen, status) in states.items()
         }
+        for asset_id, metric, ts_ms, value in recent:
+            state = self.twin.get(asset_id)
+            if state is None:
+                info = self.directory.by_id(asset_id)
+                state = self.twin[asset_id] = TwinState(ts_ms, info.status if info else "ok")
+            old = state.values.get(metric)
+            if old is None or ts_ms > old[0]:
+                state.values[metric] = (ts_ms, value)
+                self._dirty.add(asset_id)
+            state.last_seen_ms = max(state.last_seen_ms, ts_ms)
         self._loaded = True
 
     def ingest(
@@ -211,15 +240,57 @@ class IngestPipeline:
         """Ingest a batch; returns a result per item. Valid items are kept when others fail."""
         with self._lock:
             if not self._loaded:
-                self.warm_up()
-            return self._ingest(items, source, principal, now or utcnow())
+                self._warm_up()
+            result = self._ingest(items, source, principal, now or utcnow())
+            if time.monotonic() - self._last_flush >= self.twin_flush_interval:
+                self._flush()
+            return result
+
+    def flush(self) -> None:
+        """Write the twin's changes since the last flush (call on shutdown)."""
+        with self._lock:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._last_flush = time.monotonic()
+        if not self._dirty:
+            return
+        dirty, self._dirty = self._dirty, set()
+        value_rows = [
+            (asset_id, metric, ts_ms, value)
+            for asset_id in dirty
+            for metric, (ts_ms, value) in self.twin[asset_id].values.items()
+        ]
+        twin_rows = [(a, self.twin[a].last_seen_ms, self.twin[a].status) for a in dirty]
+        try:
+            with self._uow_factory(write=True) as uow:
+                repository.write_batch(
+                    uow.connection,
+                    raw=(),
+                    events=(),
+                    twin_values_rows=value_rows,
+                    twins=twin_rows,
+                    counters=(),
+                )
+                uow.commit()
+        except Exception:
+            self._dirty |= dirty  # try again with the next flush
+            raise
 
     def _ingest(
         self, items: Sequence[Any], source: str, principal: Principal | None, now: datetime
     ) -> BatchResult:
+        now_ms = _ms(now)
+        oldest_ms = now_ms - int(self.raw_retention.total_seconds() * 1000)
         results: list[dict[str, Any]] = []
-        accepted: list[tuple[AssetInfo, DecodedReading | DecodedEvent]] = []
         outcomes: Counter[str] = Counter()
+        raw_rows: list[tuple[int, str, int, float]] = []
+        event_rows: list[tuple[int, int, str, str]] = []
+        # asset id → [newest ts, {metric: (ts, value)} latest in this batch, [event codes]]
+        touched: dict[int, tuple[list[int], dict[str, tuple[int, float]], list[str]]] = {}
+        resolve = self.directory.resolve
+        check_key = principal is not None and principal.kind is ActorKind.API_KEY
+        accepted = 0
         for index, item in enumerate(items):
             try:
                 if index >= self.max_batch:
@@ -228,11 +299,11 @@ class IngestPipeline:
                     )
                 if isinstance(item, InvalidItem):
                     raise item
-                decoded = decode_item(item, now, self.raw_retention)
-                info = self.directory.resolve(decoded.asset_ref)
+                decoded = decode_item(item, now_ms, oldest_ms)
+                info = resolve(decoded.asset_ref)
                 if info is None:
                     raise InvalidItem("unknown_asset", f"no asset {decoded.asset_ref!r}")
-                if principal is not None and not _may_write(principal, info):
+                if check_key and not _may_write(principal, info):  # type: ignore[arg-type]
                     raise InvalidItem(
                         "forbidden", f"this key may not send telemetry for {info.external_ref}"
                     )
@@ -247,66 +318,67 @@ class IngestPipeline:
                 )
                 outcomes[exc.reason] += 1
                 continue
-            accepted.append((info, decoded))
-            results.append({"index": index, "status": "accepted", "asset": info.id})
-        outcomes["accepted"] = len(accepted)
-
-        raw_rows: list[tuple[int, str, int, float]] = []
-        event_rows: list[tuple[int, int, str, str]] = []
-        latest: dict[int, dict[str, tuple[int, float]]] = {}
-        newest_ms: dict[int, int] = {}
-        codes: dict[int, list[str]] = {}
-        for info, decoded in accepted:
-            ts_ms = _ms(decoded.ts)
-            newest_ms[info.id] = max(ts_ms, newest_ms.get(info.id, 0))
+            accepted += 1
+            asset_id = info.id
+            results.append({"index": index, "status": "accepted", "asset": asset_id})
+            ts_ms = decoded.ts_ms
+            entry = touched.get(asset_id)
+            if entry is None:
+                entry = touched[asset_id] = ([ts_ms], {}, [])
+            elif ts_ms > entry[0][0]:
+                entry[0][0] = ts_ms
             if isinstance(decoded, DecodedEvent):
                 event_rows.append(
-                    (info.id, ts_ms, decoded.code, orjson.dumps(decoded.payload).decode())
+                    (asset_id, ts_ms, decoded.code, orjson.dumps(decoded.payload).decode())
                 )
-                codes.setdefault(info.id, []).append(decoded.code)
+                entry[2].append(decoded.code)
                 continue
-            per_asset = latest.setdefault(info.id, {})
+            latest = entry[1]
             for metric, value in decoded.values.items():
-                raw_rows.append((info.id, metric, ts_ms, value))
-                seen = per_asset.get(metric)
+                raw_rows.append((asset_id, metric, ts_ms, value))
+                seen = latest.get(metric)
                 if seen is None or ts_ms >= seen[0]:
-                    per_asset[metric] = (ts_ms, value)
+                    latest[metric] = (ts_ms, value)
+        outcomes["accepted"] = accepted
 
         changes: list[TwinChange] = []
-        twin_value_rows: list[tuple[int, str, int, float]] = []
-        twin_rows: list[tuple[int, int, str]] = []
-        new_states: dict[int, TwinState] = {}
-        for asset_id, last_ms in newest_ms.items():
+        pending: list[tuple[TwinState | None, int, int, str, dict[str, tuple[int, float]]]] = []
+        for asset_id, (newest, latest, codes) in touched.items():
             info = self.directory.by_id(asset_id)
             assert info is not None
             state = self.twin.get(asset_id)
-            merged = dict(state.values) if state else {}
+            current = state.values if state is not None else {}
             previous: dict[str, float] = {}
-            brought: dict[str, float] = {}
-            for metric, (ts_ms, value) in latest.get(asset_id, {}).items():
-                old = merged.get(metric)
+            brought: dict[str, tuple[int, float]] = {}
+            for metric, (ts_ms, value) in latest.items():
+                old = current.get(metric)
                 if old is not None:
                     previous[metric] = old[1]
                 if old is None or ts_ms >= old[0]:
-                    merged[metric] = (ts_ms, value)
-                    brought[metric] = value
-                twin_value_rows.append((asset_id, metric, ts_ms, value))
-            status_before = state.status if state else info.status
-            status_after = derive_status({m: v for m, (_, v) in merged.items()})
-            if info.status in MANUAL_STATUSES:
-                status_after = info.status
-            seen_ms = max(last_ms, state.last_seen_ms if state else 0)
-            new_states[asset_id] = TwinState(seen_ms, status_after, merged)
-            twin_rows.append((asset_id, seen_ms, status_after))
+                    brought[metric] = (ts_ms, value)
+
+            def value_of(
+                metric: str,
+                brought: dict[str, tuple[int, float]] = brought,
+                current: dict[str, tuple[int, float]] = current,
+            ) -> float | None:
+                found = brought.get(metric) or current.get(metric)
+                return found[1] if found is not None else None
+
+            status_before = state.status if state is not None else info.status
+            status_after = (
+                info.status if info.status in MANUAL_STATUSES else derive_status(value_of)
+            )
+            pending.append((state, asset_id, newest[0], status_after, brought))
             changes.append(
                 TwinChange(
                     info,
-                    last_ms,
-                    brought,
+                    newest[0],
+                    {m: v for m, (_, v) in brought.items()},
                     previous,
                     status_before,
                     status_after,
-                    tuple(codes.get(asset_id, ())),
+                    tuple(codes),
                 )
             )
         day = now.astimezone(UTC).strftime("%Y-%m-%d")
@@ -318,8 +390,8 @@ class IngestPipeline:
                 uow.connection,
                 raw=raw_rows,
                 events=event_rows,
-                twin_values_rows=twin_value_rows,
-                twins=twin_rows,
+                twin_values_rows=(),
+                twins=(),
                 counters=counter_rows,
             )
             for change in changes:
@@ -336,10 +408,16 @@ class IngestPipeline:
                 observer(uow, changes, now)
             uow.commit()
         # Committed: now the process's memory may move on.
-        self.twin.update(new_states)
+        for state, asset_id, newest_ms, status, brought in pending:
+            if state is None:
+                state = self.twin[asset_id] = TwinState(newest_ms, status)
+            state.values.update(brought)
+            state.last_seen_ms = max(state.last_seen_ms, newest_ms)
+            state.status = status
+            self._dirty.add(asset_id)
         for asset_id, status in status_updates:
             self.directory.set_status(asset_id, status)
-        return BatchResult(results, accepted=len(accepted), rejected=len(results) - len(accepted))
+        return BatchResult(results, accepted=accepted, rejected=len(results) - accepted)
 
 
 def _may_write(principal: Principal, info: AssetInfo) -> bool:
@@ -428,6 +506,7 @@ class MaintenanceReport:
     hours_rolled: int
     rollup_rows: int
     raw_deleted: int
+    partitions_dropped: int
     hourly_deleted: int
     events_deleted: int
 
@@ -450,7 +529,7 @@ def maintain(
     # Whole days go at once on PostgreSQL; what remains (SQLite, the default partition, metrics
     # kept longer or shorter) is deleted row by row.
     longest = max([raw_retention, *overrides.values()])
-    repository.drop_partitions_before(uow.connection, _ms(now - longest))
+    dropped = repository.drop_partitions_before(uow.connection, _ms(now - longest))
     raw_deleted = repository.delete_raw_before(
         uow.connection, _ms(now - raw_retention), except_metrics=overrides
     )
@@ -464,6 +543,7 @@ def maintain(
         hours_rolled=(end_hour - start_hour) // repository.HOUR_MS,
         rollup_rows=rows,
         raw_deleted=raw_deleted,
+        partitions_dropped=dropped,
         hourly_deleted=hourly_deleted,
         events_deleted=events_deleted,
     )

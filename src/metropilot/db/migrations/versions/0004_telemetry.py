@@ -92,6 +92,7 @@ def upgrade() -> None:
         sa.Column("value", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("asset_id", "metric", "ts_ms", name="pk_telemetry_raw"),
         postgresql_partition_by="RANGE (ts_ms)",
+        sqlite_with_rowid=False,
     )
     if op.get_bind().dialect.name == "postgresql":
         # Readings outside the daily partitions (late or far ahead) land here, never refused.

@@ -1,0 +1,252 @@
+"""The ingest pipeline, the twin and the time series, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from metropilot.accounts.model import parse_scope
+from metropilot.accounts.policy import Principal
+from metropilot.assets import services as asset_services
+from metropilot.assets.model import AssetStatus
+from metropilot.bootstrap import Platform
+from metropilot.shared.actors import ActorKind
+from metropilot.simulate.services import generate_metropolis
+from metropilot.telemetry import repository, services
+from metropilot.telemetry.services import IngestPipeline
+from tests.conftest import TEST_ACTOR
+
+NOW = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def city(platform: Platform) -> Platform:
+    with platform.uow_factory(write=True) as uow:
+        generate_metropolis(uow, TEST_ACTOR, scale=0.01, seed=3)
+        uow.commit()
+    return platform
+
+
+def pipeline(platform: Platform, **kwargs: Any) -> IngestPipeline:
+    return IngestPipeline(
+        platform.uow_factory,
+        raw_retention=timedelta(days=30),
+        max_batch=kwargs.pop("max_batch", 100),
+        **kwargs,
+    )
+
+
+def reading(asset: str, minutes: float, **metrics: Any) -> dict[str, Any]:
+    return {
+        "asset": asset,
+        "ts": (NOW + timedelta(minutes=minutes)).isoformat(),
+        "metrics": metrics,
+    }
+
+
+def raw_count(platform: Platform) -> int:
+    with platform.engine.connect() as conn:
+        return int(
+            conn.execute(select(func.count()).select_from(repository.telemetry_raw)).scalar_one()
+        )
+
+
+def test_valid_items_are_kept_and_each_bad_one_says_why(city: Platform) -> None:
+    items: list[Any] = [
+        reading("SL-21231-00001", -1, power_w=35.5, light_level_pct=100),
+        {
+            "device": "SL-21231-00002",
+            "time": NOW.isoformat(),
+            "data": {"activeEnergy": 1.5, "lampFailure": False},
+        },
+        reading("NOPE", 0, power_w=1),
+        reading("SL-21231-00001", 10, power_w=1),
+        {"asset": "SL-21231-00001", "ts": "2026-11-27T20:00:00", "metrics": {"power_w": 1}},
+        reading("SL-21231-00001", 0, power_w="bright"),
+        reading("SL-21231-00001", 0, power_w=-5),
+        reading("SL-21231-00001", 0, colour="blue"),
+        {
+            "asset": "SL-21231-00001",
+            "ts": (NOW - timedelta(days=40)).isoformat(),
+            "metrics": {"power_w": 1},
+        },
+        "not an object",
+        {
+            "asset": "SL-21231-00003",
+            "ts": NOW.isoformat(),
+            "event": {"code": "door_open", "payload": {"by": "x"}},
+        },
+    ]
+    result = pipeline(city).ingest(items, source="test", now=NOW)
+    reasons = [r.get("reason") for r in result.results]
+    assert reasons == [
+        None,
+        None,
+        "unknown_asset",
+        "future_timestamp",
+        "bad_timestamp",
+        "bad_value",
+        "out_of_range",
+        "unknown_metric",
+        "too_old",
+        "not_an_object",
+        None,
+    ]
+    assert (result.accepted, result.rejected) == (3, 8)
+    assert raw_count(city) == 4  # power and level, then energy (kWh → Wh) and failure flag
+    with city.uow_factory() as uow:
+        stats = services.ingest_stats(uow, now=NOW)
+    assert stats["accepted"] == 3
+    assert stats["rejected_by_reason"]["unknown_asset"] == 1
+    assert stats["by_day"]["2026-11-27"]["test"]["future_timestamp"] == 1
+
+
+def test_a_redelivered_batch_is_stored_once(city: Platform) -> None:
+    items = [reading("SL-21231-00001", -m, power_w=30 + m) for m in range(10)]
+    ingest = pipeline(city)
+    ingest.ingest(items, source="test", now=NOW)
+    ingest.ingest(items, source="test", now=NOW)
+    assert raw_count(city) == 10
+
+
+def test_a_failure_turns_the_asset_to_fault_and_back(city: Platform) -> None:
+    ingest = pipeline(city, twin_flush_interval=0)
+    ingest.ingest(
+        [reading("SL-21231-00001", -2, lamp_failure=True, power_w=0)], source="test", now=NOW
+    )
+    with city.uow_factory() as uow:
+        light_id = int(ingest.directory.resolve("SL-21231-00001").id)  # type: ignore[union-attr]
+        asset, history = asset_services.asset_detail(uow, light_id)
+        twin = services.twin(uow, light_id)
+    assert asset.status is AssetStatus.FAULT
+    assert history[0].actor == "system:telemetry"
+    assert history[0].changes["status"] == ["ok", "fault"]
+    assert twin["status"] == "fault"
+    assert twin["values"]["lamp_failure"]["value"] == 1.0
+    # An older reading does not overwrite a newer one in the twin.
+    ingest.ingest([reading("SL-21231-00001", -5, lamp_failure=False)], source="test", now=NOW)
+    assert ingest.twin[light_id].values["lamp_failure"][1] == 1.0
+    ingest.ingest(
+        [reading("SL-21231-00001", -1, lamp_failure=False, power_w=36)], source="test", now=NOW
+    )
+    with city.uow_factory() as uow:
+        assert asset_services.get_asset(uow, light_id).status is AssetStatus.OK
+
+
+def test_maintenance_status_is_not_overruled_by_telemetry(city: Platform) -> None:
+    ingest = pipeline(city)
+    info = ingest.directory
+    ingest.warm_up()
+    light = info.resolve("SL-21231-00001")
+    assert light is not None
+    with city.uow_factory(write=True) as uow:
+        asset_services.set_status(
+            uow, light.id, AssetStatus.MAINTENANCE, TEST_ACTOR, reason="relamping"
+        )
+        uow.commit()
+    ingest.warm_up()
+    ingest.ingest([reading("SL-21231-00001", -1, lamp_failure=True)], source="test", now=NOW)
+    with city.uow_factory() as uow:
+        assert asset_services.get_asset(uow, light.id).status is AssetStatus.MAINTENANCE
+
+
+def test_the_twin_survives_a_crash_before_it_was_flushed(city: Platform) -> None:
+    first = pipeline(city, twin_flush_interval=3600)
+    first.warm_up()
+    first._last_flush = float("inf")  # never flushes in this test: as if it crashed
+    now = datetime.now(UTC)
+    item = {
+        "asset": "SL-21231-00001",
+        "ts": (now - timedelta(minutes=1)).isoformat(),
+        "metrics": {"power_w": 42},
+    }
+    assert first.ingest([item], source="test", now=now).accepted == 1
+    light = first.directory.resolve("SL-21231-00001")
+    assert light is not None
+    with city.uow_factory() as uow:
+        assert services.twin(uow, light.id)["values"] == {}  # not flushed yet
+    second = pipeline(city)  # a new process after a crash
+    second.warm_up()
+    assert second.twin[light.id].values["power_w"][1] == 42.0
+
+
+def test_a_key_only_sends_for_what_its_scope_names(city: Platform) -> None:
+    key = Principal(
+        ActorKind.API_KEY,
+        "gateway",
+        key_scopes=(parse_scope("telemetry:write kind=streetlight commune=21231"),),
+    )
+    result = pipeline(city).ingest(
+        [
+            reading("SL-21231-00001", -1, power_w=1),
+            reading("CAB-21231-0001", -1, supply_loss=False),
+        ],
+        source="test",
+        principal=key,
+        now=NOW,
+    )
+    assert [r["status"] for r in result.results] == ["accepted", "rejected"]
+    assert result.results[1]["reason"] == "forbidden"
+
+
+def test_a_batch_over_the_limit_keeps_its_first_items(city: Platform) -> None:
+    items = [reading("SL-21231-00001", -m, power_w=1) for m in range(5)]
+    result = pipeline(city, max_batch=3).ingest(items, source="test", now=NOW)
+    assert [r.get("reason") for r in result.results] == [
+        None,
+        None,
+        None,
+        "over_batch_limit",
+        "over_batch_limit",
+    ]
+
+
+def test_series_raw_hourly_daily_and_retention(city: Platform) -> None:
+    ingest = pipeline(city)
+    start = NOW - timedelta(hours=3)
+    items = [
+        {
+            "asset": "SL-21231-00001",
+            "ts": (start + timedelta(minutes=15 * n)).isoformat(),
+            "metrics": {"power_w": float(n)},
+        }
+        for n in range(12)
+    ]
+    ingest.ingest(items, source="test", now=NOW)
+    light = ingest.directory.resolve("SL-21231-00001")
+    assert light is not None
+    with city.uow_factory(write=True) as uow:
+        report = services.maintain(
+            uow, now=NOW, raw_retention=timedelta(days=30), rollup_retention=timedelta(days=730)
+        )
+        uow.commit()
+    assert report.rollup_rows == 3
+    with city.uow_factory() as uow:
+        raw, cursor = services.series(uow, light.id, "power_w", start, NOW, "raw", None, 5)
+        assert [p["value"] for p in raw] == [0.0, 1.0, 2.0, 3.0, 4.0]
+        more, _ = services.series(uow, light.id, "power_w", start, NOW, "raw", cursor, 100)
+        assert [p["value"] for p in more] == [float(n) for n in range(5, 12)]
+        hours, _ = services.series(uow, light.id, "power_w", start, NOW, "hour", None, 10)
+        assert [(h["min"], h["max"], h["avg"], h["count"]) for h in hours] == [
+            (0.0, 3.0, 1.5, 4),
+            (4.0, 7.0, 5.5, 4),
+            (8.0, 11.0, 9.5, 4),
+        ]
+        days, _ = services.series(
+            uow, light.id, "power_w", start - timedelta(days=1), NOW, "day", None, 10
+        )
+        assert [(d["min"], d["max"], d["count"]) for d in days] == [(0.0, 11.0, 12)]
+    with city.uow_factory(write=True) as uow:
+        purged = services.maintain(
+            uow,
+            now=NOW + timedelta(days=31),
+            raw_retention=timedelta(days=30),
+            rollup_retention=timedelta(days=730),
+        )
+        uow.commit()
+    # SQLite deletes the rows; PostgreSQL drops the day's partition at once.
+    assert purged.raw_deleted == 12 or purged.partitions_dropped >= 1
+    assert raw_count(city) == 0
