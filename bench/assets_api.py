@@ -25,6 +25,8 @@ import httpx
 import orjson
 
 from bench.common import BENCH_ACTOR, header, sqlite_platform, summarise, time_calls
+from metropilot.accounts.model import parse_scope
+from metropilot.accounts.services import create_key
 from metropilot.simulate.services import generate_metropolis
 
 CACHE = Path(__file__).parent / ".cache"
@@ -46,7 +48,7 @@ def ensure_database(scale: float, seed: int, fresh: bool) -> Path:
         shutil.rmtree(data_dir)
     print(f"generating scale {scale:g} into {data_dir} …", flush=True)
     started = time.perf_counter()
-    with sqlite_platform(data_dir) as platform, platform.uow_factory() as uow:
+    with sqlite_platform(data_dir) as platform, platform.uow_factory(write=True) as uow:
         report = generate_metropolis(uow, BENCH_ACTOR, scale=scale, seed=seed)
         uow.commit()
     print(f"  {report.assets:,} assets in {time.perf_counter() - started:.1f} s", flush=True)
@@ -102,6 +104,10 @@ def measure(scale: float, seed: int, requests: int, fresh: bool) -> dict[str, fl
 
     raw_times = time_calls(raw_query, requests)
 
+    # An integrator's read-only key, as a real client would present on every request.
+    with sqlite_platform(data_dir) as platform, platform.uow_factory(write=True) as uow:
+        _, api_key = create_key(uow, "bench reader", [parse_scope("assets:read")], BENCH_ACTOR)
+        uow.commit()
     port = free_port()
     env = {**os.environ, "METROPILOT_DATA_DIR": str(data_dir), "METROPILOT_DATABASE_URL": ""}
     server = subprocess.Popen(
@@ -112,7 +118,7 @@ def measure(scale: float, seed: int, requests: int, fresh: bool) -> dict[str, fl
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with httpx.Client(base_url=base, timeout=30, headers={"X-API-Key": api_key}) as client:
             for _ in range(100):
                 try:
                     if client.get("/api/v1/health").status_code == 200:

@@ -33,7 +33,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp, sqlite_platform(Path(tmp)) as platform:
         started = time.perf_counter()
-        with platform.uow_factory() as uow:
+        with platform.uow_factory(write=True) as uow:
             report = generate_metropolis(uow, BENCH_ACTOR, scale=args.scale, seed=args.seed)
             uow.commit()
         total_s = time.perf_counter() - started

@@ -75,7 +75,36 @@ def test_unknown_user_gets_the_same_answer_as_a_wrong_password(app_client: TestC
     unknown = sign_in(app_client, "nobody", "whatever it is")
     wrong = sign_in(app_client, "olga", "whatever it is")
     assert unknown.status_code == wrong.status_code == 401
-    assert unknown.json()["error"]["code"] == wrong.json()["error"]["code"]
+    assert unknown.json()["error"] == wrong.json()["error"]
+
+
+def test_parallel_wrong_passwords_all_count(app_client: TestClient, platform: Platform) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from metropilot.accounts.services import (
+        AccountLocked,
+        AuthenticationFailed,
+        LoginPolicy,
+        verify_login,
+    )
+
+    policy = LoginPolicy(max_failures=5)
+
+    def attempt(_: int) -> str:
+        try:
+            verify_login(platform.uow_factory, "olga", "not the password", None, policy=policy)
+        except AccountLocked:
+            return "locked"
+        except AuthenticationFailed:
+            return "failed"
+        return "accepted"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(attempt, range(12)))
+    assert "accepted" not in outcomes
+    assert outcomes.count("failed") == 4  # the fifth locks; the rest find it locked
+    with pytest.raises(AccountLocked):
+        verify_login(platform.uow_factory, "olga", PASSWORD, None, policy=policy)
 
 
 def test_a_revoked_key_is_refused_at_once(app_client: TestClient) -> None:

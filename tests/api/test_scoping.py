@@ -117,3 +117,48 @@ def test_wrong_credentials_are_refused_not_ignored(
     response = world_anonymous.get("/api/v1/communes", headers=header)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_credentials"
+
+
+def test_the_public_summary_cannot_locate_single_assets(
+    world_client: TestClient, world_anonymous: TestClient, world_tokens: dict[str, dict[str, str]]
+) -> None:
+    for params in (
+        {"near": "5.0054,47.2938", "radius_m": "1"},
+        {"bbox": "5,47,5.001,47.001"},
+        {"maintainer": "lucerna-eclairage"},
+    ):
+        assert world_anonymous.get("/api/v1/assets/summary", params=params).status_code == 401
+    assert (
+        world_anonymous.get("/api/v1/assets/summary", params={"kind": "camera"}).status_code == 200
+    )
+    agent = world_client.get("/api/v1/assets/summary", headers=world_tokens["agent-dijon"]).json()
+    assert set(agent["by_commune"]) == {DIJON}
+
+
+def test_a_key_with_two_scopes_sees_each_not_their_combinations(
+    world: Platform, world_anonymous: TestClient
+) -> None:
+    scopes = [
+        parse_scope(f"assets:read kind=camera commune={DIJON}"),
+        parse_scope(f"assets:read kind=streetlight commune={CHENOVE}"),
+    ]
+    with world.uow_factory(write=True) as uow:
+        _, key = create_key(uow, "two scopes", scopes, SYSTEM)
+        uow.commit()
+    seen = {(a["kind"], a["commune"]) for a in every_item(world_anonymous, {"X-API-Key": key})}
+    assert seen == {("camera", DIJON), ("streetlight", CHENOVE)}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/assets/99999999999999999999",
+        "/api/v1/assets/3000000000",
+        "/api/v1/organisations?commune=%00",
+        "/api/v1/assets?maintainer=%00",
+    ],
+)
+def test_absurd_input_is_a_400_not_a_500(world_client: TestClient, url: str) -> None:
+    response = world_client.get(url)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_input"

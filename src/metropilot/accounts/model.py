@@ -82,6 +82,19 @@ class Role(StrEnum):
 # Roles whose accounts can change the city: they may (and should) add a second factor.
 TOTP_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR})
 
+# The equipment kinds a key may be narrowed to (the registry's; repeated so the model stays pure
+# of the assets context).
+ASSET_KINDS = (
+    "streetlight",
+    "lighting_cabinet",
+    "traffic_junction",
+    "camera",
+    "building",
+    "bollard",
+    "vehicle",
+    "sensor",
+)
+
 # What a machine key may be allowed to do. Each may be narrowed to asset kinds and communes.
 PERMISSIONS = {
     "telemetry:write": "send readings and events for equipment",
@@ -194,6 +207,12 @@ def parse_scope(text: str) -> KeyScope:
                 f"scope restriction must be kind=a,b or commune=INSEE,…; got {token!r}"
             )
         if key == "kind":
+            unknown = [v for v in values if v not in ASSET_KINDS]
+            if unknown:
+                raise InvalidInput(
+                    f"scope restriction kind={','.join(unknown)}: unknown kind; known: "
+                    + ", ".join(ASSET_KINDS)
+                )
             kinds = values
         else:
             communes = values

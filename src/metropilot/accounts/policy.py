@@ -116,23 +116,8 @@ def _key_scope(principal: Principal) -> Scope:
     reads = [s for s in principal.key_scopes if s.permission == "assets:read"]
     if not reads:
         raise Forbidden("this key is not allowed assets:read")
-    kinds = None if any(not s.kinds for s in reads) else tuple({k for s in reads for k in s.kinds})
-    communes = (
-        None
-        if any(not s.communes for s in reads)
-        else tuple({c for s in reads for c in s.communes})
-    )
     base = _organisation_scope(principal) if principal.organisation else UNRESTRICTED
-    return Scope(
-        communes=_narrow(base.communes, communes),
-        maintainer_ids=base.maintainer_ids,
-        kinds=kinds,
-    )
-
-
-def _narrow(a: tuple[str, ...] | None, b: tuple[str, ...] | None) -> tuple[str, ...] | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return tuple(x for x in a if x in b)
+    if any(not s.kinds and not s.communes for s in reads):
+        return base  # one unrestricted read scope covers every other
+    alternatives = tuple(Scope(communes=s.communes or None, kinds=s.kinds or None) for s in reads)
+    return Scope(communes=base.communes, maintainer_ids=base.maintainer_ids, any_of=alternatives)

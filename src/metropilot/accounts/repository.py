@@ -37,6 +37,7 @@ __all__ = [
     "StoredUser",
     "api_keys",
     "auth_sessions",
+    "count_failed_login",
     "get_key",
     "get_key_by_prefix",
     "get_organisation_by_code",
@@ -90,8 +91,11 @@ def list_organisations(
     kind: OrganisationKind | None = None,
     sector: Sector | None = None,
     commune_insee: str | None = None,
+    codes: list[str] | None = None,
 ) -> list[Organisation]:
     query = select(organisations).order_by(organisations.c.code)
+    if codes is not None:
+        query = query.where(organisations.c.code.in_(codes))
     if kind is not None:
         query = query.where(organisations.c.kind == kind.value)
     if sector is not None:
@@ -269,9 +273,15 @@ def _stored(row: Any, communes: tuple[str, ...]) -> StoredUser:
 
 
 def get_user(
-    conn: Connection, *, user_id: int | None = None, username: str | None = None
+    conn: Connection,
+    *,
+    user_id: int | None = None,
+    username: str | None = None,
+    for_update: bool = False,
 ) -> StoredUser | None:
     query = _user_select()
+    if for_update:  # PostgreSQL locks the user's row; SQLite's writer already holds the lock
+        query = query.with_for_update(of=users)
     if user_id is not None:
         query = query.where(users.c.id == user_id)
     else:
@@ -326,6 +336,16 @@ def insert_user(
             insert(user_communes), [{"user_id": user_id, "commune_insee": c} for c in user.communes]
         )
     return user_id
+
+
+def count_failed_login(conn: Connection, user_id: int) -> int:
+    """Add one failed sign-in atomically; returns the new count."""
+    conn.execute(
+        users.update().where(users.c.id == user_id).values(failed_logins=users.c.failed_logins + 1)
+    )
+    return int(
+        conn.execute(select(users.c.failed_logins).where(users.c.id == user_id)).scalar_one()
+    )
 
 
 def update_user(conn: Connection, user_id: int, **values: Any) -> None:

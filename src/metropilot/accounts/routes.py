@@ -24,10 +24,9 @@ from metropilot.accounts.schemas import (
 )
 from metropilot.api.audience import PEOPLE, Audience, audience
 from metropilot.api.auth import CurrentPrincipal
-from metropilot.api.deps import SettingsDep, UowDep, WriteUowDep
+from metropilot.api.deps import ObjectId, SettingsDep, UowDep, WriteUowDep
 from metropilot.api.formats import list_envelope
 from metropilot.api.ratelimit import client_address
-from metropilot.shared.errors import DomainError
 
 __all__ = ["router"]
 
@@ -59,7 +58,6 @@ def list_organisations(
 )
 def issue_token(
     request: Request,
-    uow: WriteUowDep,
     settings: SettingsDep,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     totp: Annotated[str | None, Form(description="Authenticator code, when enabled.")] = None,
@@ -68,15 +66,13 @@ def issue_token(
     policy = services.LoginPolicy(
         settings.login_max_failures, timedelta(minutes=settings.login_lockout_minutes)
     )
-    try:
-        stored = services.verify_login(uow, form.username, form.password, totp, policy=policy)
-    except DomainError:
-        uow.commit()  # keep the failure count and its audit entry
-        raise
-    services.record_login(uow, stored, "token")
+    factory = request.app.state.uow_factory
+    stored = services.verify_login(factory, form.username, form.password, totp, policy=policy)
     lifetime = timedelta(hours=settings.token_lifetime_hours)
-    token, _ = services.open_session(uow, stored, kind="bearer", lifetime=lifetime)
-    uow.commit()
+    with factory(write=True) as uow:
+        services.record_login(uow, stored, "token")
+        token, _ = services.open_session(uow, stored, kind="bearer", lifetime=lifetime)
+        uow.commit()
     return TokenOut(access_token=token, expires_in=int(lifetime.total_seconds()))
 
 
@@ -207,7 +203,7 @@ def create_key(body: KeyIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Ne
     tags=["keys"],
     response_model=KeyOut,
 )
-def revoke_key(key_id: int, principal: CurrentPrincipal, uow: WriteUowDep) -> KeyOut:
+def revoke_key(key_id: ObjectId, principal: CurrentPrincipal, uow: WriteUowDep) -> KeyOut:
     key = services.revoke_key(uow, key_id, principal.actor())
     uow.commit()
     return key_out(key)

@@ -29,7 +29,7 @@ from metropilot.accounts.model import (
 )
 from metropilot.accounts.policy import Principal
 from metropilot.accounts.repository import StoredUser
-from metropilot.db.uow import UnitOfWork
+from metropilot.db.uow import UnitOfWork, UnitOfWorkFactory
 from metropilot.shared.actors import Actor, ActorKind
 from metropilot.shared.audit import AuditEntry
 from metropilot.shared.clock import utcnow
@@ -310,8 +310,11 @@ def enable_totp(uow: UnitOfWork, username: str, actor: Actor) -> str:
 # --- signing in ------------------------------------------------------------------------------
 
 
+GENERIC_FAILURE = "wrong username, password or code"
+
+
 def verify_login(
-    uow: UnitOfWork,
+    uow_factory: UnitOfWorkFactory,
     username: str,
     password: str,
     totp_code: str | None,
@@ -321,66 +324,84 @@ def verify_login(
 ) -> StoredUser:
     """Check credentials, counting failures and locking the account after too many.
 
-    Failures are written (and audited) before the error is raised: the caller commits in both
-    cases, so an attacker cannot reset the counter by making the transaction fail.
+    The slow password check runs outside any write transaction (on SQLite a write transaction
+    would stop every other writer meanwhile). The counters are then updated under a row lock
+    (PostgreSQL; SQLite's write lock serialises anyway), so parallel guesses all count and a
+    second-factor code is accepted once. Every failure answers the same words, whether the
+    account exists or not, and failures are committed (and audited) before the error is raised.
     """
     now = now or utcnow()
     try:
         name = validate_username(username)
     except InvalidInput:
+        name = None
+    with uow_factory() as uow:
+        found = repository.get_user(uow.connection, username=name) if name else None
+    if found is None:
         passwords.waste_time(password)
-        raise AuthenticationFailed("wrong username or password") from None
-    stored = repository.get_user(uow.connection, username=name)
-    if stored is None:
-        passwords.waste_time(password)
-        raise AuthenticationFailed("wrong username or password")
-    user = stored.user
-    assert user.id is not None
-    actor = Actor(
-        ActorKind.USER, user.username, user.id, user.organisation, user.organisation_sector
-    )
-    if stored.locked_until is not None and stored.locked_until > now:
-        raise AccountLocked(
-            f"too many failed sign-ins: account locked until {stored.locked_until:%H:%M} UTC"
+        with uow_factory(write=True) as uow:
+            unknown = Actor(ActorKind.ANONYMOUS, (name or "?")[:63])
+            uow.audit(AuditEntry(unknown, "user.login_failed", "user", (name or "?")[:63]))
+            uow.commit()
+        raise AuthenticationFailed(GENERIC_FAILURE)
+    password_ok = passwords.verify_password(found.password_hash, password)
+    with uow_factory(write=True) as uow:
+        stored = repository.get_user(uow.connection, user_id=found.user.id, for_update=True)
+        assert stored is not None
+        user = stored.user
+        user_id = user.id
+        assert user_id is not None
+        actor = Actor(
+            ActorKind.USER, user.username, user.id, user.organisation, user.organisation_sector
         )
-    password_ok = passwords.verify_password(stored.password_hash, password)
-    if password_ok and stored.totp_secret is not None and not totp_code:
-        raise SecondFactorRequired("this account needs the code from its authenticator app")
-    step = None
-    if password_ok and stored.totp_secret is not None and totp_code:
-        step = totp.matching_step(stored.totp_secret, totp_code, now.timestamp())
-        if step is not None and stored.totp_last_step is not None and step <= stored.totp_last_step:
-            step = None  # a code already used: replay
-    if not password_ok or (stored.totp_secret is not None and step is None):
-        failures = stored.failed_logins + 1
-        values: dict[str, object] = {"failed_logins": failures}
-        action = "user.login_failed"
-        if failures >= policy.max_failures:
-            values["locked_until"] = now + policy.lockout
-            values["failed_logins"] = 0
-            action = "user.locked"
-        repository.update_user(uow.connection, user.id, **values)
-        uow.audit(
-            AuditEntry(
-                actor,
-                action,
-                "user",
-                user.username,
-                {"failed_logins": [stored.failed_logins, failures]},
+        if stored.locked_until is not None and stored.locked_until > now:
+            raise AccountLocked(
+                f"too many failed sign-ins: account locked until {stored.locked_until:%H:%M} UTC"
             )
-        )
-        if action == "user.locked":
-            minutes = int(policy.lockout.total_seconds() // 60)
-            raise AccountLocked(f"too many failed sign-ins: account locked for {minutes} minutes")
-        raise AuthenticationFailed("wrong username, password or code")
-    if user.disabled:
-        raise AuthenticationFailed("this account is disabled")
-    values = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
-    if step is not None:
-        values["totp_last_step"] = step
-    if passwords.needs_rehash(stored.password_hash):
-        values["password_hash"] = passwords.hash_password(password)
-    repository.update_user(uow.connection, user.id, **values)
+        step = None
+        if password_ok and stored.totp_secret is not None:
+            if not totp_code:
+                raise SecondFactorRequired("this account needs the code from its authenticator app")
+            step = totp.matching_step(stored.totp_secret, totp_code, now.timestamp())
+            if (
+                step is not None
+                and stored.totp_last_step is not None
+                and step <= stored.totp_last_step
+            ):
+                step = None  # a code already used: replay
+        if not password_ok or (stored.totp_secret is not None and step is None):
+            failures = repository.count_failed_login(uow.connection, user_id)
+            action = "user.login_failed"
+            if failures >= policy.max_failures:
+                repository.update_user(
+                    uow.connection, user_id, locked_until=now + policy.lockout, failed_logins=0
+                )
+                action = "user.locked"
+            uow.audit(
+                AuditEntry(
+                    actor,
+                    action,
+                    "user",
+                    user.username,
+                    {"failed_logins": [failures - 1, failures]},
+                )
+            )
+            uow.commit()
+            if action == "user.locked":
+                minutes = int(policy.lockout.total_seconds() // 60)
+                raise AccountLocked(
+                    f"too many failed sign-ins: account locked for {minutes} minutes"
+                )
+            raise AuthenticationFailed(GENERIC_FAILURE)
+        if user.disabled:
+            raise AuthenticationFailed(GENERIC_FAILURE)
+        values: dict[str, object] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+        if step is not None:
+            values["totp_last_step"] = step
+        if passwords.needs_rehash(stored.password_hash):
+            values["password_hash"] = passwords.hash_password(password)
+        repository.update_user(uow.connection, user_id, **values)
+        uow.commit()
     return stored
 
 
@@ -452,6 +473,15 @@ def touch_session(uow: UnitOfWork, session_id: int, now: datetime | None = None)
 def close_session(uow: UnitOfWork, principal: Principal) -> None:
     if principal.session_id is not None:
         repository.update_session(uow.connection, principal.session_id, revoked_at=utcnow())
+        uow.audit(
+            AuditEntry(
+                principal.actor(),
+                "user.signed_out",
+                "user",
+                principal.name,
+                {"session": [principal.session_id, None]},
+            )
+        )
 
 
 def _principal(stored: StoredUser, *, session_id: int | None, via_cookie: bool) -> Principal:
@@ -496,7 +526,11 @@ def create_key(
         raise InvalidInput("a key needs a name of 1-120 characters")
     if not scopes:
         raise InvalidInput("a key needs at least one scope")
-    org = get_organisation(uow, organisation) if organisation else None
+    org = None
+    if organisation:
+        org = repository.get_organisation_by_code(uow.connection, organisation)
+    if organisation and org is None:
+        raise InvalidInput(f"unknown organisation {organisation!r}", code="unknown_organisation")
     known = {c.insee for c in territory_repository.list_communes(uow.connection)}
     for scope in scopes:
         unknown = [c for c in scope.communes if c not in known]
@@ -507,11 +541,13 @@ def create_key(
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     plaintext = f"{KEY_PREFIX}{prefix}_{secret}"
+    now = utcnow()
     key = ApiKey(
         name=name,
         prefix=prefix,
         scopes=tuple(scopes),
         organisation=organisation,
+        created_at=now,
         created_by=actor.label(),
     )
     key.id = repository.insert_key(

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from metropilot.api.responses import JSONResponseFast
@@ -55,6 +56,22 @@ def install_error_handlers(app: FastAPI) -> None:
         code = phrase.lower().replace(" ", "_").replace("-", "_")
         message = exc.detail if isinstance(exc.detail, str) else phrase
         return error_response(exc.status_code, code, message)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponseFast:
+        # Two requests raced for the same unique value (a username, a reference): the loser is
+        # told plainly, as if it had checked a moment later.
+        return error_response(409, "conflict", "this conflicts with a record that now exists")
+
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError) -> JSONResponseFast:
+        # The database refused a value the validation let through (a NUL character, a number
+        # beyond its column): still the caller's input, so a 400, never a 500.
+        return error_response(
+            400,
+            "invalid_input",
+            "a value is not acceptable (e.g. a NUL character or a number out of range)",
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponseFast:

@@ -7,7 +7,10 @@ import binascii
 
 from metropilot.shared.errors import InvalidInput
 
-__all__ = ["decode_cursor", "encode_cursor"]
+__all__ = ["MAX_ID", "decode_cursor", "encode_cursor"]
+
+# Ids are 32-bit on PostgreSQL (and cursors carry ids or millisecond times, which fit in 63 bits).
+MAX_ID = 2**63 - 1
 
 
 def encode_cursor(last_id: int | None) -> str | None:
@@ -25,7 +28,10 @@ def decode_cursor(cursor: str | None) -> int | None:
         prefix, _, value = text.partition(":")
         if prefix != "id":
             raise ValueError(prefix)
-        return int(value)
+        number = int(value)
+        if not 0 <= number <= MAX_ID:
+            raise ValueError(value)
+        return number
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput(
             "cursor: not a cursor this server issued; pass back next_cursor unchanged",

@@ -259,7 +259,15 @@ def validate_attributes(
             details=problems,
             code="invalid_attributes",
         ) from None
-    return parsed.model_dump(mode="json", exclude_none=True)
+    clean = parsed.model_dump(mode="json", exclude_none=True)
+    for name, value in clean.items():
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and "\x00" in t for t in texts):
+            raise InvalidInput(
+                f"{where}.attributes.{name}: contains a NUL character",
+                details=[Problem(f"{where}.attributes.{name}", "contains a NUL character")],
+            )
+    return clean
 
 
 def _jsonable(value: Any) -> Any:
@@ -293,6 +301,17 @@ def validate_draft_shape(draft: AssetDraft) -> AssetDraft:
         raise InvalidInput(
             f"{where}.external_ref: required, 1-100 characters",
             details=[Problem(f"{where}.external_ref", "required, 1-100 characters")],
+        )
+    for label, text in (("external_ref", ref), ("name", draft.name), ("subtype", draft.subtype)):
+        if text is not None and "\x00" in text:
+            raise InvalidInput(
+                f"{where}.{label}: contains a NUL character",
+                details=[Problem(f"{where}.{label}", "contains a NUL character")],
+            )
+    if draft.name is not None and len(draft.name) > 200:
+        raise InvalidInput(
+            f"{where}.name: at most 200 characters, got {len(draft.name)}",
+            details=[Problem(f"{where}.name", "at most 200 characters")],
         )
     if not (math.isfinite(draft.lon) and math.isfinite(draft.lat)):
         raise InvalidInput(f"{where}: coordinates must be finite numbers")

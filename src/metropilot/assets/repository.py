@@ -16,11 +16,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     bindparam,
     cast,
     func,
     insert,
+    or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -48,6 +51,7 @@ __all__ = [
     "iter_assets",
     "list_asset_documents",
     "list_assets",
+    "scope_clause",
     "set_parents",
     "update_asset_rows",
 ]
@@ -117,15 +121,25 @@ def _base_select() -> Select[Any]:
     )
 
 
+def scope_clause(scope: Scope) -> Any:
+    """The SQL condition of a scope (``true`` when unrestricted)."""
+    c = assets.c
+    parts: list[Any] = []
+    if scope.communes is not None:
+        parts.append(c.commune_insee.in_(list(scope.communes)))
+    if scope.maintainer_ids is not None:
+        parts.append(c.maintainer_id.in_(list(scope.maintainer_ids)))
+    if scope.kinds is not None:
+        parts.append(c.kind.in_(list(scope.kinds)))
+    if scope.any_of is not None:
+        parts.append(or_(*(scope_clause(alt) for alt in scope.any_of)))
+    return and_(true(), *parts)
+
+
 def _apply_filter(query: Select[Any], flt: AssetFilter) -> Select[Any]:
     c = assets.c
-    scope = flt.scope
-    if scope.communes is not None:
-        query = query.where(c.commune_insee.in_(list(scope.communes)))
-    if scope.maintainer_ids is not None:
-        query = query.where(c.maintainer_id.in_(list(scope.maintainer_ids)))
-    if scope.kinds is not None:
-        query = query.where(c.kind.in_(list(scope.kinds)))
+    if not flt.scope.unrestricted:
+        query = query.where(scope_clause(flt.scope))
     if flt.kinds:
         query = query.where(c.kind.in_([k.value for k in flt.kinds]))
     if flt.statuses:

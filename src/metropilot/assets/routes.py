@@ -10,9 +10,9 @@ from fastapi.responses import StreamingResponse
 
 from metropilot.accounts import services as accounts_services
 from metropilot.accounts.policy import asset_scope
-from metropilot.api.audience import ASSET_READERS, Audience, audience
+from metropilot.api.audience import ASSET_READERS, Audience, NotSignedIn, audience
 from metropilot.api.auth import CurrentPrincipal
-from metropilot.api.deps import SettingsDep, UowDep
+from metropilot.api.deps import ObjectId, SettingsDep, UowDep
 from metropilot.api.formats import GeoJSONResponse, list_envelope, wants_geojson
 from metropilot.api.pagination import decode_cursor, encode_cursor
 from metropilot.api.responses import JSONResponseFast
@@ -29,7 +29,7 @@ from metropilot.assets.services import AssetFilter
 from metropilot.assets.transfer import asset_feature, csv_rows, geojson_chunks
 from metropilot.db.uow import UnitOfWork
 from metropilot.settings import Settings
-from metropilot.shared.errors import InvalidInput
+from metropilot.shared.errors import Forbidden, InvalidInput
 from metropilot.shared.geo import LocalPlane, parse_bbox, parse_lonlat
 from metropilot.shared.scope import UNRESTRICTED, Scope
 from metropilot.territory import services as territory_services
@@ -167,9 +167,27 @@ def _fields(flt: AssetFilter) -> dict[str, Any]:
     summary="Counts by kind, status and commune, under the same filters as /assets",
 )
 def assets_summary(
-    uow: UowDep, settings: SettingsDep, query: Annotated[AssetQuery, Depends()]
+    principal: CurrentPrincipal,
+    uow: UowDep,
+    settings: SettingsDep,
+    query: Annotated[AssetQuery, Depends()],
 ) -> dict[str, dict[str, int]]:
-    return services.summary(uow, query.to_filter(uow, settings))
+    if not principal.authenticated:
+        # Open data is aggregate: the public may count by kind, status and commune, but not
+        # narrow a count to a few metres (which would locate each camera one by one).
+        if query.bbox or query.near or query.radius_m is not None or query.maintainer:
+            raise NotSignedIn("bbox, near and maintainer filters need an account")
+        return services.summary(uow, query.to_filter(uow, settings))
+    scope: Scope | None
+    try:
+        scope = asset_scope(principal)
+    except Forbidden:
+        scope = None
+    if scope is None:  # an account that sees no equipment (a citizen) gets the public view
+        if query.bbox or query.near or query.radius_m is not None or query.maintainer:
+            raise Forbidden("bbox, near and maintainer filters are for accounts that see assets")
+        return services.summary(uow, query.to_filter(uow, settings))
+    return services.summary(uow, query.to_filter(uow, settings, scope))
 
 
 @router.get(
@@ -227,7 +245,7 @@ def asset_kinds() -> dict[str, Any]:
     responses={200: {"model": AssetDetailOut}},
 )
 def get_asset(
-    asset_id: int,
+    asset_id: ObjectId,
     request: Request,
     principal: CurrentPrincipal,
     uow: UowDep,

@@ -184,22 +184,21 @@ def is_stored_form(changes: Mapping[str, Any]) -> bool:
     for key, value in changes.items():
         if type(key) is not str or type(value) is not list:
             return False
-        for item in value:
-            kind = type(item)
-            if kind in _PLAIN:
-                continue
-            if kind is int:
-                if -_INT64 <= item < _INT64:
-                    continue
-                return False
-            # NaN and infinities fail the range test; -0.0 is falsy with a negative sign.
-            if (
-                kind is float
-                and -_EXACT_FLOAT_INT < item < _EXACT_FLOAT_INT
-                and (item or math.copysign(1.0, item) > 0)
-            ):
+    # Strings, booleans and nulls are most of it: set them aside in one comprehension.
+    for item in [x for value in changes.values() for x in value if type(x) not in _PLAIN]:
+        kind = type(item)
+        if kind is int:
+            if -_INT64 <= item < _INT64:
                 continue
             return False
+        # NaN and infinities fail the range test; -0.0 is falsy with a negative sign.
+        if (
+            kind is float
+            and -_EXACT_FLOAT_INT < item < _EXACT_FLOAT_INT
+            and (item or math.copysign(1.0, item) > 0)
+        ):
+            continue
+        return False
     return True
 
 
@@ -529,7 +528,13 @@ def parse_instant(value: str, field_name: str) -> datetime:
             "add one, e.g. 2026-11-27T08:00:00+01:00 or …Z",
             code="invalid_datetime",
         )
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(
+            f"{field_name}: {value!r} is outside the dates this platform handles",
+            code="invalid_datetime",
+        ) from None
 
 
 def parse_anchor(value: str) -> tuple[int, str]:

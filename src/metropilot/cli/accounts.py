@@ -6,6 +6,7 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from metropilot.accounts import services
@@ -76,11 +77,11 @@ def users_list(role: Annotated[Role | None, typer.Option()] = None) -> None:
     with plat.uow_factory() as uow:
         for user in services.list_users(uow, role=role):
             table.add_row(
-                user.username,
+                escape(user.username),
                 user.role.value,
-                user.organisation or "",
+                escape(user.organisation or ""),
                 " ".join(user.communes),
-                user.team or "",
+                escape(user.team or ""),
                 "disabled" if user.disabled else "active",
                 "yes" if user.totp_enabled else "",
             )
@@ -165,7 +166,7 @@ def keys_create(
         except DomainError as exc:
             fail(exc.message)
         uow.commit()
-    console.print(f"key {key.id} '{key.name}' created; it is shown once, store it now:")
+    console.print(f"key {key.id} '{escape(key.name)}' created; it is shown once, store it now:")
     out.print(plaintext, highlight=False)
 
 
@@ -178,10 +179,10 @@ def keys_list() -> None:
         for key in services.list_keys(uow):
             table.add_row(
                 str(key.id),
-                key.name,
+                escape(key.name),
                 key.prefix,
-                "; ".join(s.as_text() for s in key.scopes),
-                key.organisation or "",
+                escape("; ".join(s.as_text() for s in key.scopes)),
+                escape(key.organisation or ""),
                 f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never",
                 "revoked" if key.revoked_at else "active",
             )

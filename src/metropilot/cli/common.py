@@ -7,6 +7,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from metropilot.bootstrap import Platform, bootstrap
 from metropilot.settings import get_settings
@@ -25,11 +26,13 @@ def cli_actor() -> Actor:
 
 
 def fail(message: str, details: object = None) -> NoReturn:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    # User data (file names, references, names) may contain brackets: never read as markup.
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     if isinstance(details, list):
         for item in details[:50]:
             if isinstance(item, dict):
-                console.print(f"  {item.get('loc')}: {item.get('message')}", highlight=False)
+                line = f"  {item.get('loc')}: {item.get('message')}"
+                console.print(escape(line), highlight=False)
         if len(details) > 50:
             console.print(f"  … and {len(details) - 50} more", highlight=False)
     raise typer.Exit(code=2)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 import metropilot
@@ -234,7 +236,7 @@ def communes_list() -> None:
     table = Table("INSEE", "name", "population", "area km²")
     with platform.uow_factory() as uow:
         for c in territory_services.list_communes(uow):
-            table.add_row(c.insee, c.name, f"{c.population:,}", f"{c.area_km2 or 0:.1f}")
+            table.add_row(c.insee, escape(c.name), f"{c.population:,}", f"{c.area_km2 or 0:.1f}")
     out.print(table)
 
 
@@ -265,7 +267,8 @@ def demo(
 ) -> None:
     """A living synthetic metropolis in the browser, with nothing else installed."""
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # The data dir holds the database (password hashes, second-factor secrets): owner only.
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     platform = load_platform(upgrade=True)
     with platform.uow_factory() as uow:
         empty = simulate_services.registry_is_empty(uow)
@@ -298,8 +301,10 @@ def _write_demo_accounts(data_dir: Path, accounts: list[tuple[str, str, str]]) -
     path = data_dir / "demo-accounts.txt"
     lines = ["# Metropilot demo accounts: one per role, random passwords (demo mode only)."]
     lines += [f"{role:<14} {username:<22} {password}" for username, role, password in accounts]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    path.chmod(0o600)
+    # Created readable by its owner only, never briefly open to others.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
     table = Table("role", "username", "password", title="Demo accounts")
     for username, role, password in accounts:
         table.add_row(role, username, password)

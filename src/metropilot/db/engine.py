@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,12 @@ def make_engine(
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            # Owner-only: the file holds password hashes and second-factor secrets. SQLite gives
+            # its -wal and -shm files the permissions of the database file.
+            database = Path(url.database)
+            database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not database.exists():
+                os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
         engine = create_engine(
             url,
             echo=echo,

@@ -16,17 +16,28 @@ class Scope:
     communes: tuple[str, ...] | None = None  # INSEE codes
     maintainer_ids: tuple[int, ...] | None = None  # organisation ids
     kinds: tuple[str, ...] | None = None  # asset kinds
+    # When set, an asset must also match at least one of these (each a conjunction): a key with
+    # "cameras in Dijon" and "lights in Chenôve" sees exactly those, not every combination.
+    any_of: tuple[Scope, ...] | None = None
 
     @property
     def unrestricted(self) -> bool:
-        return self.communes is None and self.maintainer_ids is None and self.kinds is None
+        return (
+            self.communes is None
+            and self.maintainer_ids is None
+            and self.kinds is None
+            and self.any_of is None
+        )
 
     def allows(self, commune: str, maintainer_id: int | None, kind: str) -> bool:
-        return (
+        own = (
             (self.communes is None or commune in self.communes)
             and (self.maintainer_ids is None or maintainer_id in self.maintainer_ids)
             and (self.kinds is None or kind in self.kinds)
         )
+        if not own or self.any_of is None:
+            return own
+        return any(alt.allows(commune, maintainer_id, kind) for alt in self.any_of)
 
 
 UNRESTRICTED = Scope()

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from metropilot.accounts.policy import asset_scope
 from metropilot.api.audience import ASSET_READERS, STAFF, Audience, audience
 from metropilot.api.auth import CurrentPrincipal
-from metropilot.api.deps import UowDep
+from metropilot.api.deps import ObjectId, UowDep
 from metropilot.api.formats import list_envelope
 from metropilot.api.pagination import decode_cursor, encode_cursor
 from metropilot.api.responses import JSONResponseFast
@@ -82,7 +82,7 @@ def _when(value: str | None, default: datetime, name: str) -> datetime:
     summary="One metric of one asset over time: raw readings, or hourly/daily min-max-avg",
 )
 def asset_telemetry(
-    asset_id: int,
+    asset_id: ObjectId,
     principal: CurrentPrincipal,
     uow: UowDep,
     metric: Annotated[str, Query(description="e.g. power_w")],
@@ -118,7 +118,7 @@ def asset_telemetry(
     dependencies=[audience(*ASSET_READERS)],
     summary="The asset's latest reported values, last contact and status",
 )
-def asset_twin(asset_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
+def asset_twin(asset_id: ObjectId, principal: CurrentPrincipal, uow: UowDep) -> Any:
     return JSONResponseFast(services.twin(uow, asset_id, asset_scope(principal)))
 
 

@@ -251,6 +251,34 @@ class RequestBodyLimitMiddleware:
             await self._refuse(scope, receive, send, limit)
 
 
+class RejectNulBytesMiddleware:
+    """Refuse a NUL character in the path or the query (``%00``) before any route sees it.
+
+    No legitimate identifier, filter or code contains one, and PostgreSQL cannot store it in text:
+    refusing it here gives a clear 400 instead of a database error.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query: bytes = scope.get("query_string", b"")
+            path: str = scope.get("path", "")
+            if (
+                b"%00" in query
+                or b"\x00" in query
+                or "\x00" in path
+                or "%00" in scope.get("raw_path", b"").decode("latin-1")
+            ):
+                response = error_response(
+                    400, "invalid_input", "a NUL character is not allowed in a URL"
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def _wrap_outside_error_middleware(app: FastAPI, wrap: Callable[[ASGIApp], ASGIApp]) -> None:
     build_stack = app.build_middleware_stack
 
@@ -289,6 +317,7 @@ def install_security(
     setattr(app.state, _INSTALLED, True)
 
     app.add_middleware(RequestBodyLimitMiddleware, max_body_bytes=max_body_bytes, limits=limits)
+    app.add_middleware(RejectNulBytesMiddleware)
 
     def outer_layers(stack: ASGIApp) -> ASGIApp:
         if origins:

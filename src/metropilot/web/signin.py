@@ -305,12 +305,13 @@ def login(
         settings.login_max_failures, timedelta(minutes=settings.login_lockout_minutes)
     )
     lifetime = timedelta(hours=settings.session_lifetime_hours)
-    with request.app.state.uow_factory(write=True) as uow:
-        try:
-            stored = accounts.verify_login(uow, username, password, code or None, policy=policy)
-        except DomainError as error:
-            uow.commit()  # keep the failure count, the lockout and their audit entries
-            return refused(error)
+    factory = request.app.state.uow_factory
+    try:
+        # Failures are counted, committed and audited inside verify_login.
+        stored = accounts.verify_login(factory, username, password, code or None, policy=policy)
+    except DomainError as error:
+        return refused(error)
+    with factory(write=True) as uow:
         if principal.via_cookie and principal.session_id is not None:
             accounts.close_session(uow, principal)  # signing in again replaces the session
         accounts.record_login(uow, stored, "web")

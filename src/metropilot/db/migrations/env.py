@@ -15,8 +15,9 @@ if not isinstance(engine, Engine):
     raise RuntimeError("run migrations through 'metropilot db upgrade', which supplies the engine")
 
 
-
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
     """Leave out the partitions of partitioned tables: they are made and dropped at run time."""
     table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", "")
     return not (reflected and compare_to is None and str(table).startswith("telemetry_raw_"))
