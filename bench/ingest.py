@@ -51,7 +51,11 @@ def payloads(refs: list[str], total: int, batch: int, start: datetime) -> list[b
 def run(platform: Platform, label: str, total: int, batch: int) -> tuple[float, float]:
     pipeline = platform.ingest_pipeline
     pipeline.warm_up()
-    refs = [info.external_ref for info in pipeline.directory._by_id.values() if info.kind == "streetlight"]
+    refs = [
+        info.external_ref
+        for info in pipeline.directory._by_id.values()
+        if info.kind == "streetlight"
+    ]
     start = datetime.now(UTC) - timedelta(hours=2)
     bodies = payloads(refs, total, batch, start)
     started = time.perf_counter()
@@ -72,7 +76,12 @@ def run(platform: Platform, label: str, total: int, batch: int) -> tuple[float, 
     for first in range(0, len(rows), per_batch):
         with platform.uow_factory(write=True) as uow:
             repository.write_batch(
-                uow.connection, raw=rows[first : first + per_batch], events=(), twin_values_rows=(), twins=(), counters=()
+                uow.connection,
+                raw=rows[first : first + per_batch],
+                events=(),
+                twin_values_rows=(),
+                twins=(),
+                counters=(),
             )
             uow.commit()
     raw_s = time.perf_counter() - started
@@ -109,7 +118,9 @@ def main() -> None:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         try:
             url = args.postgres.rsplit("/", 1)[0] + "/" + name
-            platform = bootstrap(Settings(data_dir=Path(tempfile.mkdtemp()), database_url=url), upgrade=True)
+            platform = bootstrap(
+                Settings(data_dir=Path(tempfile.mkdtemp()), database_url=url), upgrade=True
+            )
             with platform.uow_factory(write=True) as uow:
                 generate_metropolis(uow, BENCH_ACTOR, scale=args.scale)
                 uow.commit()

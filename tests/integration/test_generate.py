@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from shapely.geometry import Point
 
 from metropilot.assets import services as asset_services
 from metropilot.assets.services import AssetFilter
@@ -76,3 +77,49 @@ def test_partial_boundaries_are_refused_with_the_missing_communes(platform: Plat
     ):
         generate_metropolis(uow, TEST_ACTOR, scale=0.01, seed=1)
     assert "21003" in caught.value.message
+
+
+def test_new_boundaries_move_assets_or_are_refused(platform: Platform) -> None:
+    from metropilot.assets.services import relocate_all
+
+    with platform.uow_factory(write=True) as uow:
+        generate_metropolis(uow, TEST_ACTOR, scale=0.01, seed=1)
+        uow.commit()
+    layout = build_metropolis(load_reference_communes(), scale=0.01, seed=1)
+    cells = {c.insee: c for c in layout.communes}
+    # Swap nothing but shrink Dijon to a sliver: its assets would stand nowhere.
+    sliver = cells["21231"].boundary.buffer(-0.02)
+    shrunk = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"insee": "21231"},
+                "geometry": sliver.__geo_interface__,
+            }
+        ],
+    }
+    with platform.uow_factory(write=True) as uow:
+        territory_services.import_commune_boundaries(uow, shrunk, TEST_ACTOR)
+        with pytest.raises(InvalidInput, match="outside every commune"):
+            relocate_all(uow, TEST_ACTOR)
+    # Dijon takes all of Chenôve's cell but a small disc: Chenôve's assets move, each recorded.
+    chenove = cells["21166"]
+    assert chenove.centre is not None
+    small = Point(chenove.centre).buffer(0.0005)
+    dijon = cells["21231"].boundary.union(chenove.boundary).difference(small).buffer(0)
+    features = [
+        {"type": "Feature", "properties": {"insee": "21231"}, "geometry": dijon.__geo_interface__},
+        {"type": "Feature", "properties": {"insee": "21166"}, "geometry": small.__geo_interface__},
+    ]
+    with platform.uow_factory(write=True) as uow:
+        before = asset_services.summary(uow, AssetFilter())["by_commune"]
+        territory_services.import_commune_boundaries(
+            uow, {"type": "FeatureCollection", "features": features}, TEST_ACTOR
+        )
+        moved = relocate_all(uow, TEST_ACTOR)
+        uow.commit()
+        after = asset_services.summary(uow, AssetFilter())["by_commune"]
+    assert moved > 0
+    assert after["21231"] == before["21231"] + moved
+    assert after.get("21166", 0) == before["21166"] - moved

@@ -51,6 +51,7 @@ __all__ = [
     "iter_assets",
     "list_asset_documents",
     "list_assets",
+    "positions",
     "scope_clause",
     "set_parents",
     "update_asset_rows",
@@ -400,6 +401,13 @@ def history_of(conn: Connection, asset_id: int, limit: int = 200) -> list[AssetC
         )
         for row in conn.execute(query)
     ]
+
+
+def positions(conn: Connection) -> list[tuple[int, str, float, float, str]]:
+    """(id, external reference, lon, lat, commune) of every asset."""
+    c = assets.c
+    query = select(c.id, c.external_ref, c.lon, c.lat, c.commune_insee).order_by(c.id)
+    return [(int(i), str(r), float(x), float(y), str(k)) for i, r, x, y, k in conn.execute(query)]
 
 
 def count_assets(conn: Connection) -> int:

@@ -44,6 +44,7 @@ __all__ = [
     "iter_assets",
     "list_asset_documents",
     "list_assets",
+    "relocate_all",
     "set_status",
     "summary",
 ]
@@ -375,6 +376,47 @@ def _as_asset(draft: AssetDraft, commune: str, before: Asset | None, status: Ass
         maintainer_code=draft.maintainer,
         parent_ref=draft.parent_ref,
     )
+
+
+def relocate_all(uow: UnitOfWork, actor: Actor) -> int:
+    """Re-derive every asset's commune from the stored boundaries (after new boundaries were
+    imported), recording each move. Refuses, so that the caller rolls back, when an asset would
+    stand outside every commune. Returns how many assets changed commune."""
+    conn = uow.connection
+    rows = repository.positions(conn)
+    located = territory_services.locator(uow).locate_many(
+        [(lon, lat) for _, _, lon, lat, _ in rows]
+    )
+    outside = [
+        ref for (_, ref, _, _, _), commune in zip(rows, located, strict=True) if commune is None
+    ]
+    if outside:
+        raise InvalidInput(
+            f"{len(outside)} asset(s) would stand outside every commune with these boundaries "
+            f"(first: {', '.join(outside[:5])}); nothing imported",
+            code="assets_outside_territory",
+        )
+    now = utcnow()
+    moved = [
+        (asset_id, ref, before, after)
+        for (asset_id, ref, _, _, before), after in zip(rows, located, strict=True)
+        if after != before
+    ]
+    repository.update_asset_rows(
+        conn, [{"id": a, "commune_insee": after, "updated_at": now} for a, _, _, after in moved]
+    )
+    changes = [
+        AssetChange(a, now, actor.label(), ChangeAction.UPDATED, {"commune_insee": [before, after]})
+        for a, _, before, after in moved
+    ]
+    repository.insert_history(conn, changes)
+    uow.audit_many(
+        [
+            AuditEntry(actor, "asset.relocated", "asset", str(c.asset_id), c.changes, at=now)
+            for c in changes
+        ]
+    )
+    return len(moved)
 
 
 def list_assets(uow: UnitOfWork, flt: AssetFilter, limit: int) -> tuple[list[Asset], int | None]:

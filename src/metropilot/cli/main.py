@@ -205,10 +205,14 @@ def communes_import(
             created, updated = territory_services.import_commune_boundaries(
                 uow, collection, cli_actor(), source=str(path)
             )
+            # Same transaction: the boundaries and the assets' communes change together.
+            moved = assets_services.relocate_all(uow, cli_actor())
         except DomainError as exc:
             fail(exc.message, exc.details)
         uow.commit()
-    out.print(f"{path}: {created} communes created, {updated} updated")
+    out.print(
+        f"{path}: {created} communes created, {updated} updated; {moved} assets changed commune"
+    )
 
 
 @communes_app.command("import-districts")
