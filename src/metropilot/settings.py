@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     telemetry_raw_retention_days: float = Field(default=30, gt=0)
     telemetry_rollup_retention_days: float = Field(default=730, gt=0)
     telemetry_raw_retention_by_metric: dict[str, float] = Field(
-        default_factory=dict, description="Per-metric raw retention in days, e.g. {\"pm10\": 365}."
+        default_factory=dict, description='Per-metric raw retention in days, e.g. {"pm10": 365}.'
     )
     telemetry_max_batch: int = Field(default=10_000, ge=1, description="Items per ingest batch.")
     mqtt_url: str = Field(default="", description="mqtt://host:1883 — empty: no broker.")
