@@ -29,7 +29,6 @@ class Settings(BaseSettings):
         description="SQLite durability: FULL survives power loss, NORMAL only a process crash.",
     )
     metropolis_name: str = "Dijon Métropole"
-    environment: Literal["development", "demo", "production"] = "development"
     max_import_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
     max_request_bytes: int = Field(
         default=10 * 1024 * 1024, ge=1024, description="Largest request body accepted."
