@@ -23,6 +23,7 @@ from metropilot.bootstrap import Platform
 from metropilot.cli.accounts import keys_app, users_app
 from metropilot.cli.audit import app as audit_app
 from metropilot.cli.common import cli_actor, console, fail, load_platform, out
+from metropilot.cli.ingest import ingest
 from metropilot.cli.progress import progress_bar
 from metropilot.db import migrate
 from metropilot.db.engine import make_engine
@@ -49,6 +50,7 @@ app.add_typer(communes_app, name="communes")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
+app.command()(ingest)
 
 
 @app.command()

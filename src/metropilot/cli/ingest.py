@@ -1,0 +1,227 @@
+"""``metropilot ingest``: the MQTT consumer, as its own process (see docs/telemetry-mqtt.md)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from metropilot.cli.common import fail, load_platform
+from metropilot.settings import get_settings
+from metropilot.shared.errors import DomainError
+from metropilot.telemetry.mqtt import MqttIngest, MqttOptions, MqttStats, parse_mqtt_url
+
+__all__ = ["ingest"]
+
+log = logging.getLogger("metropilot.ingest")
+
+
+def _default_client_id(group: str | None) -> str:
+    host = socket.gethostname().split(".")[0] or "localhost"
+    return f"metropilot-ingest-{group}-{host}" if group else f"metropilot-ingest-{host}"
+
+
+def _path(value: Path | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _report(
+    stats: MqttStats, seconds: float, accepted: int, rejected: int, connected: bool
+) -> None:
+    reasons = ", ".join(f"{r} {n:,}" for r, n in stats.rejected_by_reason.most_common(5))
+    log.info(
+        "%.0f readings/s accepted, %.1f/s rejected over the last %.0f s; "
+        "totals %s accepted, %s rejected%s; %s",
+        (stats.accepted - accepted) / seconds,
+        (stats.rejected - rejected) / seconds,
+        seconds,
+        f"{stats.accepted:,}",
+        f"{stats.rejected:,}",
+        f" ({reasons})" if reasons else "",
+        "subscribed" if connected else "NOT CONNECTED",
+    )
+
+
+def _retire(adapter: MqttIngest, stop: threading.Event) -> None:
+    outcome: list[bool] = []
+    runner = threading.Thread(target=lambda: outcome.append(adapter.retire()), daemon=True)
+    runner.start()
+    while runner.is_alive():
+        if stop.wait(0.2):
+            adapter.stop()
+            break
+    runner.join(60)
+    if not outcome or not outcome[0]:
+        fail(f"{adapter.options.client_id}: the backlog was not drained; the session is kept")
+    log.info(
+        "%s retired: %s backlog items stored, %s refused; its session is ended",
+        adapter.options.client_id,
+        f"{adapter.stats.accepted:,}",
+        f"{adapter.stats.rejected:,}",
+    )
+
+
+def ingest(
+    group: Annotated[
+        str | None,
+        typer.Option(
+            envvar="METROPILOT_MQTT_GROUP",
+            help="Share the topics with the other workers of this group "
+            "(MQTT v5 shared subscription $share/GROUP/…).",
+        ),
+    ] = None,
+    batch: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Items written per transaction, at most.")
+    ] = 2000,
+    linger_ms: Annotated[
+        int,
+        typer.Option(
+            "--linger-ms", min=0, max=10_000, help="Longest wait to fill a batch, in milliseconds."
+        ),
+    ] = 50,
+    client_id: Annotated[
+        str | None,
+        typer.Option(
+            "--client-id",
+            envvar="METROPILOT_MQTT_CLIENT_ID",
+            help="Stable MQTT client id: the broker keeps this worker's session under it "
+            "[default: metropilot-ingest-[GROUP-]HOSTNAME].",
+        ),
+    ] = None,
+    topic_prefix: Annotated[
+        str,
+        typer.Option(
+            "--topic-prefix",
+            envvar="METROPILOT_MQTT_TOPIC_PREFIX",
+            help="First level of the topics: PREFIX/<asset>/telemetry and PREFIX/<asset>/events.",
+        ),
+    ] = "metropilot",
+    session_expiry_hours: Annotated[
+        float,
+        typer.Option(
+            "--session-expiry-hours",
+            min=0,
+            max=24 * 365,
+            envvar="METROPILOT_MQTT_SESSION_EXPIRY_HOURS",
+            help="How long the broker keeps this worker's messages while it is away.",
+        ),
+    ] = 168.0,
+    ca_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--ca-file",
+            envvar="METROPILOT_MQTT_CA_FILE",
+            help="mqtts://: CA bundle to verify the broker (default: the system's).",
+        ),
+    ] = None,
+    cert_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--cert-file",
+            envvar="METROPILOT_MQTT_CERT_FILE",
+            help="mqtts://: client certificate (PEM).",
+        ),
+    ] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            envvar="METROPILOT_MQTT_KEY_FILE",
+            help="mqtts://: the client certificate's private key (PEM).",
+        ),
+    ] = None,
+    retire: Annotated[
+        bool,
+        typer.Option(
+            "--retire",
+            help="Remove this worker for good: store what the broker kept for it, end its "
+            "session and exit.",
+        ),
+    ] = False,
+    stats_every: Annotated[
+        float,
+        typer.Option("--stats-every", min=1, help="Seconds between two throughput lines."),
+    ] = 60.0,
+) -> None:
+    """Consume equipment telemetry and events from the MQTT broker until stopped."""
+    settings = get_settings()
+    if not settings.mqtt_url.strip():
+        fail(
+            "no MQTT broker configured: set METROPILOT_MQTT_URL, e.g. "
+            "METROPILOT_MQTT_URL=mqtt://127.0.0.1:1883 metropilot ingest"
+        )
+    try:
+        broker = parse_mqtt_url(settings.mqtt_url)
+        options = MqttOptions(
+            client_id=client_id or _default_client_id(group),
+            topic_prefix=topic_prefix,
+            group=group,
+            batch_items=batch,
+            linger_ms=linger_ms,
+            session_expiry_s=int(session_expiry_hours * 3600),
+            ca_file=_path(ca_file),
+            cert_file=_path(cert_file),
+            key_file=_path(key_file),
+        )
+    except DomainError as exc:
+        fail(exc.message)
+    if (ca_file or cert_file or key_file) and not broker.tls:
+        fail("--ca-file, --cert-file and --key-file need an mqtts:// broker URL")
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+
+    platform = load_platform()
+    pipeline = platform.ingest_pipeline
+    pipeline.warm_up()
+    log.info("ingest pipeline ready: %d assets known", len(pipeline.directory))
+
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("%s received: finishing the current batch", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+
+    adapter = MqttIngest(pipeline, broker, options)
+    log.info(
+        "consuming %s as %s%s, batches of %d items or %d ms",
+        broker,
+        options.client_id,
+        f" in group {group}" if group else "",
+        options.batch_items,
+        options.linger_ms,
+    )
+    if retire:
+        _retire(adapter, stop)
+        platform.close()
+        return
+    adapter.start()
+    crashed = False
+    try:
+        since, accepted, rejected = time.monotonic(), 0, 0
+        while not stop.wait(max(0.0, min(1.0, since + stats_every - time.monotonic()))):
+            if not adapter.alive:
+                crashed = True
+                log.error("the ingest worker stopped unexpectedly")
+                break
+            now = time.monotonic()
+            if now - since >= stats_every:
+                stats = adapter.stats
+                _report(stats, now - since, accepted, rejected, adapter.subscribed.is_set())
+                since, accepted, rejected = now, stats.accepted, stats.rejected
+    finally:
+        adapter.stop()
+        platform.close()
+    if crashed:
+        raise typer.Exit(code=1)
