@@ -203,3 +203,10 @@ def test_demo_accounts_are_created_once_with_random_passwords(
     assert "demo accounts: see" in output
     assert (data_dir / "demo-accounts.txt").read_text().splitlines()[1:] == accounts
     assert len(served) == 2
+
+
+def test_telemetry_maintenance_from_the_shell(data_dir: Path) -> None:
+    assert invoke("generate", "--scale", "0.02")[0] == 0
+    code, output = invoke("telemetry", "maintain")
+    assert code == 0, output
+    assert "hourly rollups over 48 h" in output

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -28,8 +29,10 @@ from metropilot.cli.progress import progress_bar
 from metropilot.db import migrate
 from metropilot.db.engine import make_engine
 from metropilot.settings import get_settings
+from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import DomainError
 from metropilot.simulate import services as simulate_services
+from metropilot.telemetry import services as telemetry_services
 from metropilot.territory import services as territory_services
 
 __all__ = ["app", "run"]
@@ -46,6 +49,8 @@ communes_app = typer.Typer(help="Communes and their boundaries.", no_args_is_hel
 app.add_typer(db_app, name="db")
 app.add_typer(assets_app, name="assets")
 app.add_typer(communes_app, name="communes")
+telemetry_app = typer.Typer(help="Telemetry housekeeping.", no_args_is_help=True)
+app.add_typer(telemetry_app, name="telemetry")
 
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
@@ -217,6 +222,12 @@ def communes_import(
     )
 
 
+@telemetry_app.command("maintain")
+def telemetry_maintain() -> None:
+    """Roll up recent hours and apply retention now (serve and demo do it every 5 minutes)."""
+    out.print(_maintain_telemetry(load_platform()))
+
+
 @communes_app.command("import-districts")
 def districts_import(
     path: Annotated[Path, typer.Argument(help="GeoJSON FeatureCollection of district polygons.")],
@@ -246,12 +257,54 @@ def communes_list() -> None:
     out.print(table)
 
 
+def _maintain_telemetry(platform: Platform) -> str:
+    s = platform.settings
+    with platform.uow_factory(write=True) as uow:
+        report = telemetry_services.maintain(
+            uow,
+            now=utcnow(),
+            raw_retention=timedelta(days=s.telemetry_raw_retention_days),
+            rollup_retention=timedelta(days=s.telemetry_rollup_retention_days),
+            raw_retention_by_metric={
+                m: timedelta(days=d) for m, d in s.telemetry_raw_retention_by_metric.items()
+            },
+        )
+        uow.commit()
+    return (
+        f"{report.rollup_rows} hourly rollups over {report.hours_rolled} h, "
+        f"{report.raw_deleted} raw readings and {report.partitions_dropped} partitions purged"
+    )
+
+
+def _housekeeping(platform: Platform, every_s: float = 300.0) -> None:
+    """Roll up and purge telemetry, and write the twin, every few minutes in the background."""
+    import logging
+    import threading
+
+    log = logging.getLogger("metropilot.housekeeping")
+
+    def loop() -> None:
+        while True:
+            try:
+                platform.ingest_pipeline.flush()
+                log.info("telemetry: %s", _maintain_telemetry(platform))
+            except Exception:
+                log.exception("housekeeping failed; trying again later")
+            time.sleep(every_s)
+
+    threading.Thread(target=loop, name="housekeeping", daemon=True).start()
+
+
 def _serve(platform: Platform, host: str, port: int) -> None:
     import uvicorn
 
     from metropilot.web.app import create_app
 
-    uvicorn.run(create_app(platform), host=host, port=port, log_level="info")
+    _housekeeping(platform)
+    try:
+        uvicorn.run(create_app(platform), host=host, port=port, log_level="info")
+    finally:
+        platform.ingest_pipeline.flush()
 
 
 @app.command()
