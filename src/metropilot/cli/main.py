@@ -26,11 +26,13 @@ from metropilot.cli.audit import app as audit_app
 from metropilot.cli.common import cli_actor, console, fail, load_platform, out
 from metropilot.cli.ingest import ingest
 from metropilot.cli.progress import progress_bar
+from metropilot.cli.simulate import simulate
 from metropilot.db import migrate
 from metropilot.db.engine import make_engine
 from metropilot.settings import get_settings
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import DomainError
+from metropilot.simulate import runner as simulate_runner
 from metropilot.simulate import services as simulate_services
 from metropilot.telemetry import services as telemetry_services
 from metropilot.territory import services as territory_services
@@ -56,6 +58,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
 app.command()(ingest)
+app.command()(simulate)
 
 
 @app.command()
@@ -353,7 +356,16 @@ def demo(
         console.print(f"demo accounts: see {settings.data_dir / 'demo-accounts.txt'}")
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
     out.print(f"\n[bold]Metropilot is running:[/] http://{shown}:{port}/  (API docs: /docs)\n")
-    _serve(platform, host, port)
+    # The city comes alive: equipment reports through the same pipeline as real devices.
+    simulator = simulate_runner.start_in_background(
+        platform,
+        seed=seed,
+        report=lambda line: console.print(f"simulator: {line}", highlight=False),
+    )
+    try:
+        _serve(platform, host, port)
+    finally:
+        simulator.stop()
 
 
 def _write_demo_accounts(data_dir: Path, accounts: list[tuple[str, str, str]]) -> None:
