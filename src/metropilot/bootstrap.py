@@ -9,6 +9,7 @@ from functools import partial
 from sqlalchemy import Engine
 
 from metropilot.accounts import passwords
+from metropilot.alarms.services import AlarmEngine
 from metropilot.audit import services as audit_services
 from metropilot.db import migrate
 from metropilot.db.engine import make_engine
@@ -48,8 +49,8 @@ class Platform:
         self.engine.dispose()
 
 
-# What reacts to each ingest batch inside its transaction (the rules engine registers here).
-BATCH_OBSERVERS: list[BatchObserver] = []
+# What reacts to each ingest batch inside its transaction: the rules engine.
+BATCH_OBSERVERS: list[BatchObserver] = [AlarmEngine()]
 
 
 def bootstrap(settings: Settings | None = None, *, upgrade: bool | None = None) -> Platform:

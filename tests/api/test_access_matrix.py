@@ -26,6 +26,22 @@ REGISTRY_READERS = STAFF | {
 EVERYONE = {"anonymous", "device", *WORLD_ACCOUNTS}
 PEOPLE = set(WORLD_ACCOUNTS)
 
+ALARM_READERS = STAFF | {
+    "agent-dijon",
+    "agent-chenove",
+    "contractor-lighting",
+    "contractor-lead",
+    "field-dijon",
+}
+ALARM_ACKNOWLEDGERS = {
+    "operator",
+    "supervisor",
+    "agent-dijon",
+    "agent-chenove",
+    "contractor-lighting",
+    "contractor-lead",
+}
+
 # (method, path as declared) → who may call it. Path parameters are filled by SAMPLES.
 MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/health"): EVERYONE,
@@ -53,6 +69,23 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/assets/{asset_id}/twin"): REGISTRY_READERS,
     ("GET", "/api/v1/ingest/stats"): STAFF,
     ("GET", "/api/v1/telemetry/metrics"): EVERYONE,
+    ("GET", "/api/v1/rules"): STAFF,
+    ("GET", "/api/v1/rules/{rule_id}"): STAFF,
+    ("POST", "/api/v1/rules"): {"supervisor", "admin"},
+    ("PATCH", "/api/v1/rules/{rule_id}"): {"supervisor", "admin"},
+    ("DELETE", "/api/v1/rules/{rule_id}"): {"supervisor", "admin"},
+    ("GET", "/api/v1/alarms"): ALARM_READERS,
+    ("GET", "/api/v1/alarms/summary"): ALARM_READERS,
+    ("GET", "/api/v1/alarms/{alarm_id}"): ALARM_READERS,
+    ("POST", "/api/v1/alarms/{alarm_id}/acknowledge"): ALARM_ACKNOWLEDGERS,
+    ("POST", "/api/v1/alarms/{alarm_id}/comments"): ALARM_ACKNOWLEDGERS | {"field-dijon"},
+    ("POST", "/api/v1/alarms/{alarm_id}/assign"): {
+        "operator",
+        "supervisor",
+        "agent-dijon",
+        "agent-chenove",
+    },
+    ("POST", "/api/v1/alarms/{alarm_id}/clear"): {"operator", "supervisor"},
     ("GET", "/api/v1/audit"): {"admin", "supervisor"},
     ("GET", "/api/v1/audit/export"): {"admin", "supervisor"},
     ("GET", "/"): EVERYONE,
@@ -63,7 +96,13 @@ MATRIX: dict[tuple[str, str], set[str]] = {
 }
 # Values that exercise the access check without changing the shared world: the asset is a
 # Dijon street light maintained by the lighting contractor; the user and key do not exist.
-SAMPLES = {"{insee}": "21231", "{username}": "nobody-here", "{key_id}": "999999"}
+SAMPLES = {
+    "{insee}": "21231",
+    "{username}": "nobody-here",
+    "{key_id}": "999999",
+    "{rule_id}": "999999",
+    "{alarm_id}": "999999",
+}
 
 
 def _routes(world: Platform) -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ from rich.table import Table
 
 import metropilot
 from metropilot.accounts import services as accounts_services
+from metropilot.alarms import services as alarms_services
 from metropilot.assets import services as assets_services
 from metropilot.assets.model import AssetDraft, AssetKind
 from metropilot.assets.services import AssetFilter
@@ -279,21 +280,29 @@ def _maintain_telemetry(platform: Platform) -> str:
     )
 
 
-def _housekeeping(platform: Platform, every_s: float = 300.0) -> None:
-    """Roll up and purge telemetry, and write the twin, every few minutes in the background."""
+def _housekeeping(platform: Platform, tick_s: float = 30.0, maintain_every: int = 10) -> None:
+    """In the background: write the twin, judge silences and escalations every 30 s; roll up
+    and purge telemetry every 5 minutes."""
     import logging
     import threading
 
     log = logging.getLogger("metropilot.housekeeping")
 
     def loop() -> None:
+        tick = 0
         while True:
             try:
                 platform.ingest_pipeline.flush()
-                log.info("telemetry: %s", _maintain_telemetry(platform))
+                with platform.uow_factory(write=True) as uow:
+                    alarms_services.check_timers(uow, utcnow())
+                    alarms_services.escalate(uow, utcnow())
+                    uow.commit()
+                if tick % maintain_every == 0:
+                    log.info("telemetry: %s", _maintain_telemetry(platform))
             except Exception:
                 log.exception("housekeeping failed; trying again later")
-            time.sleep(every_s)
+            tick += 1
+            time.sleep(tick_s)
 
     threading.Thread(target=loop, name="housekeeping", daemon=True).start()
 

@@ -17,6 +17,7 @@ REPOSITORY_MODULES = (
     "metropilot.audit.repository",
     "metropilot.telemetry.repository",
     "metropilot.stream.repository",
+    "metropilot.alarms.repository",
 )
 
 

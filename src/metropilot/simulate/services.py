@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from metropilot.accounts import repository as accounts_repository
 from metropilot.accounts import services as accounts_services
 from metropilot.accounts.model import Role, Team, User
+from metropilot.alarms import services as alarms_services
 from metropilot.assets import repository as assets_repository
 from metropilot.assets import services as assets_services
 from metropilot.db.uow import UnitOfWork
@@ -111,6 +112,8 @@ def generate_metropolis(
     report = assets_services.import_assets(
         uow, metropolis.assets, actor, source="synthetic metropolis", progress=progress
     )
+    # The reference equipment's alarm rules (idempotent: kept as they are when present).
+    alarms_services.install_default_rules(uow, actor)
     # Fresh statistics let both databases pick the location index for bbox queries.
     conn.exec_driver_sql("ANALYZE")
     return GenerationReport(

@@ -7,6 +7,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 import metropilot
 from metropilot.accounts.routes import router as organisations_router
+from metropilot.alarms.routes import router as alarms_router
 from metropilot.api.audience import Audience, audience
 from metropilot.api.errors import install_error_handlers
 from metropilot.api.ratelimit import SlidingWindowLimiter
@@ -56,6 +57,7 @@ def create_app(platform: Platform) -> FastAPI:
     api.include_router(assets_router)
     api.include_router(audit_router)
     api.include_router(telemetry_router)
+    api.include_router(alarms_router)
 
     @api.get("/health", dependencies=[audience(Audience.PUBLIC)], tags=["platform"])
     def health() -> dict[str, str]:
