@@ -16,6 +16,7 @@ from metropilot.db.engine import make_engine
 from metropilot.db.uow import UnitOfWork, UnitOfWorkFactory
 from metropilot.settings import Settings, get_settings
 from metropilot.shared.errors import DomainError
+from metropilot.stream.journal import Journal, attach_journal
 from metropilot.telemetry.services import BatchObserver, IngestPipeline
 
 __all__ = ["BATCH_OBSERVERS", "Platform", "SchemaOutOfDate", "bootstrap"]
@@ -31,6 +32,7 @@ class Platform:
     engine: Engine
     uow_factory: UnitOfWorkFactory
     _pipeline: IngestPipeline | None = field(default=None, repr=False)
+    journal: Journal | None = field(default=None, repr=False)
 
     @property
     def ingest_pipeline(self) -> IngestPipeline:
@@ -46,6 +48,8 @@ class Platform:
         return self._pipeline
 
     def close(self) -> None:
+        if self.journal is not None:
+            self.journal.detach()
         self.engine.dispose()
 
 
@@ -76,4 +80,7 @@ def bootstrap(settings: Settings | None = None, *, upgrade: bool | None = None) 
                 "run 'metropilot db upgrade'"
             )
     factory = partial(UnitOfWork, engine, audit_sink=audit_services.append_entries)
-    return Platform(settings=settings, engine=engine, uow_factory=factory)
+    platform = Platform(settings=settings, engine=engine, uow_factory=factory)
+    # Every process journals its own events for the live stream (the ingest worker included).
+    platform.journal = attach_journal(factory)
+    return platform

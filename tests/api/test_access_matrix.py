@@ -86,6 +86,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
         "agent-chenove",
     },
     ("POST", "/api/v1/alarms/{alarm_id}/clear"): {"operator", "supervisor"},
+    ("GET", "/api/v1/stream"): REGISTRY_READERS,
     ("GET", "/api/v1/audit"): {"admin", "supervisor"},
     ("GET", "/api/v1/audit/export"): {"admin", "supervisor"},
     ("GET", "/"): EVERYONE,
@@ -94,6 +95,8 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/login"): EVERYONE,
     ("POST", "/logout"): EVERYONE,
 }
+# Query strings that make an allowed call end (the live stream otherwise runs on).
+QUERIES = {"/api/v1/stream": "?timeout_s=0"}
 # Values that exercise the access check without changing the shared world: the asset is a
 # Dijon street light maintained by the lighting contractor; the user and key do not exist.
 SAMPLES = {
@@ -149,6 +152,7 @@ def test_each_caller_gets_exactly_what_the_matrix_says(
         url = path
         for placeholder, value in samples.items():
             url = url.replace(placeholder, value)
+        url += QUERIES.get(path, "")
         for caller, headers in callers.items():
             if path.endswith("/logout") and caller in WORLD_ACCOUNTS:
                 headers = bearer(world_anonymous, caller)  # signing out revokes what it uses

@@ -35,6 +35,7 @@ from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import DomainError
 from metropilot.simulate import runner as simulate_runner
 from metropilot.simulate import services as simulate_services
+from metropilot.stream import services as stream_services
 from metropilot.telemetry import services as telemetry_services
 from metropilot.territory import services as territory_services
 
@@ -274,9 +275,13 @@ def _maintain_telemetry(platform: Platform) -> str:
             },
         )
         uow.commit()
+    with platform.uow_factory(write=True) as uow:
+        pruned = stream_services.prune(uow, utcnow() - timedelta(hours=s.stream_retention_hours))
+        uow.commit()
     return (
         f"{report.rollup_rows} hourly rollups over {report.hours_rolled} h, "
-        f"{report.raw_deleted} raw readings and {report.partitions_dropped} partitions purged"
+        f"{report.raw_deleted} raw readings and {report.partitions_dropped} partitions purged, "
+        f"{pruned} stream events pruned"
     )
 
 

@@ -1,0 +1,420 @@
+"""The stream's journal: domain events appended to ``stream_events``, and the queries that read it.
+
+A bus subscriber maps each relevant event (asset status changes; alarm changes once the alarms
+context exists) to a ``JournalEntry`` with a small function registered per event type, and
+appends it in its own short write transaction, after the change itself has committed. Every
+process that changes state journals its own events (the API, the ``metropilot ingest`` worker),
+so the stream endpoint reads the table, never process memory.
+
+Ids are the order clients resume by. A reader remembers the highest id it has seen, so an id
+must never become visible after a higher one: SQLite has one writer at a time; on PostgreSQL
+appends take a transaction-level advisory lock, so ids commit in the order they are drawn.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    true,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from metropilot.assets.repository import assets
+from metropilot.assets.services import AssetStatusChanged
+from metropilot.db.uow import UnitOfWorkFactory
+from metropilot.shared.events import DomainEvent, MessageBus, bus
+from metropilot.shared.scope import Scope
+from metropilot.stream.model import (
+    ALARM_ACKNOWLEDGED,
+    ALARM_CLEARED,
+    ALARM_ESCALATED,
+    ALARM_RAISED,
+    ASSET_STATUS,
+    JournalEntry,
+    StreamEvent,
+    event_payload,
+)
+from metropilot.stream.repository import stream_events
+
+__all__ = [
+    "ALARM_EVENT_TYPES",
+    "AppendSignal",
+    "Journal",
+    "Mapper",
+    "append",
+    "asset_status_entry",
+    "attach_journal",
+    "delete_before",
+    "first_id_at_or_after",
+    "generic_mapper",
+    "newest_id",
+    "oldest_id",
+    "read_after",
+    "register_alarm_events",
+    "scope_clause",
+    "signal_for",
+]
+
+log = logging.getLogger(__name__)
+
+Mapper = Callable[[Any], JournalEntry | None]
+# Serialises appends on PostgreSQL (see the module docstring); any constant unique to the table.
+_PG_APPEND_LOCK = 0x4D50_5354_5245_414D  # "MPSTREAM"
+# The alarms context's events, by class name, and the stream type each becomes.
+ALARM_EVENT_TYPES = {
+    "AlarmRaised": ALARM_RAISED,
+    "AlarmAcknowledged": ALARM_ACKNOWLEDGED,
+    "AlarmCleared": ALARM_CLEARED,
+    "AlarmEscalated": ALARM_ESCALATED,
+}
+# Where the alarms context's events may be defined, looked up in this order.
+ALARMS_MODULES = ("metropilot.alarms.services", "metropilot.alarms.model")
+sc = stream_events.c
+
+
+# --- mapping domain events -------------------------------------------------------------------
+
+
+def asset_status_entry(event: AssetStatusChanged) -> JournalEntry:
+    return JournalEntry(
+        type=ASSET_STATUS,
+        at=event.occurred_at,
+        payload={
+            "asset": event.asset_id,
+            "commune": event.commune_insee,
+            "kind": event.kind,
+            "status": event.after,
+            "previous_status": event.before,
+        },
+        asset_id=event.asset_id,
+        commune_insee=event.commune_insee,
+        kind=event.kind,
+        maintainer_known=False,  # the event does not say; the journal reads the registry
+    )
+
+
+def _first(event: object, *names: str) -> Any:
+    for name in names:
+        value = getattr(event, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def generic_mapper(stream_type: str) -> Mapper:
+    """A mapping for any event exposing ``asset_id`` (or ``asset``), ``commune_insee`` (or
+    ``commune``), ``kind`` and ``maintainer_id``: the scoping columns come from them, the
+    payload is every field of the event (``asset_id`` shown as ``asset``, ``alarm_id`` as
+    ``alarm``, ``commune_insee`` as ``commune``). Without ``maintainer_id`` the journal reads
+    the maintainer of the asset from the registry."""
+
+    def mapping(event: Any) -> JournalEntry:
+        asset_id = _first(event, "asset_id", "asset")
+        commune = _first(event, "commune_insee", "commune")
+        kind = getattr(event, "kind", None)
+        return JournalEntry(
+            type=stream_type,
+            at=event.occurred_at,
+            payload=event_payload(event),
+            asset_id=asset_id if isinstance(asset_id, int) else None,
+            commune_insee=str(commune) if commune is not None else None,
+            maintainer_id=getattr(event, "maintainer_id", None),
+            kind=str(getattr(kind, "value", kind)) if kind is not None else None,
+            maintainer_known=hasattr(event, "maintainer_id"),
+        )
+
+    return mapping
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+
+def append(conn: Connection, entries: Sequence[JournalEntry]) -> list[int]:
+    """Append entries in the caller's transaction; returns their ids, in order."""
+    if not entries:
+        return []
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_APPEND_LOCK})
+    registry = _registry_facts(conn, {e.asset_id for e in entries if e.asset_id is not None})
+    ids: list[int] = []
+    for entry in entries:
+        commune, maintainer, kind = entry.commune_insee, entry.maintainer_id, entry.kind
+        facts = registry.get(entry.asset_id) if entry.asset_id is not None else None
+        if facts is not None:
+            commune = commune or facts[0]
+            kind = kind or facts[2]
+            if not entry.maintainer_known:
+                maintainer = facts[1]
+        row = {
+            "at": entry.at,
+            "type": entry.type,
+            "asset_id": entry.asset_id,
+            "commune_insee": commune,
+            "maintainer_id": maintainer,
+            "kind": kind,
+            "payload": entry.payload,
+        }
+        ids.append(int(conn.execute(insert(stream_events).returning(sc.id), row).scalar_one()))
+    return ids
+
+
+def _registry_facts(
+    conn: Connection, asset_ids: set[int]
+) -> dict[int, tuple[str, int | None, str]]:
+    if not asset_ids:
+        return {}
+    a = assets.c
+    rows = conn.execute(
+        select(a.id, a.commune_insee, a.maintainer_id, a.kind).where(a.id.in_(asset_ids))
+    )
+    return {int(r[0]): (str(r[1]), r[2], str(r[3])) for r in rows}
+
+
+def newest_id(conn: Connection) -> int:
+    """The highest id in the journal (0 when empty): an index lookup."""
+    return int(conn.execute(select(func.max(sc.id))).scalar_one() or 0)
+
+
+def oldest_id(conn: Connection) -> int | None:
+    value = conn.execute(select(func.min(sc.id))).scalar_one()
+    return int(value) if value is not None else None
+
+
+def first_id_at_or_after(conn: Connection, at: Any) -> int | None:
+    """The first id journaled at or after a time (served by ``ix_stream_events_at``)."""
+    value = conn.execute(select(func.min(sc.id)).where(sc.at >= at)).scalar_one()
+    return int(value) if value is not None else None
+
+
+_SCOPE_DIMENSIONS = frozenset({"communes", "maintainer_ids", "kinds", "any_of"})
+
+
+def scope_clause(scope: Scope) -> ColumnElement[bool]:
+    """The caller's scope over the journal's scoping columns (as ``assets.repository`` does
+    over the registry's). An event without a commune, maintainer or kind is outside every
+    restricted scope."""
+    for dimension in dataclasses.fields(scope):
+        if dimension.name not in _SCOPE_DIMENSIONS and getattr(scope, dimension.name) is not None:
+            # Fail closed: a restriction the stream does not know must not be dropped silently.
+            raise NotImplementedError(f"the stream cannot apply scope.{dimension.name}")
+    parts: list[ColumnElement[bool]] = []
+    if scope.communes is not None:
+        parts.append(sc.commune_insee.in_(scope.communes))
+    if scope.maintainer_ids is not None:
+        parts.append(sc.maintainer_id.in_(scope.maintainer_ids))
+    if scope.kinds is not None:
+        parts.append(sc.kind.in_(scope.kinds))
+    if scope.any_of is not None:
+        parts.append(or_(false(), *(scope_clause(alt) for alt in scope.any_of)))
+    return and_(true(), *parts)
+
+
+def read_after(
+    conn: Connection,
+    after_id: int,
+    upto_id: int,
+    scope: Scope,
+    *,
+    types: Sequence[str] | None = None,
+    communes: Sequence[str] | None = None,
+    limit: int = 500,
+) -> list[StreamEvent]:
+    """The events a caller may see with ``after_id < id <= upto_id``, oldest first.
+
+    The scope is in the WHERE clause; the id range is a primary-key range scan, so a poll that
+    finds nothing new costs an index probe.
+    """
+    query = (
+        select(sc.id, sc.at, sc.type, sc.payload)
+        .where(sc.id > after_id, sc.id <= upto_id, scope_clause(scope))
+        .order_by(sc.id)
+        .limit(limit)
+    )
+    if communes is not None:
+        query = query.where(sc.commune_insee.in_(communes))
+    if types is not None:
+        query = query.where(sc.type.in_(types))
+    return [StreamEvent(int(r[0]), r[1], str(r[2]), dict(r[3])) for r in conn.execute(query)]
+
+
+def delete_before(conn: Connection, before: Any) -> int:
+    """Delete what was journaled before a time, always keeping the newest entry: SQLite numbers
+    a new row after the highest remaining one, so an emptied table would hand out ids again that
+    clients already hold."""
+    newest = select(func.max(sc.id)).scalar_subquery()
+    result = conn.execute(delete(stream_events).where(sc.at < before, sc.id < newest))
+    return int(result.rowcount or 0)
+
+
+# --- telling this process's streams at once ----------------------------------------------------
+
+
+class AppendSignal:
+    """Calls its listeners with the newest id after an append committed in this process.
+
+    Listeners are held weakly (bound methods through ``WeakMethod``), so an application that
+    goes away stops listening without saying so.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._listeners: list[weakref.WeakMethod[Callable[[int], None]]] = []
+
+    def listen(self, listener: Callable[[int], None]) -> None:
+        with self._lock:
+            self._listeners.append(weakref.WeakMethod(listener))
+
+    def fire(self, newest: int) -> None:
+        with self._lock:
+            self._listeners = [ref for ref in self._listeners if ref() is not None]
+            listeners = [ref() for ref in self._listeners]
+        for listener in listeners:
+            if listener is None:
+                continue
+            try:
+                listener(newest)
+            except Exception:
+                log.exception("stream listener %r failed", listener)
+
+
+_signals: weakref.WeakKeyDictionary[Engine, AppendSignal] = weakref.WeakKeyDictionary()
+_signals_lock = threading.Lock()
+
+
+def signal_for(engine: Engine) -> AppendSignal:
+    """The signal of one database: appends to another database never wake these streams."""
+    with _signals_lock:
+        found = _signals.get(engine)
+        if found is None:
+            found = _signals[engine] = AppendSignal()
+        return found
+
+
+# --- the bus subscriber ----------------------------------------------------------------------
+
+
+class Journal:
+    """Appends the events it has a mapping for, each in its own short write transaction."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, message_bus: MessageBus = bus) -> None:
+        self._uow_factory = uow_factory
+        self._bus = message_bus
+        self._mappers: dict[type[DomainEvent], Mapper] = {}
+        self._subscribers: dict[type[DomainEvent], Callable[[Any], None]] = {}
+        self._attached = False
+        self._lock = threading.Lock()
+
+    @property
+    def event_types(self) -> tuple[type[DomainEvent], ...]:
+        return tuple(self._mappers)
+
+    def register(self, event_type: type[DomainEvent], mapper: Mapper) -> None:
+        """Journal this event type through ``mapper`` (returning None skips an event)."""
+        with self._lock:
+            self._mappers[event_type] = mapper
+            if self._attached and event_type not in self._subscribers:
+                self._subscribe(event_type)
+
+    def attach(self) -> Journal:
+        with self._lock:
+            if not self._attached:
+                for event_type in self._mappers:
+                    self._subscribe(event_type)
+                self._attached = True
+        return self
+
+    def detach(self) -> None:
+        with self._lock:
+            for event_type, subscriber in self._subscribers.items():
+                self._bus.unsubscribe(event_type, subscriber)
+            self._subscribers.clear()
+            self._attached = False
+
+    def _subscribe(self, event_type: type[DomainEvent]) -> None:
+        def deliver(event: DomainEvent) -> None:
+            # The bus calls every subscriber of every type in the event's MRO: only the most
+            # specific registration journals it, once.
+            if self._most_specific(event) is event_type:
+                self.handle(event)
+
+        self._subscribers[event_type] = deliver
+        self._bus.subscribe(event_type, deliver)
+
+    def _most_specific(self, event: DomainEvent) -> type[DomainEvent] | None:
+        return next((t for t in type(event).__mro__ if t in self._mappers), None)
+
+    def entry_for(self, event: DomainEvent) -> JournalEntry | None:
+        event_type = self._most_specific(event)
+        return None if event_type is None else self._mappers[event_type](event)
+
+    def handle(self, event: DomainEvent) -> None:
+        entry = self.entry_for(event)
+        if entry is not None:
+            self.write([entry])
+
+    def write(self, entries: Sequence[JournalEntry]) -> list[int]:
+        """Append and commit, then wake this process's streams on that database."""
+        if not entries:
+            return []
+        with self._uow_factory(write=True) as uow:
+            ids = append(uow.connection, entries)
+            uow.commit()
+            engine = uow.engine
+        signal_for(engine).fire(max(ids))
+        return ids
+
+
+def register_alarm_events(journal: Journal, modules: Sequence[str] = ALARMS_MODULES) -> int:
+    """Journal the alarms context's events, if it exists; returns how many types were added.
+
+    Looked up by name in the first of ``modules`` that defines them, so that the stream works
+    before and without the alarms context; each event is mapped by ``generic_mapper`` (alarm
+    id, asset id, commune, kind, maintainer id, rule, severity come through as they are).
+    """
+    added = 0
+    for class_name, stream_type in ALARM_EVENT_TYPES.items():
+        event_type = _find_event_type(modules, class_name)
+        if event_type is not None:
+            journal.register(event_type, generic_mapper(stream_type))
+            added += 1
+    return added
+
+
+def _find_event_type(modules: Sequence[str], class_name: str) -> type[DomainEvent] | None:
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and name.startswith(exc.name):
+                continue  # that module does not exist (yet); a broken import inside it raises
+            raise
+        found = getattr(module, class_name, None)
+        if isinstance(found, type) and issubclass(found, DomainEvent):
+            return found
+    return None
+
+
+def attach_journal(uow_factory: UnitOfWorkFactory, message_bus: MessageBus = bus) -> Journal:
+    """A journal of asset status changes and, when the alarms context exists, alarm changes,
+    subscribed to ``message_bus``. Call once per platform (``Journal.detach`` undoes it)."""
+    journal = Journal(uow_factory, message_bus)
+    journal.register(AssetStatusChanged, asset_status_entry)
+    register_alarm_events(journal)
+    return journal.attach()
