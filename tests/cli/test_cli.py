@@ -210,3 +210,31 @@ def test_telemetry_maintenance_from_the_shell(data_dir: Path) -> None:
     code, output = invoke("telemetry", "maintain")
     assert code == 0, output
     assert "hourly rollups over 48 h" in output
+
+
+def test_second_factor_from_the_shell(data_dir: Path) -> None:
+    assert invoke("generate", "--scale", "0.02")[0] == 0
+    result = runner.invoke(
+        app,
+        [
+            "users",
+            "create",
+            "--username",
+            "olga",
+            "--role",
+            "operator",
+            "--org",
+            "metropole-it",
+            "--password-stdin",
+        ],
+        input="a long enough pass phrase\n",
+    )
+    assert result.exit_code == 0, result.output
+    code, output = invoke("users", "totp", "olga")
+    assert code == 0
+    assert "otpauth://totp/" in output
+    assert "olga operator metropole-it active yes" in invoke("users", "list")[1]
+    assert invoke("users", "totp-disable", "olga")[0] == 0
+    code, output = invoke("users", "totp-disable", "olga")
+    assert code == 2
+    assert "has no second factor" in output

@@ -49,6 +49,7 @@ __all__ = [
     "create_key",
     "create_team",
     "create_user",
+    "disable_totp",
     "enable_totp",
     "get_organisation",
     "list_keys",
@@ -305,6 +306,21 @@ def enable_totp(uow: UnitOfWork, username: str, actor: Actor) -> str:
         )
     )
     return secret
+
+
+def disable_totp(uow: UnitOfWork, username: str, actor: Actor) -> None:
+    """Remove an account's second factor (a lost phone); the next sign-in needs only the password,
+    so give the account a new secret with ``enable_totp`` soon after."""
+    stored = _stored_user(uow, username)
+    assert stored.user.id is not None
+    if stored.totp_secret is None:
+        raise InvalidInput(f"{stored.user.username!r} has no second factor")
+    repository.update_user(uow.connection, stored.user.id, totp_secret=None, totp_last_step=None)
+    uow.audit(
+        AuditEntry(
+            actor, "user.totp_disabled", "user", stored.user.username, {"totp": [True, False]}
+        )
+    )
 
 
 # --- signing in ------------------------------------------------------------------------------

@@ -145,6 +145,19 @@ def users_totp(username: str) -> None:
     console.print("Shown once: enter it in the authenticator app now.")
 
 
+@users_app.command("totp-disable")
+def users_totp_disable(username: str) -> None:
+    """Remove an account's second factor (e.g. a lost phone); set a new one with 'users totp'."""
+    plat = load_platform()
+    with plat.uow_factory(write=True) as uow:
+        try:
+            services.disable_totp(uow, username, cli_actor())
+        except DomainError as exc:
+            fail(exc.message)
+        uow.commit()
+    out.print(f"{username}: second factor removed")
+
+
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Option(help="What the key is for, e.g. 'lighting gateway 3'.")],
