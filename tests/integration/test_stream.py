@@ -164,7 +164,7 @@ def test_a_scope_dimension_the_stream_does_not_know_fails_closed(setup: Setup) -
 
     setup.set_status("W1", "fault")
     assert setup.read(WiderScope()) == [setup.assets["W1"]]  # nothing restricted, nothing to add
-    with pytest.raises(NotImplementedError, match="districts"):
+    with pytest.raises(RuntimeError, match="districts"):
         setup.read(WiderScope(districts=("D1",)))
 
 

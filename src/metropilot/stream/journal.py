@@ -213,7 +213,10 @@ def scope_clause(scope: Scope) -> ColumnElement[bool]:
     for dimension in dataclasses.fields(scope):
         if dimension.name not in _SCOPE_DIMENSIONS and getattr(scope, dimension.name) is not None:
             # Fail closed: a restriction the stream does not know must not be dropped silently.
-            raise NotImplementedError(f"the stream cannot apply scope.{dimension.name}")
+            raise RuntimeError(
+                f"the stream journal has no column for scope.{dimension.name}: refusing rather "
+                "than showing this caller more than its scope"
+            )
     parts: list[ColumnElement[bool]] = []
     if scope.communes is not None:
         parts.append(sc.commune_insee.in_(scope.communes))

@@ -111,7 +111,11 @@ def upgrade() -> None:
         for statement in POSTGRESQL_TRIGGERS:
             op.execute(statement)
     else:
-        raise NotImplementedError(f"no append-only triggers for {dialect}")
+        # Metropilot runs on SQLite and PostgreSQL only; refusing is better than an audit trail
+        # that the database would let anyone rewrite.
+        raise RuntimeError(
+            f"the audit trail needs SQLite or PostgreSQL to be append-only, not {dialect}"
+        )
 
 
 def downgrade() -> None:
