@@ -181,7 +181,7 @@ def ingest(
 
     platform = load_platform()
     pipeline = platform.ingest_pipeline
-    pipeline.warm_up()
+    pipeline.warm_up(long_lived=True)
     log.info("ingest pipeline ready: %d assets known", len(pipeline.directory))
 
     stop = threading.Event()

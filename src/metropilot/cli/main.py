@@ -317,6 +317,7 @@ def _serve(platform: Platform, host: str, port: int) -> None:
 
     from metropilot.web.app import create_app
 
+    platform.ingest_pipeline.warm_up(long_lived=True)
     _housekeeping(platform)
     try:
         uvicorn.run(create_app(platform), host=host, port=port, log_level="info")

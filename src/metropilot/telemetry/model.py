@@ -11,18 +11,26 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+import msgspec
+import orjson
+from msgspec import UNSET, UnsetType
 
 __all__ = [
+    "FAULT_FLAGS",
     "METRICS",
     "TALQ_NAMES",
     "DecodedEvent",
     "DecodedReading",
     "InvalidItem",
     "MetricSpec",
+    "decode_batch",
     "decode_item",
     "derive_status",
+    "json_items",
+    "outside_window",
     "parse_timestamp",
 ]
 
@@ -114,71 +122,117 @@ def parse_timestamp(value: Any, now_ms: int, oldest_ms: int) -> int:
     if ts.tzinfo is None:
         raise InvalidItem("bad_timestamp", f"ts {value!r} has no UTC offset")
     ts_ms = int(ts.timestamp() * 1000)
-    if ts_ms - now_ms > MAX_FUTURE_MS:
-        raise InvalidItem("future_timestamp", f"ts {value} is more than 5 minutes ahead")
-    if ts_ms < oldest_ms:
-        raise InvalidItem("too_old", f"ts {value} is older than the raw retention")
+    if ts_ms - now_ms > MAX_FUTURE_MS or ts_ms < oldest_ms:
+        raise outside_window(value, ts_ms, now_ms)
     return ts_ms
 
 
-def _number(name: str, value: Any, spec: MetricSpec) -> float:
-    if spec.kind == "bool":
-        if isinstance(value, bool):
-            return 1.0 if value else 0.0
-        if value in (0, 1):
-            return float(value)
-        raise InvalidItem("bad_value", f"{name} must be true or false, got {value!r}")
+def outside_window(value: str, ts_ms: int, now_ms: int) -> InvalidItem:
+    """The refusal of a timestamp too far ahead or older than the raw retention."""
+    if ts_ms - now_ms > MAX_FUTURE_MS:
+        return InvalidItem("future_timestamp", f"ts {value} is more than 5 minutes ahead")
+    return InvalidItem("too_old", f"ts {value} is older than the raw retention")
+
+
+# Accepted metric name (ours or TALQ's) → (our name, kind, lower, upper, unit factor), so that
+# checking a value costs one dictionary lookup and two comparisons on the ingest hot path.
+_NUMBER, _BOOL, _POSITION = 0, 1, 2
+_KIND_CODES = {"number": _NUMBER, "bool": _BOOL, "position": _POSITION}
+_LARGEST = 1.7976931348623157e308  # an unbounded metric still refuses infinity
+
+
+def _field(name: str, factor: float) -> tuple[str, int, float, float, float]:
+    spec = METRICS[name]
+    lower = -_LARGEST if spec.minimum is None else float(spec.minimum)
+    upper = _LARGEST if spec.maximum is None else float(spec.maximum)
+    return name, _KIND_CODES[spec.kind], lower, upper, factor
+
+
+_FIELDS: dict[str, tuple[str, int, float, float, float]] = {
+    **{name: _field(name, 1.0) for name in METRICS},
+    **{talq: _field(name, factor) for talq, (name, factor) in TALQ_NAMES.items()},
+}
+
+
+def _refuse_number(raw_name: str, value: Any, kind: int) -> InvalidItem:
+    """Why a value was refused, worked out only once it has been (the slow path)."""
+    if kind == _BOOL:
+        return InvalidItem("bad_value", f"{raw_name} must be true or false, got {value!r}")
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidItem("bad_value", f"{name} must be a number, got {value!r}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise InvalidItem("bad_value", f"{name} must be finite")
-    if (spec.minimum is not None and number < spec.minimum) or (
-        spec.maximum is not None and number > spec.maximum
-    ):
-        upper = "∞" if spec.maximum is None else f"{spec.maximum:g}"
-        lower = "-∞" if spec.minimum is None else f"{spec.minimum:g}"
-        raise InvalidItem("out_of_range", f"{name}={number:g} outside {lower}..{upper}")
-    return number
+        return InvalidItem("bad_value", f"{raw_name} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        return InvalidItem("bad_value", f"{raw_name} must be finite")
+    spec = METRICS[_FIELDS[raw_name][0]]
+    upper = "∞" if spec.maximum is None else f"{spec.maximum:g}"
+    lower = "-∞" if spec.minimum is None else f"{spec.minimum:g}"
+    return InvalidItem("out_of_range", f"{raw_name}={float(value):g} outside {lower}..{upper}")
 
 
 def _values(metrics: Any) -> dict[str, float]:
-    if not isinstance(metrics, dict) or not metrics:
+    if type(metrics) is not dict or not metrics:
         raise InvalidItem("bad_metrics", "metrics must be a non-empty object")
     values: dict[str, float] = {}
+    fields = _FIELDS
     for raw_name, value in metrics.items():
-        name, factor = TALQ_NAMES.get(raw_name, (raw_name, 1.0))
-        spec = METRICS.get(name)
-        if spec is None:
+        found = fields.get(raw_name)
+        if found is None:
             raise InvalidItem("unknown_metric", f"unknown metric {raw_name!r}")
-        if spec.kind == "position":
-            if (
-                not isinstance(value, list | tuple)
-                or len(value) != 2
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-                or not (-180 <= value[0] <= 180 and -90 <= value[1] <= 90)
+        name, kind, lower, upper, factor = found
+        value_type = type(value)
+        if kind == _NUMBER:
+            # NaN fails both comparisons, infinity the bound: one test refuses all three.
+            if (value_type is float or value_type is int) and lower <= value <= upper:
+                values[name] = value * factor
+                continue
+            raise _refuse_number(raw_name, value, kind)
+        if kind == _BOOL:
+            if value_type is bool or (
+                (value_type is int or value_type is float) and (value == 0 or value == 1)
             ):
-                raise InvalidItem("bad_value", f"position must be [lon, lat], got {value!r}")
-            values["position_lon"], values["position_lat"] = float(value[0]), float(value[1])
-            continue
-        values[name] = _number(raw_name, value, spec) * factor
+                values[name] = 1.0 if value else 0.0
+                continue
+            raise _refuse_number(raw_name, value, kind)
+        if (
+            not isinstance(value, list | tuple)
+            or len(value) != 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+            or not (-180 <= value[0] <= 180 and -90 <= value[1] <= 90)
+        ):
+            raise InvalidItem("bad_value", f"position must be [lon, lat], got {value!r}")
+        values["position_lon"], values["position_lat"] = float(value[0]), float(value[1])
     return values
 
 
-def decode_item(item: Any, now_ms: int, oldest_ms: int) -> DecodedReading | DecodedEvent:
-    """One reading or event of a batch, in either vocabulary, or InvalidItem saying why not."""
-    if not isinstance(item, dict):
+def decode_item(
+    item: Any, now_ms: int, oldest_ms: int, seen_timestamps: dict[str, int] | None = None
+) -> DecodedReading | DecodedEvent:
+    """One reading or event of a batch, in either vocabulary, or InvalidItem saying why not.
+
+    ``seen_timestamps`` remembers the timestamps already parsed in this batch: a gateway
+    reporting its lamps at once repeats the same one, and parsing it again would cost more
+    than the rest of the reading."""
+    if type(item) is not dict:
         raise InvalidItem("not_an_object", "each item must be a JSON object")
     if "device" in item and "asset" not in item:  # TALQ-like gateway shape
         item = {"asset": item.get("device"), "ts": item.get("time"), "metrics": item.get("data")}
     ref = item.get("asset")
-    if isinstance(ref, int) and not isinstance(ref, bool):
+    if type(ref) is not str:
+        if type(ref) is not int:
+            raise InvalidItem("bad_asset", "asset must be the asset's id or external reference")
         ref = str(ref)
-    if not isinstance(ref, str) or not ref.strip() or len(ref) > 100:
+    ref = ref.strip()
+    if not ref or len(ref) > 100:
         raise InvalidItem("bad_asset", "asset must be the asset's id or external reference")
-    ts = parse_timestamp(item.get("ts"), now_ms, oldest_ms)
+    raw_ts = item.get("ts")
+    ts = (
+        seen_timestamps.get(raw_ts) if seen_timestamps is not None and type(raw_ts) is str else None
+    )
+    if ts is None:
+        ts = parse_timestamp(raw_ts, now_ms, oldest_ms)
+        if seen_timestamps is not None:
+            seen_timestamps[raw_ts] = ts
     if "event" not in item:
-        return DecodedReading(ref.strip(), ts, _values(item.get("metrics")))
+        return DecodedReading(ref, ts, _values(item.get("metrics")))
     event = item["event"]
     if not isinstance(event, dict) or not isinstance(event.get("code"), str):
         raise InvalidItem("bad_event", 'event must be {"code": "…", "payload": {…}}')
@@ -188,7 +242,133 @@ def decode_item(item: Any, now_ms: int, oldest_ms: int) -> DecodedReading | Deco
     payload = event.get("payload", {})
     if not isinstance(payload, dict):
         raise InvalidItem("bad_event", "event payload must be an object")
-    return DecodedEvent(ref.strip(), ts, code, payload)
+    return DecodedEvent(ref, ts, code, payload)
+
+
+# --- the fast road for well-formed batches ------------------------------------------------------
+#
+# A batch from a gateway or the simulator is nearly always entirely valid. msgspec decodes and
+# checks such a JSON body in C, against a type built from METRICS, about ten times faster than
+# parsing it into dictionaries and checking them in Python. Anything it does not accept — one
+# bad item, a TALQ name, a 0/1 boolean — sends the whole body down the general road
+# (``decode_item`` item by item), which explains each refusal. The fast road never accepts what
+# the general road would refuse; the tests hold the two to the same verdicts.
+
+
+def _fast_type(spec: MetricSpec) -> Any:
+    if spec.kind == "bool":
+        return bool
+    if spec.kind == "position":
+        return tuple[
+            Annotated[float, msgspec.Meta(ge=-180, le=180)],
+            Annotated[float, msgspec.Meta(ge=-90, le=90)],
+        ]
+    lower = -_LARGEST if spec.minimum is None else spec.minimum
+    upper = _LARGEST if spec.maximum is None else spec.maximum
+    return Annotated[float, msgspec.Meta(ge=lower, le=upper)]
+
+
+_FastMetrics: Any = msgspec.defstruct(
+    "_FastMetrics",
+    [(name, _fast_type(spec) | UnsetType, UNSET) for name, spec in METRICS.items()],
+    forbid_unknown_fields=True,
+    omit_defaults=True,
+)
+
+
+class _FastEvent(msgspec.Struct, forbid_unknown_fields=True):
+    code: str
+    payload: dict[str, Any] | UnsetType = UNSET
+
+
+_FastItem: Any = msgspec.defstruct(
+    "_FastItem",
+    [
+        ("asset", str | int),
+        ("ts", Annotated[datetime, msgspec.Meta(tz=True)]),
+        ("metrics", _FastMetrics | UnsetType, UNSET),
+        ("event", _FastEvent | UnsetType, UNSET),
+    ],
+)
+_FAST_BATCH = msgspec.json.Decoder(list[_FastItem] | _FastItem)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def decode_batch(body: bytes) -> list[DecodedReading | DecodedEvent] | None:
+    """A JSON body (an array of items or one item) decoded on the fast road, or None when
+    any part of it needs the general road."""
+    try:
+        parsed = _FAST_BATCH.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    if type(parsed) is _FastItem:
+        parsed = [parsed]
+    decoded: list[DecodedReading | DecodedEvent] = []
+    add = decoded.append
+    to_builtins = msgspec.to_builtins
+    for item in parsed:
+        ref = item.asset
+        if type(ref) is int:
+            ref = str(ref)
+        ref = ref.strip()
+        if not ref or len(ref) > 100:
+            return None
+        ts_ms = (item.ts - _EPOCH) // _MILLISECOND
+        event = item.event
+        if event is not UNSET:
+            code = event.code.strip()
+            if not code or len(code) > 64:
+                return None
+            payload = {} if event.payload is UNSET else event.payload
+            add(DecodedEvent(ref, ts_ms, code, payload))
+            continue
+        if item.metrics is UNSET:
+            return None
+        values = to_builtins(item.metrics)
+        if not values:
+            return None
+        for value in values.values():
+            if type(value) is not float:
+                break
+        else:  # the common case: numbers only, already floats
+            add(DecodedReading(ref, ts_ms, values))
+            continue
+        add(DecodedReading(ref, ts_ms, _normalised(values)))
+    return decoded
+
+
+def json_items(body: bytes) -> list[Any]:
+    """The items of a JSON body — an array of items or one item — decoded on the fast road
+    when it can be, else as plain JSON for ``decode_item`` to judge item by item. A body that
+    is not JSON at all, or neither an array nor an object, is refused whole (InvalidItem)."""
+    fast = decode_batch(body)
+    if fast is not None:
+        return fast
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidItem("malformed_json", f"body is not valid JSON: {exc}") from None
+    if isinstance(document, dict):
+        return [document]
+    if not isinstance(document, list):
+        raise InvalidItem(
+            "bad_body", "body must be a JSON array of readings, one reading, or NDJSON"
+        )
+    return document
+
+
+def _normalised(values: dict[str, Any]) -> dict[str, float]:
+    """Booleans as 0/1 and a position as its two coordinates, as the general road does."""
+    out: dict[str, float] = {}
+    for name, value in values.items():
+        if type(value) is bool:
+            out[name] = 1.0 if value else 0.0
+        elif type(value) is tuple or type(value) is list:
+            out["position_lon"], out["position_lat"] = value
+        else:
+            out[name] = value
+    return out
 
 
 FAULT_FLAGS = ("lamp_failure", "supply_loss", "controller_fault", "fire")

@@ -503,9 +503,8 @@ class MqttIngest:
         result = self.pipeline.ingest(items, source=SOURCE)
         self.stats.accepted += result.accepted
         self.stats.rejected += result.rejected
-        for outcome in result.results:
-            if outcome["status"] != "accepted":
-                self.stats.rejected_by_reason[outcome["reason"]] += 1
+        for refusal in result.refusals:
+            self.stats.rejected_by_reason[refusal.reason] += 1
 
     def _retrying(self, items: list[Any], what: str) -> bool | None:
         """Ingest ``items``, retrying with backoff while the database fails.

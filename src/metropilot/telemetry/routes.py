@@ -18,7 +18,7 @@ from metropilot.api.responses import JSONResponseFast
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import InvalidInput
 from metropilot.telemetry import services
-from metropilot.telemetry.model import METRICS, InvalidItem
+from metropilot.telemetry.model import METRICS, InvalidItem, json_items
 from metropilot.telemetry.schemas import BatchOut
 
 __all__ = ["router"]
@@ -39,14 +39,10 @@ def _items(body: bytes, content_type: str) -> list[Any]:
                 items.append(InvalidItem("malformed_json", f"line {number}: {exc}"))
         return items
     try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"body is not valid JSON: {exc}", code="malformed_json") from None
-    if isinstance(document, dict):
-        return [document]
-    if not isinstance(document, list):
-        raise InvalidInput("body must be a JSON array of readings, one reading, or NDJSON")
-    return document
+        return json_items(body)
+    except InvalidItem as exc:
+        code = "malformed_json" if exc.reason == "malformed_json" else None
+        raise InvalidInput(exc.message, code=code) from None
 
 
 @router.post(
