@@ -16,7 +16,7 @@ from metropilot.db.engine import make_engine
 from metropilot.db.uow import UnitOfWork, UnitOfWorkFactory
 from metropilot.settings import Settings, get_settings
 from metropilot.shared.errors import DomainError
-from metropilot.stream.journal import Journal, attach_journal
+from metropilot.stream.journal import Journal, default_journal
 from metropilot.telemetry.services import BatchObserver, IngestPipeline
 
 __all__ = ["BATCH_OBSERVERS", "Platform", "SchemaOutOfDate", "bootstrap"]
@@ -79,8 +79,10 @@ def bootstrap(settings: Settings | None = None, *, upgrade: bool | None = None) 
                 f"the database schema is at {current or 'nothing'}, the code expects {head}: "
                 "run 'metropilot db upgrade'"
             )
-    factory = partial(UnitOfWork, engine, audit_sink=audit_services.append_entries)
-    platform = Platform(settings=settings, engine=engine, uow_factory=factory)
-    # Every process journals its own events for the live stream (the ingest worker included).
-    platform.journal = attach_journal(factory)
-    return platform
+    # Every process journals its own events for the live stream (the ingest worker included),
+    # in the transaction that made them.
+    journal = default_journal()
+    factory = partial(
+        UnitOfWork, engine, audit_sink=audit_services.append_entries, event_sink=journal.sink
+    )
+    return Platform(settings=settings, engine=engine, uow_factory=factory, journal=journal)

@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     stream_max_clients: int = Field(default=200, ge=1, description="Live streams per process.")
     stream_heartbeat_s: float = Field(default=15, gt=0, le=300)
     stream_retry_ms: int = Field(default=3000, ge=100, le=600_000)
-    stream_poll_interval_ms: int = Field(default=25, ge=5, le=5000)
+    stream_poll_interval_ms: int = Field(default=10, ge=5, le=5000)
     stream_max_duration_s: float = Field(default=900, gt=0)
     stream_retention_hours: float = Field(default=24, gt=0)
     cors_origins: list[str] = Field(

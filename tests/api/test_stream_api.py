@@ -2,8 +2,7 @@
 
 Every stream in these tests ends by itself (``timeout_s``, ``max_events``), so a missing event
 fails a test instead of hanging it. Changes are made through a platform whose unit of work
-publishes on a bus of the test's own, with the journal subscribed to it: events of other tests
-or of the other database never reach these streams.
+journals through a journal of the test's own, in the transaction that made them.
 """
 
 from __future__ import annotations
@@ -74,7 +73,11 @@ def app_with_stream(platform: Platform, config: StreamConfig = TEST_CONFIG) -> F
 def world(platform: Platform) -> Iterator[World]:
     seed_territory(platform)
     bus = MessageBus()
-    factory = partial(UnitOfWork, platform.engine, bus, audit_sink=append_entries)
+    journal = stream_journal.default_journal()
+    journal.detach()  # the setup's own changes are not part of the story
+    factory = partial(
+        UnitOfWork, platform.engine, bus, audit_sink=append_entries, event_sink=journal.sink
+    )
     own = dataclasses.replace(platform, uow_factory=factory, _pipeline=None)
     with own.uow_factory(write=True) as uow:
         for user in (
@@ -108,7 +111,7 @@ def world(platform: Platform) -> Iterator[World]:
         found = assets_repository.ids_by_ref(uow.connection, {"W1", "W2", "W3", "E1"})
         ids = {ref: asset_id for ref, (asset_id, _) in found.items()}
         uow.commit()
-    journal = stream_journal.attach_journal(own.uow_factory, bus)
+    journal.attach()
     app = app_with_stream(own)
     with TestClient(app) as client:
         headers = {name: bearer(client, name) for name in ("olga", "west-agent", "lumen", "carla")}

@@ -33,7 +33,7 @@ from tests.factories import EAST, WEST, light, seed_territory
 
 @dataclass
 class Setup:
-    platform: Platform  # publishes on `bus`, to which `journal` is subscribed
+    platform: Platform  # its units of work journal through `journal`, and publish on `bus`
     bus: MessageBus
     journal: stream_journal.Journal
     assets: dict[str, int]
@@ -42,6 +42,12 @@ class Setup:
     def set_status(self, ref: str, status: str) -> None:
         with self.platform.uow_factory(write=True) as uow:
             assets_services.set_status(uow, self.assets[ref], AssetStatus(status), TEST_ACTOR)
+            uow.commit()
+
+    def record(self, event: DomainEvent) -> None:
+        """Commit a transaction that recorded ``event``, as a service would."""
+        with self.platform.uow_factory(write=True) as uow:
+            uow.record(event)
             uow.commit()
 
     def rows(self) -> list[dict[str, object]]:
@@ -71,7 +77,11 @@ class Setup:
 def setup(platform: Platform) -> Iterator[Setup]:
     seed_territory(platform)
     bus = MessageBus()
-    factory = partial(UnitOfWork, platform.engine, bus, audit_sink=append_entries)
+    journal = stream_journal.default_journal()
+    journal.detach()  # the setup's own changes are not part of the story
+    factory = partial(
+        UnitOfWork, platform.engine, bus, audit_sink=append_entries, event_sink=journal.sink
+    )
     own = dataclasses.replace(platform, uow_factory=factory, _pipeline=None)
     with own.uow_factory(write=True) as uow:
         assets_services.import_assets(
@@ -86,7 +96,7 @@ def setup(platform: Platform) -> Iterator[Setup]:
         found = assets_repository.ids_by_ref(uow.connection, {"W1", "W2", "E1"})
         orgs = {o.code: o.id for o in list_organisations(uow.connection) if o.id is not None}
         uow.commit()
-    journal = stream_journal.attach_journal(own.uow_factory, bus)
+    journal.attach()
     yield Setup(own, bus, journal, {ref: i for ref, (i, _) in found.items()}, orgs)
     journal.detach()
 
@@ -230,7 +240,7 @@ def test_any_event_type_is_journaled_by_registration(setup: Setup) -> None:
         severity="major",
         message="lamp failure",
     )
-    setup.bus.publish(event)  # subscribed under both types: journaled once, as the subclass
+    setup.record(event)  # subscribed under both types: journaled once, as the subclass
     [row] = setup.rows()
     assert row["type"] == "alarm.raised"
     assert (row["asset_id"], row["commune_insee"], row["maintainer_id"], row["kind"]) == (
@@ -300,10 +310,10 @@ def test_the_alarms_context_events_are_journaled(setup: Setup) -> None:
         "opens_case": True,
         "actor": "olga",
     }
-    setup.bus.publish(alarms.AlarmRaised(**common, message="lamp failure"))
-    setup.bus.publish(alarms.AlarmAcknowledged(**common))
-    setup.bus.publish(alarms.AlarmEscalated(**common, level=1, unacknowledged_s=900.0))
-    setup.bus.publish(alarms.AlarmCleared(**common, reason="condition_ended"))
+    setup.record(alarms.AlarmRaised(**common, message="lamp failure"))
+    setup.record(alarms.AlarmAcknowledged(**common))
+    setup.record(alarms.AlarmEscalated(**common, level=1, unacknowledged_s=900.0))
+    setup.record(alarms.AlarmCleared(**common, reason="condition_ended"))
     rows = setup.rows()
     assert [r["type"] for r in rows] == [
         "alarm.raised",
@@ -330,7 +340,7 @@ def test_a_failing_journal_does_not_undo_the_change(setup: Setup) -> None:
         raise RuntimeError("mapping bug")
 
     setup.journal.register(assets_services.AssetStatusChanged, broken)
-    setup.set_status("W1", "fault")  # the bus logs the failure; the change stands
+    setup.set_status("W1", "fault")  # the journal logs the failure; the change stands
     with setup.platform.uow_factory() as uow:
         assert assets_services.get_asset(uow, setup.assets["W1"]).status is AssetStatus.FAULT
     assert setup.rows() == []
@@ -383,7 +393,9 @@ def test_ids_become_visible_in_order_under_concurrent_appends(setup: Setup) -> N
 
     def write() -> None:
         for _ in range(per_writer):
-            setup.journal.write([entry])
+            with setup.platform.uow_factory(write=True) as uow:
+                stream_journal.append(uow.connection, [entry])
+                uow.commit()
 
     follower = threading.Thread(target=follow)
     follower.start()

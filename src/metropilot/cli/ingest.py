@@ -83,9 +83,13 @@ def ingest(
     linger_ms: Annotated[
         int,
         typer.Option(
-            "--linger-ms", min=0, max=10_000, help="Longest wait to fill a batch, in milliseconds."
+            "--linger-ms",
+            min=0,
+            max=10_000,
+            help="Longest wait to fill a batch, in milliseconds (every reading may wait this "
+            "long before its alarm is raised).",
         ),
-    ] = 50,
+    ] = 10,
     client_id: Annotated[
         str | None,
         typer.Option(

@@ -2,7 +2,9 @@
 
 Services receive a unit of work, read and write through it, put audit entries and events on it,
 and the caller commits. Audit entries are written by the audit sink inside the transaction, just
-before it commits; events are published only after the commit succeeded.
+before it commits; so are the events the event sink keeps (the live stream's journal: an outbox,
+so what was committed is always journaled and nothing else is). Events are published on the
+in-process bus only after the commit succeeded.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from sqlalchemy import Connection, Engine
 from metropilot.shared.audit import AuditEntry
 from metropilot.shared.events import DomainEvent, MessageBus, bus
 
-__all__ = ["AuditSink", "UnitOfWork", "UnitOfWorkFactory"]
+__all__ = ["AuditSink", "EventSink", "UnitOfWork", "UnitOfWorkFactory"]
 
 AuditSink = Callable[[Connection, list[AuditEntry]], None]
+# Writes what it keeps of the events in the transaction; may return what to do once committed.
+EventSink = Callable[[Connection, list[DomainEvent]], Callable[[], None] | None]
 
 
 class UnitOfWork:
@@ -28,11 +32,13 @@ class UnitOfWork:
         message_bus: MessageBus = bus,
         *,
         audit_sink: AuditSink | None = None,
+        event_sink: EventSink | None = None,
         write: bool = False,
     ) -> None:
         self.engine = engine
         self._bus = message_bus
         self._audit_sink = audit_sink
+        self._event_sink = event_sink
         self._write = write
         self._connection: Connection | None = None
         self._events: list[DomainEvent] = []
@@ -89,8 +95,13 @@ class UnitOfWork:
                 raise RuntimeError("audit entries recorded on a unit of work without an audit sink")
             self._audit_sink(self.connection, self._audit)
             self._audit = []
+        after_commit = None
+        if self._events and self._event_sink is not None:
+            after_commit = self._event_sink(self.connection, self._events)
         self.connection.commit()
         published, self._events = self._events, []
+        if after_commit is not None:
+            after_commit()
         for event in published:
             self._bus.publish(event)
         self.connection.begin()

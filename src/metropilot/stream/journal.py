@@ -1,10 +1,12 @@
 """The stream's journal: domain events appended to ``stream_events``, and the queries that read it.
 
-A bus subscriber maps each relevant event (asset status changes; alarm changes once the alarms
-context exists) to a ``JournalEntry`` with a small function registered per event type, and
-appends it in its own short write transaction, after the change itself has committed. Every
-process that changes state journals its own events (the API, the ``metropilot ingest`` worker),
-so the stream endpoint reads the table, never process memory.
+The journal is the unit of work's event sink: each relevant event a transaction recorded (asset
+status changes, alarm changes) is mapped to a ``JournalEntry`` by a small function registered per
+event type and appended in that same transaction, just before it commits — an outbox: a change
+that committed is always journaled, one rolled back never is, and the stream sees it one commit
+sooner than a separate write would allow. Every process that changes state journals its own
+events (the API, the ``metropilot ingest`` worker), so the stream endpoint reads the table, never
+process memory.
 
 Ids are the order clients resume by. A reader remembers the highest id it has seen, so an id
 must never become visible after a higher one: SQLite has one writer at a time; on PostgreSQL
@@ -38,8 +40,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from metropilot.assets.repository import assets
 from metropilot.assets.services import AssetStatusChanged
-from metropilot.db.uow import UnitOfWorkFactory
-from metropilot.shared.events import DomainEvent, MessageBus, bus
+from metropilot.shared.events import DomainEvent
 from metropilot.shared.scope import Scope
 from metropilot.stream.model import (
     ALARM_ACKNOWLEDGED,
@@ -60,7 +61,7 @@ __all__ = [
     "Mapper",
     "append",
     "asset_status_entry",
-    "attach_journal",
+    "default_journal",
     "delete_before",
     "first_id_at_or_after",
     "generic_mapper",
@@ -314,14 +315,15 @@ def signal_for(engine: Engine) -> AppendSignal:
 
 
 class Journal:
-    """Appends the events it has a mapping for, each in its own short write transaction."""
+    """Maps the events it has a mapping for to journal entries, in the transaction that made them.
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, message_bus: MessageBus = bus) -> None:
-        self._uow_factory = uow_factory
-        self._bus = message_bus
+    Give ``sink`` to the unit-of-work factory as its ``event_sink``. A detached journal keeps
+    nothing (``detach``/``attach``).
+    """
+
+    def __init__(self) -> None:
         self._mappers: dict[type[DomainEvent], Mapper] = {}
-        self._subscribers: dict[type[DomainEvent], Callable[[Any], None]] = {}
-        self._attached = False
+        self._attached = True
         self._lock = threading.Lock()
 
     @property
@@ -331,57 +333,42 @@ class Journal:
     def register(self, event_type: type[DomainEvent], mapper: Mapper) -> None:
         """Journal this event type through ``mapper`` (returning None skips an event)."""
         with self._lock:
-            self._mappers[event_type] = mapper
-            if self._attached and event_type not in self._subscribers:
-                self._subscribe(event_type)
+            self._mappers = {**self._mappers, event_type: mapper}
 
     def attach(self) -> Journal:
-        with self._lock:
-            if not self._attached:
-                for event_type in self._mappers:
-                    self._subscribe(event_type)
-                self._attached = True
+        self._attached = True
         return self
 
     def detach(self) -> None:
-        with self._lock:
-            for event_type, subscriber in self._subscribers.items():
-                self._bus.unsubscribe(event_type, subscriber)
-            self._subscribers.clear()
-            self._attached = False
-
-    def _subscribe(self, event_type: type[DomainEvent]) -> None:
-        def deliver(event: DomainEvent) -> None:
-            # The bus calls every subscriber of every type in the event's MRO: only the most
-            # specific registration journals it, once.
-            if self._most_specific(event) is event_type:
-                self.handle(event)
-
-        self._subscribers[event_type] = deliver
-        self._bus.subscribe(event_type, deliver)
+        self._attached = False
 
     def _most_specific(self, event: DomainEvent) -> type[DomainEvent] | None:
-        return next((t for t in type(event).__mro__ if t in self._mappers), None)
+        mappers = self._mappers
+        return next((t for t in type(event).__mro__ if t in mappers), None)
 
     def entry_for(self, event: DomainEvent) -> JournalEntry | None:
         event_type = self._most_specific(event)
         return None if event_type is None else self._mappers[event_type](event)
 
-    def handle(self, event: DomainEvent) -> None:
-        entry = self.entry_for(event)
-        if entry is not None:
-            self.write([entry])
-
-    def write(self, entries: Sequence[JournalEntry]) -> list[int]:
-        """Append and commit, then wake this process's streams on that database."""
+    def sink(self, conn: Connection, events: list[DomainEvent]) -> Callable[[], None] | None:
+        """Append the entries of ``events`` in the caller's transaction; returns what wakes
+        this process's streams once it has committed."""
+        if not self._attached:
+            return None
+        entries = []
+        for event in events:
+            try:
+                entry = self.entry_for(event)
+            except Exception:  # a mapping bug must not undo the change it describes
+                log.exception("cannot journal %s", type(event).__name__)
+                continue
+            if entry is not None:
+                entries.append(entry)
         if not entries:
-            return []
-        with self._uow_factory(write=True) as uow:
-            ids = append(uow.connection, entries)
-            uow.commit()
-            engine = uow.engine
-        signal_for(engine).fire(max(ids))
-        return ids
+            return None
+        newest = max(append(conn, entries))
+        signal = signal_for(conn.engine)
+        return lambda: signal.fire(newest)
 
 
 def register_alarm_events(journal: Journal, modules: Sequence[str] = ALARMS_MODULES) -> int:
@@ -414,10 +401,9 @@ def _find_event_type(modules: Sequence[str], class_name: str) -> type[DomainEven
     return None
 
 
-def attach_journal(uow_factory: UnitOfWorkFactory, message_bus: MessageBus = bus) -> Journal:
-    """A journal of asset status changes and, when the alarms context exists, alarm changes,
-    subscribed to ``message_bus``. Call once per platform (``Journal.detach`` undoes it)."""
-    journal = Journal(uow_factory, message_bus)
+def default_journal() -> Journal:
+    """The journal of asset status changes and, when the alarms context exists, alarm changes."""
+    journal = Journal()
     journal.register(AssetStatusChanged, asset_status_entry)
     register_alarm_events(journal)
-    return journal.attach()
+    return journal

@@ -55,7 +55,7 @@ DISCONNECT_CHECK_S = 1.0
 
 @dataclass(frozen=True, slots=True)
 class StreamConfig:
-    poll_interval_s: float = 0.025  # how stale the newest id may be (events of other processes)
+    poll_interval_s: float = 0.010  # how stale the newest id may be (events of other processes)
     heartbeat_s: float = 15.0  # a comment line after this long without anything sent
     retry_ms: int = 3000  # the reconnection delay suggested to clients
     max_streams: int = 200  # simultaneous streams per process; beyond, 503

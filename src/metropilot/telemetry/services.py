@@ -204,11 +204,17 @@ class IngestPipeline:
     """One per process: the directory and the twin live here, between batches.
 
     The raw readings are the durable truth and are written with every batch. The twin is derived
-    from them: it is kept in memory and written to the database at most every
-    ``twin_flush_interval`` (and on ``close``), which keeps the per-reading cost of ingest close
-    to the raw insert. After a crash, ``warm_up`` replays the last hour of raw readings into the
-    twin; merging by timestamp makes that replay idempotent.
+    from them: it is kept in memory and written to the database every ``twin_flush_interval``
+    (and on ``flush``), which keeps the per-reading cost of ingest close to the raw insert. The
+    write is spread over the following batches, a slice each (the assets changed longest ago
+    first), so that no batch — and no alarm it carries — waits behind a write of the whole
+    twin. After a crash, ``warm_up`` replays the last hour of raw readings into the twin; merging
+    by timestamp makes that replay idempotent.
     """
+
+    # Assets whose twin one batch writes, at least; a batch writes twice its own size if larger,
+    # so that the twin keeps up with any rate.
+    FLUSH_SLICE = 500
 
     def __init__(
         self,
@@ -226,7 +232,8 @@ class IngestPipeline:
         self.twin_flush_interval = twin_flush_interval
         self.directory = AssetDirectory()
         self.twin: dict[int, TwinState] = {}
-        self._dirty: set[int] = set()
+        self._dirty: dict[int, None] = {}  # an ordered set: the oldest change first
+        self._flushing = False  # a flush is under way, a slice per batch
         self._last_flush = 0.0
         self._lock = threading.Lock()  # one batch at a time per process keeps the twin coherent
         self._loaded = False
@@ -267,7 +274,7 @@ class IngestPipeline:
             old = state.values.get(metric)
             if old is None or ts_ms > old[0]:
                 state.values[metric] = (ts_ms, value)
-                self._dirty.add(asset_id)
+                self._dirty[asset_id] = None
             state.last_seen_ms = max(state.last_seen_ms, ts_ms)
         for state in self.twin.values():
             state.derived = _derive_status({}, state.values)
@@ -286,20 +293,37 @@ class IngestPipeline:
             if not self._loaded:
                 self._warm_up()
             result = self._ingest(items, source, principal, now or utcnow())
-            if time.monotonic() - self._last_flush >= self.twin_flush_interval:
-                self._flush()
+            if not self._flushing and (
+                time.monotonic() - self._last_flush >= self.twin_flush_interval
+            ):
+                self._flushing = True
+                self._last_flush = time.monotonic()
+            if self._flushing:
+                self._flush(max(self.FLUSH_SLICE, 2 * len(items)))
             return result
 
     def flush(self) -> None:
-        """Write the twin's changes since the last flush (call on shutdown)."""
+        """Write every change of the twin not written yet (call on shutdown)."""
         with self._lock:
-            self._flush()
+            self._flush(None)
 
-    def _flush(self) -> None:
-        self._last_flush = time.monotonic()
-        if not self._dirty:
+    def _flush(self, limit: int | None) -> None:
+        """Write the twin of up to ``limit`` assets, those changed longest ago first."""
+        pending = self._dirty
+        if limit is None or limit >= len(pending):
+            dirty, self._dirty = list(pending), {}
+            self._flushing = False
+            self._last_flush = time.monotonic()
+        else:
+            dirty = []
+            for asset_id in pending:
+                dirty.append(asset_id)
+                if len(dirty) == limit:
+                    break
+            for asset_id in dirty:
+                del pending[asset_id]
+        if not dirty:
             return
-        dirty, self._dirty = self._dirty, set()
         value_rows = [
             (asset_id, metric, ts_ms, value)
             for asset_id in dirty
@@ -318,7 +342,8 @@ class IngestPipeline:
                 )
                 uow.commit()
         except Exception:
-            self._dirty |= dirty  # try again with the next flush
+            for asset_id in dirty:  # written with a later flush
+                self._dirty[asset_id] = None
             raise
 
     def _ingest(
@@ -504,7 +529,7 @@ class IngestPipeline:
                 state.last_seen_ms = newest_ms
             state.status = status
             state.derived = derived
-            dirty.add(asset_id)
+            dirty[asset_id] = None
         for asset_id, status in status_updates:
             self.directory.set_status(asset_id, status)
         return BatchResult(outcomes, accepted=accepted, rejected=len(outcomes) - accepted)
