@@ -46,12 +46,8 @@ class FakeChange:
     asset: FakeAsset
     ts_ms: int = 1_000
     values: dict[str, float] = field(default_factory=dict)
-    before: dict[str, float] = field(default_factory=dict)
+    previous: dict[str, float] = field(default_factory=dict)
     events: tuple[str, ...] = ()
-
-    @property
-    def previous(self) -> dict[str, tuple[int, float]]:
-        return {metric: (0, value) for metric, value in self.before.items()}
 
 
 def make_rule(rule_id: int, rule_type: str, params: dict[str, Any], **extra: Any) -> Rule:
@@ -233,8 +229,8 @@ def test_count_of_a_metric_triggers_on_a_rising_edge_only() -> None:
     doors = make_rule(1, "count", {"metric": "door_open", "count": 3, "window_s": 600})
     rules = RuleSet([doors])
     building = FakeAsset(9, kind="building")
-    opened = FakeChange(building, values={"door_open": 1.0}, before={"door_open": 0.0})
-    again = FakeChange(building, values={"door_open": 1.0}, before={"door_open": 1.0})
+    opened = FakeChange(building, values={"door_open": 1.0}, previous={"door_open": 0.0})
+    again = FakeChange(building, values={"door_open": 1.0}, previous={"door_open": 1.0})
     first = FakeChange(building, values={"door_open": 1.0})
     assert len(rules.evaluate([opened, again, first]).counts) == 2
 
@@ -254,10 +250,10 @@ def test_geofence_judges_the_position() -> None:
     result = rules.evaluate(
         [
             FakeChange(van, values=inside),
-            FakeChange(van, values=outside, before=inside),
+            FakeChange(van, values=outside, previous=inside),
             FakeChange(van, values={"speed_kmh": 40.0}),
-            FakeChange(van, values=inside, before=outside),
-            FakeChange(van, values=inside, before=inside),
+            FakeChange(van, values=inside, previous=outside),
+            FakeChange(van, values=inside, previous=inside),
         ]
     )
     assert [f.raised for f in result.findings] == [False, True, False]
@@ -301,14 +297,14 @@ def test_a_fault_is_always_reported_and_its_end_only_at_the_edge(
     for asset_id, value in readings:
         previous = {"lamp_failure": twin[asset_id]} if asset_id in twin else {}
         changes.append(
-            FakeChange(FakeAsset(asset_id), values={"lamp_failure": value}, before=previous)
+            FakeChange(FakeAsset(asset_id), values={"lamp_failure": value}, previous=previous)
         )
         twin[asset_id] = value
     findings = RuleSet([lamp]).evaluate(changes).findings
     expected = [
         (change.asset.id, change.values["lamp_failure"] == 1.0)
         for change in changes
-        if change.values["lamp_failure"] == 1.0 or change.before.get("lamp_failure") != 0.0
+        if change.values["lamp_failure"] == 1.0 or change.previous.get("lamp_failure") != 0.0
     ]
     assert [(f.asset.id, f.raised) for f in findings] == expected
 
@@ -320,7 +316,7 @@ def test_threshold_ends_are_reported_when_leaving_the_band_or_above() -> None:
 
     def found(value: float, before: float | None) -> list[bool]:
         previous = {} if before is None else {"pm10": before}
-        change = FakeChange(sensor, values={"pm10": value}, before=previous)
+        change = FakeChange(sensor, values={"pm10": value}, previous=previous)
         return [f.raised for f in rules.evaluate([change]).findings]
 
     assert found(60, 60) == [True]

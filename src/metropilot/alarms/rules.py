@@ -72,8 +72,8 @@ class ChangeLike(Protocol):
     @property
     def values(self) -> dict[str, float]: ...
     @property
-    def previous(self) -> Mapping[str, tuple[int, float]]:
-        """The twin's (time, value) of each metric before the batch (absent: never seen)."""
+    def previous(self) -> Mapping[str, float]:
+        """Each metric's value before the batch (absent: never seen); read-only."""
         ...
 
     @property
@@ -346,8 +346,7 @@ class RuleSet:
                     value = values.get(metric)
                     if value is None:
                         continue
-                    pair = previous.get(metric)
-                    before = None if pair is None else pair[1]
+                    before = previous.get(metric)
                     for compiled, op, raise_at, clear_at in checks:
                         if compiled.scoped and not compiled.covers(asset):
                             continue
@@ -385,8 +384,7 @@ class RuleSet:
             if change.events:
                 self._events(change, rules, result)
             for metric, compiled_rules in rules.count_metrics:
-                pair = change.previous.get(metric)
-                if values.get(metric) == 1.0 and (pair is None or pair[1] != 1.0):
+                if values.get(metric) == 1.0 and change.previous.get(metric) != 1.0:
                     for compiled in compiled_rules:
                         if not compiled.scoped or compiled.covers(asset):
                             result.counts.append(CountTrigger(compiled, asset, ts_ms))
@@ -398,9 +396,7 @@ class RuleSet:
         lon, lat = values.get("position_lon"), values.get("position_lat")
         if lon is None or lat is None:
             return
-        lon_pair, lat_pair = previous.get("position_lon"), previous.get("position_lat")
-        before_lon = None if lon_pair is None else lon_pair[1]
-        before_lat = None if lat_pair is None else lat_pair[1]
+        before_lon, before_lat = previous.get("position_lon"), previous.get("position_lat")
         asset = change.asset
         for compiled in rules.geofence:
             if compiled.scoped and not compiled.covers(asset):

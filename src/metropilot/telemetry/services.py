@@ -138,7 +138,8 @@ class AssetDirectory:
 class TwinState:
     last_seen_ms: int
     status: str  # what the registry shows: derived, unless someone set it by hand
-    values: dict[str, tuple[int, float]] = field(default_factory=dict)
+    values: dict[str, float] = field(default_factory=dict)  # the latest value of each metric
+    times: dict[str, int] = field(default_factory=dict)  # when each was measured (ms)
     derived: str = "ok"  # what the values alone say (kept so most readings need not re-derive)
 
 
@@ -149,9 +150,9 @@ class TwinChange(NamedTuple):
     asset: AssetInfo
     ts_ms: int  # the newest reading of this asset in the batch
     values: dict[str, float]  # the metrics this batch brought (latest per metric)
-    # The twin's (time, value) of each metric before the batch (absent: never seen). Read-only:
-    # on the common road it is the twin's own dictionary, valid until the batch is committed.
-    previous: Mapping[str, tuple[int, float]]
+    # Each metric's value before the batch (absent: never seen). Read-only: on the straight road
+    # it is the twin's own dictionary, which moves on once the batch has committed.
+    previous: Mapping[str, float]
     status_before: str
     status_after: str
     events: tuple[str, ...] = ()  # event codes this batch brought
@@ -262,22 +263,27 @@ class IngestPipeline:
             self.directory.load(uow)
             states, values = repository.load_twins(uow.connection)
             recent = repository.latest_raw_since(uow.connection, now_ms - REPLAY_MS)
-        self.twin = {
-            asset_id: TwinState(last_seen, status, values.get(asset_id, {}))
-            for asset_id, (last_seen, status) in states.items()
-        }
+        self.twin = {}
+        for asset_id, (last_seen, status) in states.items():
+            pairs = values.get(asset_id, {})
+            self.twin[asset_id] = TwinState(
+                last_seen,
+                status,
+                {metric: value for metric, (_, value) in pairs.items()},
+                {metric: ts_ms for metric, (ts_ms, _) in pairs.items()},
+            )
         for asset_id, metric, ts_ms, value in recent:
             state = self.twin.get(asset_id)
             if state is None:
                 info = self.directory.by_id(asset_id)
                 state = self.twin[asset_id] = TwinState(ts_ms, info.status if info else "ok")
-            old = state.values.get(metric)
-            if old is None or ts_ms > old[0]:
-                state.values[metric] = (ts_ms, value)
+            if ts_ms > state.times.get(metric, -1):
+                state.values[metric] = value
+                state.times[metric] = ts_ms
                 self._dirty[asset_id] = None
             state.last_seen_ms = max(state.last_seen_ms, ts_ms)
         for state in self.twin.values():
-            state.derived = _derive_status({}, state.values)
+            state.derived = _derive_status(_NOTHING, state.values)
         self._loaded = True
 
     def ingest(
@@ -325,9 +331,10 @@ class IngestPipeline:
         if not dirty:
             return
         value_rows = [
-            (asset_id, metric, ts_ms, value)
+            (asset_id, metric, state.times[metric], value)
             for asset_id in dirty
-            for metric, (ts_ms, value) in self.twin[asset_id].values.items()
+            for state in (self.twin[asset_id],)
+            for metric, value in state.values.items()
         ]
         twin_rows = [(a, self.twin[a].last_seen_ms, self.twin[a].status) for a in dirty]
         try:
@@ -441,7 +448,7 @@ class IngestPipeline:
         for asset_id, (info, ts_ms, values) in single.items():
             state = twin.get(asset_id)
             if state is None:
-                previous: Mapping[str, tuple[int, float]] = _NOTHING
+                previous: Mapping[str, float] = _NOTHING
                 status_before = info.status
                 derived = (
                     "ok"
@@ -466,13 +473,14 @@ class IngestPipeline:
         for asset_id, (info, newest, latest, codes) in merged.items():
             state = twin.get(asset_id)
             current = state.values if state is not None else _NOTHING
-            earlier: dict[str, tuple[int, float]] = {}
+            times = state.times if state is not None else _NO_TIMES
+            earlier: dict[str, float] = {}
             brought: dict[str, tuple[int, float]] = {}
             for metric, pair in latest.items():
                 old = current.get(metric)
                 if old is not None:
                     earlier[metric] = old
-                if old is None or pair[0] >= old[0]:
+                if old is None or pair[0] >= times[metric]:
                     brought[metric] = pair
             values = {metric: pair[1] for metric, pair in brought.items()}
             derived = _derive_status(values, current)
@@ -519,12 +527,14 @@ class IngestPipeline:
         ):
             if state is None:
                 state = twin[asset_id] = TwinState(newest_ms, status)
-            current = state.values
             if pairs is None:  # the straight road: the change's values share one time
-                for metric, value in change.values.items():
-                    current[metric] = (newest_ms, value)
+                state.values.update(change.values)
+                state.times.update(dict.fromkeys(change.values, newest_ms))
             else:
-                current.update(pairs)
+                current, times = state.values, state.times
+                for metric, (ts_ms, value) in pairs.items():
+                    current[metric] = value
+                    times[metric] = ts_ms
             if newest_ms > state.last_seen_ms:
                 state.last_seen_ms = newest_ms
             state.status = status
@@ -536,18 +546,16 @@ class IngestPipeline:
 
 
 STATUS_METRICS = frozenset({"online", *FAULT_FLAGS})
-_NOTHING: Mapping[str, tuple[int, float]] = MappingProxyType({})
+_NOTHING: Mapping[str, float] = MappingProxyType({})
+_NO_TIMES: Mapping[str, int] = MappingProxyType({})
 
 
-def _derive_status(brought: Mapping[str, float], current: Mapping[str, tuple[int, float]]) -> str:
+def _derive_status(brought: Mapping[str, float], current: Mapping[str, float]) -> str:
     """The status the asset's values imply once this batch's are merged over the twin's."""
 
     def value_of(metric: str) -> float | None:
         found = brought.get(metric)
-        if found is not None:
-            return found
-        pair = current.get(metric)
-        return pair[1] if pair is not None else None
+        return current.get(metric) if found is None else found
 
     return derive_status(value_of)
 
