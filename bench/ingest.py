@@ -54,7 +54,7 @@ def run(platform: Platform, label: str, total: int, batch: int) -> tuple[float, 
     pipeline.warm_up(long_lived=True)  # as the serve, demo and ingest processes do
     refs = [
         info.external_ref
-        for info in pipeline.directory._by_id.values()
+        for info in pipeline.directory
         if info.kind == "streetlight"
     ]
     start = datetime.now(UTC) - timedelta(hours=2)

@@ -8,7 +8,7 @@ databases index and PostgreSQL partitions by range.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -185,18 +185,25 @@ def write_batch(
         cursor.close()
 
 
-def load_twins(
-    conn: Connection,
-) -> tuple[dict[int, tuple[int, str]], dict[int, dict[str, tuple[int, float]]]]:
-    """Every asset's last-seen time and status, and its latest values: to warm a worker's twin."""
-    states = {int(a): (int(t), str(s)) for a, t, s in conn.execute(select(asset_twin))}
-    values: dict[int, dict[str, tuple[int, float]]] = {}
-    for asset_id, metric, ts_ms, value in conn.execute(select(twin_values)):
-        values.setdefault(int(asset_id), {})[str(metric)] = (int(ts_ms), float(value))
-    return states, values
+def _streamed(conn: Connection) -> Connection:
+    # Rows are read as they come (PostgreSQL: a server-side cursor), never all at once: the
+    # twin of a large metropolis is millions of them.
+    return conn.execution_options(stream_results=True, yield_per=20_000)
 
 
-def latest_raw_since(conn: Connection, since_ms: int) -> list[tuple[int, str, int, float]]:
+def twin_states(conn: Connection) -> Iterator[tuple[int, int, str]]:
+    """Every asset's (id, last-seen time, status), as stored by the last flush."""
+    for asset_id, last_seen, status in _streamed(conn).execute(select(asset_twin)):
+        yield int(asset_id), int(last_seen), str(status)
+
+
+def twin_value_rows(conn: Connection) -> Iterator[tuple[int, str, int, float]]:
+    """Every stored latest value: (asset id, metric, time, value)."""
+    for asset_id, metric, ts_ms, value in _streamed(conn).execute(select(twin_values)):
+        yield int(asset_id), str(metric), int(ts_ms), float(value)
+
+
+def latest_raw_since(conn: Connection, since_ms: int) -> Iterator[tuple[int, str, int, float]]:
     """The newest raw value of each (asset, metric) since ``since_ms``, to rebuild the twin."""
     r = telemetry_raw.c
     newest = (
@@ -211,7 +218,8 @@ def latest_raw_since(conn: Connection, since_ms: int) -> list[tuple[int, str, in
             r.asset_id == newest.c.asset_id, r.metric == newest.c.metric, r.ts_ms == newest.c.ts_ms
         ),
     )
-    return [(int(a), str(m), int(t), float(v)) for a, m, t, v in conn.execute(query)]
+    for asset_id, metric, ts_ms, value in _streamed(conn).execute(query):
+        yield int(asset_id), str(metric), int(ts_ms), float(value)
 
 
 def twin_of(

@@ -12,8 +12,8 @@ import gc
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
@@ -41,6 +41,7 @@ from metropilot.telemetry.model import (
     derive_status,
     outside_window,
 )
+from metropilot.telemetry.twin import AssetDirectory, AssetInfo, Twin
 
 __all__ = [
     "AssetDirectory",
@@ -57,90 +58,6 @@ INGEST_ACTOR = Actor(ActorKind.SYSTEM, "telemetry", sector="public")
 MANUAL_STATUSES = frozenset({AssetStatus.MAINTENANCE.value, AssetStatus.DECOMMISSIONED.value})
 # After a crash the twin is rebuilt from the raw readings of this last stretch of time.
 REPLAY_MS = 60 * 60 * 1000
-
-
-@dataclass(frozen=True, slots=True)
-class AssetInfo:
-    id: int
-    external_ref: str
-    kind: str
-    commune: str
-    maintainer_id: int | None
-    parent_id: int | None
-    status: str
-
-
-class AssetDirectory:
-    """Asset id and external reference → what ingest needs to know, held in memory.
-
-    Built from the registry once per process and refreshed when assets are imported, so that
-    resolving a reading costs a dictionary lookup, not a query.
-    """
-
-    def __init__(self) -> None:
-        self._by_ref: dict[str, AssetInfo] = {}
-        self._by_id: dict[int, AssetInfo] = {}
-        self._lock = threading.Lock()
-
-    def load(self, uow: UnitOfWork) -> None:
-        a = assets_repository.assets.c
-        rows = uow.connection.execute(
-            select(
-                a.id,
-                a.external_ref,
-                a.kind,
-                a.commune_insee,
-                a.maintainer_id,
-                a.parent_id,
-                a.status,
-            )
-        )
-        by_ref: dict[str, AssetInfo] = {}
-        by_id: dict[int, AssetInfo] = {}
-        for row in rows:
-            info = AssetInfo(
-                int(row[0]), str(row[1]), str(row[2]), str(row[3]), row[4], row[5], str(row[6])
-            )
-            by_ref[info.external_ref] = info
-            by_id[info.id] = info
-        with self._lock:
-            self._by_ref, self._by_id = by_ref, by_id
-
-    def resolve(self, ref: str) -> AssetInfo | None:
-        found = self._by_ref.get(ref)
-        if found is None and ref.isdigit():
-            found = self._by_id.get(int(ref))
-        return found
-
-    def by_id(self, asset_id: int) -> AssetInfo | None:
-        return self._by_id.get(asset_id)
-
-    def set_status(self, asset_id: int, status: str) -> None:
-        info = self._by_id.get(asset_id)
-        if info is not None:
-            updated = AssetInfo(
-                info.id,
-                info.external_ref,
-                info.kind,
-                info.commune,
-                info.maintainer_id,
-                info.parent_id,
-                status,
-            )
-            self._by_id[asset_id] = updated
-            self._by_ref[info.external_ref] = updated
-
-    def __len__(self) -> int:
-        return len(self._by_id)
-
-
-@dataclass(slots=True)
-class TwinState:
-    last_seen_ms: int
-    status: str  # what the registry shows: derived, unless someone set it by hand
-    values: dict[str, float] = field(default_factory=dict)  # the latest value of each metric
-    times: dict[str, int] = field(default_factory=dict)  # when each was measured (ms)
-    derived: str = "ok"  # what the values alone say (kept so most readings need not re-derive)
 
 
 class TwinChange(NamedTuple):
@@ -232,7 +149,7 @@ class IngestPipeline:
         self.observers = list(observers)
         self.twin_flush_interval = twin_flush_interval
         self.directory = AssetDirectory()
-        self.twin: dict[int, TwinState] = {}
+        self.twin = Twin()
         self._dirty: dict[int, None] = {}  # an ordered set: the oldest change first
         self._flushing = False  # a flush is under way, a slice per batch
         self._last_flush = 0.0
@@ -259,32 +176,45 @@ class IngestPipeline:
             # PostgreSQL: today's and the coming week's partitions, before any reading arrives.
             repository.ensure_partitions(uow.connection, now_ms - repository.DAY_MS, 9)
             uow.commit()
+        directory, twin = self.directory, Twin()
         with self._uow_factory() as uow:
-            self.directory.load(uow)
-            states, values = repository.load_twins(uow.connection)
-            recent = repository.latest_raw_since(uow.connection, now_ms - REPLAY_MS)
-        self.twin = {}
-        for asset_id, (last_seen, status) in states.items():
-            pairs = values.get(asset_id, {})
-            self.twin[asset_id] = TwinState(
-                last_seen,
-                status,
-                {metric: value for metric, (_, value) in pairs.items()},
-                {metric: ts_ms for metric, (ts_ms, _) in pairs.items()},
-            )
-        for asset_id, metric, ts_ms, value in recent:
-            state = self.twin.get(asset_id)
-            if state is None:
-                info = self.directory.by_id(asset_id)
-                state = self.twin[asset_id] = TwinState(ts_ms, info.status if info else "ok")
-            if ts_ms > state.times.get(metric, -1):
-                state.values[metric] = value
-                state.times[metric] = ts_ms
-                self._dirty[asset_id] = None
-            state.last_seen_ms = max(state.last_seen_ms, ts_ms)
-        for state in self.twin.values():
-            state.derived = _derive_status(_NOTHING, state.values)
+            conn = uow.connection
+            directory.replace_all(directory.info(*row) for row in _directory_rows(uow))
+            twin.reserve((info.id, info.kind) for info in directory)
+            for asset_id, last_seen, status in repository.twin_states(conn):
+                if directory.by_id(asset_id) is not None:
+                    twin.set_state(asset_id, last_seen, status, "ok")
+            for asset_id, metric, ts_ms, value in repository.twin_value_rows(conn):
+                info = directory.by_id(asset_id)
+                if info is not None:
+                    twin.record_one(asset_id, info.kind, metric, ts_ms, value)
+            # What arrived after the last flush (or all of the last hour): replayed, by time.
+            for asset_id, metric, ts_ms, value in repository.latest_raw_since(
+                conn, now_ms - REPLAY_MS
+            ):
+                info = directory.by_id(asset_id)
+                if info is None:
+                    continue
+                if not twin.known(asset_id):
+                    twin.set_state(asset_id, ts_ms, info.status, "ok")
+                if twin.record_one(asset_id, info.kind, metric, ts_ms, value):
+                    self._dirty[asset_id] = None
+                twin.set_state(asset_id, ts_ms, twin.status[asset_id] or info.status, "ok")
+            if conn.dialect.name == "sqlite":
+                # The warm-up read the whole twin through this connection's page cache: give
+                # that memory back rather than hold it for the life of the process.
+                conn.exec_driver_sql("PRAGMA shrink_memory")
+        for info in directory:
+            if twin.known(info.id):
+                twin.derived[info.id] = _derive_status(_NOTHING, twin.view(info.id, info.kind))
+        self.twin = twin
         self._loaded = True
+
+    def latest_values(self, asset_id: int) -> dict[str, tuple[int, float]]:
+        """What the twin holds for an asset: each metric's (time, value)."""
+        with self._lock:
+            info = self.directory.by_id(asset_id)
+            return {} if info is None else self.twin.latest(asset_id, info.kind)
 
     def ingest(
         self,
@@ -330,13 +260,19 @@ class IngestPipeline:
                 del pending[asset_id]
         if not dirty:
             return
-        value_rows = [
-            (asset_id, metric, state.times[metric], value)
-            for asset_id in dirty
-            for state in (self.twin[asset_id],)
-            for metric, value in state.values.items()
-        ]
-        twin_rows = [(a, self.twin[a].last_seen_ms, self.twin[a].status) for a in dirty]
+        twin, by_id = self.twin, self.directory.by_id
+        value_rows: list[tuple[int, str, int, float]] = []
+        twin_rows: list[tuple[int, int, str]] = []
+        for asset_id in dirty:
+            info = by_id(asset_id)
+            status = twin.status[asset_id]
+            if info is None or status is None:
+                continue
+            twin_rows.append((asset_id, twin.last_seen[asset_id], status))
+            value_rows.extend(
+                (asset_id, metric, ts_ms, value)
+                for metric, (ts_ms, value) in twin.latest(asset_id, info.kind).items()
+            )
         try:
             with self._uow_factory(write=True) as uow:
                 repository.write_batch(
@@ -438,16 +374,15 @@ class IngestPipeline:
                 entry[3].append(decoded.code)  # type: ignore[union-attr]
 
         twin = self.twin
+        statuses, last_seen, derived_of = twin.status, twin.last_seen, twin.derived
+        known_ids = len(statuses)
         changes: list[TwinChange] = []
-        # (asset id, state or None, newest ts, status, derived status, {metric: (ts, value)})
-        updates: list[
-            tuple[int, TwinState | None, int, str, str, dict[str, tuple[int, float]] | None]
-        ]
-        updates = []
+        # (asset id, newest ts, status, derived status, {metric: (ts, value)} or None)
+        updates: list[tuple[int, int, str, str, dict[str, tuple[int, float]] | None]] = []
         add_change, add_update = changes.append, updates.append
         for asset_id, (info, ts_ms, values) in single.items():
-            state = twin.get(asset_id)
-            if state is None:
+            status_before = statuses[asset_id] if asset_id < known_ids else None
+            if status_before is None:  # first words from this asset
                 previous: Mapping[str, float] = _NOTHING
                 status_before = info.status
                 derived = (
@@ -455,11 +390,10 @@ class IngestPipeline:
                     if values.keys().isdisjoint(STATUS_METRICS)
                     else _derive_status(values, _NOTHING)
                 )
-            elif ts_ms >= state.last_seen_ms:  # newer than anything the twin holds
-                previous = state.values
-                status_before = state.status
+            elif ts_ms >= last_seen[asset_id]:  # newer than anything the twin holds
+                previous = twin.view(asset_id, info.kind)
                 derived = (
-                    state.derived
+                    derived_of[asset_id] or "ok"
                     if values.keys().isdisjoint(STATUS_METRICS)
                     else _derive_status(values, previous)
                 )
@@ -468,30 +402,29 @@ class IngestPipeline:
                 continue
             status_after = info.status if info.status in MANUAL_STATUSES else derived
             add_change(TwinChange(info, ts_ms, values, previous, status_before, status_after, ()))
-            add_update((asset_id, state, ts_ms, status_after, derived, None))
+            add_update((asset_id, ts_ms, status_after, derived, None))
 
         for asset_id, (info, newest, latest, codes) in merged.items():
-            state = twin.get(asset_id)
-            current = state.values if state is not None else _NOTHING
-            times = state.times if state is not None else _NO_TIMES
+            known = twin.known(asset_id)
+            current: Mapping[str, float] = twin.view(asset_id, info.kind) if known else _NOTHING
             earlier: dict[str, float] = {}
             brought: dict[str, tuple[int, float]] = {}
             for metric, pair in latest.items():
                 old = current.get(metric)
                 if old is not None:
                     earlier[metric] = old
-                if old is None or pair[0] >= times[metric]:
+                if old is None or pair[0] >= twin.time_of(asset_id, info.kind, metric):
                     brought[metric] = pair
             values = {metric: pair[1] for metric, pair in brought.items()}
             derived = _derive_status(values, current)
             status_after = info.status if info.status in MANUAL_STATUSES else derived
-            status_before = state.status if state is not None else info.status
+            status_before = (statuses[asset_id] if known else None) or info.status
             add_change(
                 TwinChange(
                     info, newest[0], values, earlier, status_before, status_after, tuple(codes)
                 )
             )
-            add_update((asset_id, state, newest[0], status_after, derived, brought))
+            add_update((asset_id, newest[0], status_after, derived, brought))
 
         refused["accepted"] = accepted
         day = now.astimezone(UTC).strftime("%Y-%m-%d")
@@ -522,23 +455,17 @@ class IngestPipeline:
 
         # Committed: now the process's memory may move on.
         dirty = self._dirty
-        for change, (asset_id, state, newest_ms, status, derived, pairs) in zip(
+        record, record_one, set_state = twin.record, twin.record_one, twin.set_state
+        for change, (asset_id, newest_ms, status, derived, pairs) in zip(
             changes, updates, strict=True
         ):
-            if state is None:
-                state = twin[asset_id] = TwinState(newest_ms, status)
+            kind = change.asset.kind
             if pairs is None:  # the straight road: the change's values share one time
-                state.values.update(change.values)
-                state.times.update(dict.fromkeys(change.values, newest_ms))
+                record(asset_id, kind, newest_ms, change.values)
             else:
-                current, times = state.values, state.times
                 for metric, (ts_ms, value) in pairs.items():
-                    current[metric] = value
-                    times[metric] = ts_ms
-            if newest_ms > state.last_seen_ms:
-                state.last_seen_ms = newest_ms
-            state.status = status
-            state.derived = derived
+                    record_one(asset_id, kind, metric, ts_ms, value)
+            set_state(asset_id, newest_ms, status, derived)
             dirty[asset_id] = None
         for asset_id, status in status_updates:
             self.directory.set_status(asset_id, status)
@@ -547,7 +474,19 @@ class IngestPipeline:
 
 STATUS_METRICS = frozenset({"online", *FAULT_FLAGS})
 _NOTHING: Mapping[str, float] = MappingProxyType({})
-_NO_TIMES: Mapping[str, int] = MappingProxyType({})
+
+
+def _directory_rows(
+    uow: UnitOfWork,
+) -> Iterator[tuple[int, str, str, str, int | None, int | None, str]]:
+    a = assets_repository.assets.c
+    query = select(
+        a.id, a.external_ref, a.kind, a.commune_insee, a.maintainer_id, a.parent_id, a.status
+    )
+    for row in uow.connection.execution_options(stream_results=True, yield_per=20_000).execute(
+        query
+    ):
+        yield int(row[0]), str(row[1]), str(row[2]), str(row[3]), row[4], row[5], str(row[6])
 
 
 def _derive_status(brought: Mapping[str, float], current: Mapping[str, float]) -> str:
