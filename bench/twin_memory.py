@@ -163,7 +163,7 @@ def size_of_twin(pipeline: IngestPipeline) -> dict[str, tuple[int, int]]:
         tally.add_shared("directory: maintainer, parent ints", info.maintainer_id)
         tally.add_shared("directory: maintainer, parent ints", info.parent_id)
     twin = pipeline.twin
-    tally.add("twin: per-asset arrays (row, last seen)", twin._row)
+    tally.add("twin: per-asset arrays (row, last seen)", twin.row_index)
     tally.add("twin: per-asset arrays (row, last seen)", twin.last_seen)
     tally.add("twin: per-asset status lists", twin.status)
     tally.add("twin: per-asset status lists", twin.derived)

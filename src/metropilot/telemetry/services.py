@@ -41,7 +41,7 @@ from metropilot.telemetry.model import (
     derive_status,
     outside_window,
 )
-from metropilot.telemetry.twin import AssetDirectory, AssetInfo, Twin
+from metropilot.telemetry.twin import NEVER, AssetDirectory, AssetInfo, Twin, TwinView
 
 __all__ = [
     "AssetDirectory",
@@ -306,7 +306,7 @@ class IngestPipeline:
         # asset id → (info, [newest ts], {metric: (ts, value)}, [event codes]) otherwise
         merged: dict[int, tuple[AssetInfo, list[int], dict[str, tuple[int, float]], list[str]]]
         merged = {}
-        resolve = self.directory.resolve
+        by_ref, resolve = self.directory._by_ref, self.directory.resolve
         check_key = principal is not None and principal.kind is ActorKind.API_KEY
         seen_timestamps: dict[str, int] = {}
         max_batch = self.max_batch
@@ -328,7 +328,7 @@ class IngestPipeline:
                     raise item
                 else:
                     decoded = decode_item(item, now_ms, oldest_ms, seen_timestamps)
-                info = resolve(decoded.asset_ref)
+                info = by_ref.get(decoded.asset_ref) or resolve(decoded.asset_ref)
                 if info is None:
                     raise InvalidItem("unknown_asset", f"no asset {decoded.asset_ref!r}")
                 if check_key and not _may_write(principal, info):  # type: ignore[arg-type]
@@ -375,6 +375,7 @@ class IngestPipeline:
 
         twin = self.twin
         statuses, last_seen, derived_of = twin.status, twin.last_seen, twin.derived
+        row_index, columns_of = twin.row_index, twin.columns
         known_ids = len(statuses)
         changes: list[TwinChange] = []
         # (asset id, newest ts, status, derived status, {metric: (ts, value)} or None)
@@ -391,7 +392,12 @@ class IngestPipeline:
                     else _derive_status(values, _NOTHING)
                 )
             elif ts_ms >= last_seen[asset_id]:  # newer than anything the twin holds
-                previous = twin.view(asset_id, info.kind)
+                row, columns = row_index[asset_id], columns_of.get(info.kind)
+                previous = (
+                    twin.view(asset_id, info.kind)
+                    if row == NEVER or columns is None
+                    else TwinView(columns, row)
+                )
                 derived = (
                     derived_of[asset_id] or "ok"
                     if values.keys().isdisjoint(STATUS_METRICS)
@@ -455,17 +461,33 @@ class IngestPipeline:
 
         # Committed: now the process's memory may move on.
         dirty = self._dirty
-        record, record_one, set_state = twin.record, twin.record_one, twin.set_state
         for change, (asset_id, newest_ms, status, derived, pairs) in zip(
             changes, updates, strict=True
         ):
             kind = change.asset.kind
-            if pairs is None:  # the straight road: the change's values share one time
-                record(asset_id, kind, newest_ms, change.values)
-            else:
+            if pairs is not None:
                 for metric, (ts_ms, value) in pairs.items():
-                    record_one(asset_id, kind, metric, ts_ms, value)
-            set_state(asset_id, newest_ms, status, derived)
+                    twin.record_one(asset_id, kind, metric, ts_ms, value)
+                twin.set_state(asset_id, newest_ms, status, derived)
+            elif (
+                asset_id >= known_ids
+                or row_index[asset_id] == NEVER
+                or (columns := columns_of.get(kind)) is None
+            ):
+                twin.record(asset_id, kind, newest_ms, change.values)
+                twin.set_state(asset_id, newest_ms, status, derived)
+            else:  # the straight road, in line: the change's values share one time
+                row = row_index[asset_id]
+                for metric, value in change.values.items():
+                    column = columns.get(metric)
+                    if column is None:
+                        column = twin.column(kind, metric)
+                    column[0][row] = value
+                    column[1][row] = newest_ms
+                if newest_ms > last_seen[asset_id]:
+                    last_seen[asset_id] = newest_ms
+                statuses[asset_id] = status
+                derived_of[asset_id] = derived
             dirty[asset_id] = None
         for asset_id, status in status_updates:
             self.directory.set_status(asset_id, status)

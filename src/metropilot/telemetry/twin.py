@@ -162,7 +162,7 @@ class Twin:
     def __init__(self) -> None:
         self.columns: dict[str, Columns] = {}  # kind → its columns
         self._kind_rows: dict[str, int] = {}  # kind → rows allocated
-        self._row = array("q")  # asset id → its row in its kind's columns (NEVER: none yet)
+        self.row_index = array("q")  # asset id → its row in its kind's columns (NEVER: none yet)
         self.last_seen = array("q")  # asset id → last contact, ms (NEVER: never heard of)
         self.status: list[str | None] = []  # asset id → status the registry shows
         self.derived: list[str | None] = []  # asset id → status its values alone imply
@@ -170,9 +170,9 @@ class Twin:
     # --- layout -------------------------------------------------------------------------------
 
     def _grow(self, asset_id: int) -> None:
-        missing = asset_id + 1 - len(self._row)
+        missing = asset_id + 1 - len(self.row_index)
         if missing > 0:
-            self._row.extend([NEVER] * missing)
+            self.row_index.extend([NEVER] * missing)
             self.last_seen.extend([NEVER] * missing)
             self.status.extend([None] * missing)
             self.derived.extend([None] * missing)
@@ -184,13 +184,13 @@ class Twin:
 
     def row_of(self, asset_id: int, kind: str) -> int:
         """The asset's row in its kind's columns, given one on first use."""
-        if asset_id >= len(self._row):
+        if asset_id >= len(self.row_index):
             self._grow(asset_id)
-        row = self._row[asset_id]
+        row = self.row_index[asset_id]
         if row == NEVER:
             row = self._kind_rows.get(kind, 0)
             self._kind_rows[kind] = row + 1
-            self._row[asset_id] = row
+            self.row_index[asset_id] = row
             for values, times in self.columns.setdefault(sys.intern(kind), {}).values():
                 values.append(0.0)
                 times.append(NEVER)
@@ -215,9 +215,9 @@ class Twin:
 
     def latest(self, asset_id: int, kind: str) -> dict[str, tuple[int, float]]:
         """Every metric the asset reported: (when, value)."""
-        if not self.known(asset_id) or self._row[asset_id] == NEVER:
+        if not self.known(asset_id) or self.row_index[asset_id] == NEVER:
             return {}
-        row = self._row[asset_id]
+        row = self.row_index[asset_id]
         return {
             metric: (times[row], values[row])
             for metric, (values, times) in self.columns.get(kind, {}).items()
@@ -252,7 +252,7 @@ class Twin:
 
     def time_of(self, asset_id: int, kind: str, metric: str) -> int:
         column = self.columns.get(kind, {}).get(metric)
-        row = self._row[asset_id] if asset_id < len(self._row) else NEVER
+        row = self.row_index[asset_id] if asset_id < len(self.row_index) else NEVER
         if column is None or row == NEVER:
             return NEVER
         return column[1][row]
