@@ -250,3 +250,30 @@ def test_series_raw_hourly_daily_and_retention(city: Platform) -> None:
     # SQLite deletes the rows; PostgreSQL drops the day's partition at once.
     assert purged.raw_deleted == 12 or purged.partitions_dropped >= 1
     assert raw_count(city) == 0
+
+
+def test_an_asset_registered_after_the_warm_up_is_found_on_first_sight(city: Platform) -> None:
+    from tests.factories import light
+
+    ingest = pipeline(city)
+    ingest.warm_up()
+    with city.uow_factory() as uow:
+        known = asset_services.get_asset(uow, ingest.directory.resolve("SL-21231-00001").id)  # type: ignore[union-attr]
+    with city.uow_factory(write=True) as uow:
+        asset_services.import_assets(
+            uow, [light("SL-NEW-1", known.lon, known.lat, maintainer=None)], TEST_ACTOR
+        )
+        uow.commit()
+    result = ingest.ingest(
+        [reading("SL-NEW-1", -1, power_w=12), reading("SL-NOWHERE", -1, power_w=1)],
+        source="test",
+        now=NOW,
+    )
+    assert [r["status"] for r in result.results] == ["accepted", "rejected"]
+    assert result.results[1]["reason"] == "unknown_asset"
+    new_id = result.results[0]["asset"]
+    assert ingest.latest_values(new_id)["power_w"][1] == 12.0
+    # A reference found nowhere is not looked up again for a while.
+    looked_up = ingest._unknown["SL-NOWHERE"]
+    ingest.ingest([reading("SL-NOWHERE", -1, power_w=1)], source="test", now=NOW)
+    assert ingest._unknown["SL-NOWHERE"] == looked_up

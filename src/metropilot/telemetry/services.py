@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from metropilot.accounts.policy import Principal
 from metropilot.assets import repository as assets_repository
@@ -56,6 +56,8 @@ __all__ = [
 INGEST_ACTOR = Actor(ActorKind.SYSTEM, "telemetry", sector="public")
 # Statuses people set on purpose; telemetry does not overrule them.
 MANUAL_STATUSES = frozenset({AssetStatus.MAINTENANCE.value, AssetStatus.DECOMMISSIONED.value})
+# How long a reference found nowhere is not looked up again.
+UNKNOWN_REF_RETRY_S = 60.0
 # After a crash the twin is rebuilt from the raw readings of this last stretch of time.
 REPLAY_MS = 60 * 60 * 1000
 
@@ -152,6 +154,7 @@ class IngestPipeline:
         self.twin = Twin()
         self._dirty: dict[int, None] = {}  # an ordered set: the oldest change first
         self._flushing = False  # a flush is under way, a slice per batch
+        self._unknown: dict[str, float] = {}  # reference → when it was last looked up in vain
         self._last_flush = 0.0
         self._lock = threading.Lock()  # one batch at a time per process keeps the twin coherent
         self._loaded = False
@@ -209,6 +212,26 @@ class IngestPipeline:
                 twin.derived[info.id] = _derive_status(_NOTHING, twin.view(info.id, info.kind))
         self.twin = twin
         self._loaded = True
+
+    def _newly_registered(self, ref: str) -> AssetInfo | None:
+        """An asset registered since the directory was loaded, looked up on first sight.
+
+        A reference found nowhere is remembered for a minute, so that a device sending for an
+        asset that does not exist costs one query a minute, not one a reading."""
+        now = time.monotonic()
+        missed = self._unknown.get(ref)
+        if missed is not None and now - missed < UNKNOWN_REF_RETRY_S:
+            return None
+        with self._uow_factory() as uow:
+            rows = list(_directory_rows(uow, ref))
+        if not rows:
+            if len(self._unknown) >= 10_000:
+                self._unknown.clear()
+            self._unknown[ref] = now
+            return None
+        info = self.directory.info(*rows[0])
+        self.directory.add(info)
+        return info
 
     def latest_values(self, asset_id: int) -> dict[str, tuple[int, float]]:
         """What the twin holds for an asset: each metric's (time, value)."""
@@ -328,7 +351,11 @@ class IngestPipeline:
                     raise item
                 else:
                     decoded = decode_item(item, now_ms, oldest_ms, seen_timestamps)
-                info = by_ref.get(decoded.asset_ref) or resolve(decoded.asset_ref)
+                info = (
+                    by_ref.get(decoded.asset_ref)
+                    or resolve(decoded.asset_ref)
+                    or self._newly_registered(decoded.asset_ref)
+                )
                 if info is None:
                     raise InvalidItem("unknown_asset", f"no asset {decoded.asset_ref!r}")
                 if check_key and not _may_write(principal, info):  # type: ignore[arg-type]
@@ -499,12 +526,18 @@ _NOTHING: Mapping[str, float] = MappingProxyType({})
 
 
 def _directory_rows(
-    uow: UnitOfWork,
+    uow: UnitOfWork, ref: str | None = None
 ) -> Iterator[tuple[int, str, str, str, int | None, int | None, str]]:
     a = assets_repository.assets.c
     query = select(
         a.id, a.external_ref, a.kind, a.commune_insee, a.maintainer_id, a.parent_id, a.status
     )
+    if ref is not None:
+        query = query.where(
+            or_(a.external_ref == ref, a.id == int(ref))
+            if ref.isdigit() and len(ref) < 18
+            else a.external_ref == ref
+        )
     for row in uow.connection.execution_options(stream_results=True, yield_per=20_000).execute(
         query
     ):
