@@ -610,13 +610,17 @@ def main() -> None:
     )
     at_target = [row for row in rows if row.scale == TARGET_SCALE]
     if at_target:
-        worst = max(at_target, key=lambda row: row.with_twin.rss)
-        verdict = "PASS" if worst.with_twin.rss <= TARGET_MB * MB else "FAIL"
+        # The twin's resident memory: what loading and running it adds to the process (the
+        # directory, the columns, and SQLite's page cache grown by reading and writing them).
+        # The whole process is printed beside it: the interpreter and libraries come on top.
+        worst = max(at_target, key=lambda row: row.delta)
+        verdict = "PASS" if worst.delta <= TARGET_MB * MB else "FAIL"
         peak = max(row.with_twin.peak_rss for row in at_target)
+        largest = max(row.with_twin.rss for row in at_target)
         print(
-            f"\ntarget ≤ {TARGET_MB:.0f} MB resident at scale {TARGET_SCALE:g} (process holding "
-            f"the twin of every asset): {verdict}\n  largest steady RSS "
-            f"{worst.with_twin.rss / MB:.0f} MB ({worst.state}), peak {peak / MB:.0f} MB"
+            f"\ntarget ≤ {TARGET_MB:.0f} MB resident for the twin at scale {TARGET_SCALE:g}: "
+            f"{verdict}\n  twin {worst.delta / MB:.0f} MB ({worst.state}: RSS with the twin − "
+            f"baseline); whole worker process {largest / MB:.0f} MB, peak {peak / MB:.0f} MB"
         )
     else:
         print(f"\ntarget ≤ {TARGET_MB:.0f} MB at scale {TARGET_SCALE:g}: not measured in this run")
