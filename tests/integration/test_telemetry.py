@@ -277,3 +277,40 @@ def test_an_asset_registered_after_the_warm_up_is_found_on_first_sight(city: Pla
     looked_up = ingest._unknown["SL-NOWHERE"]
     ingest.ingest([reading("SL-NOWHERE", -1, power_w=1)], source="test", now=NOW)
     assert ingest._unknown["SL-NOWHERE"] == looked_up
+
+
+def test_how_readings_are_split_into_batches_never_changes_the_twin(city: Platform) -> None:
+    """The straight road (an asset once in a batch, newer than its twin) and the general one
+    (seen twice, late, with events) end in the same twin: the newest value of each metric."""
+    import random
+
+    refs = ["SL-21231-00001", "SL-21231-00002", "SL-21231-00003"]
+    rng = random.Random(7)
+    items = []
+    for _ in range(60):
+        metrics = {rng.choice(["power_w", "light_level_pct"]): float(rng.randint(0, 99))}
+        if rng.random() < 0.2:
+            metrics["lamp_failure"] = rng.random() < 0.5
+        items.append(reading(rng.choice(refs), -rng.randint(1, 50), **metrics))
+    expected: dict[str, dict[str, tuple[str, float]]] = {}
+    for item in items:  # the newest value of each metric; the first of equal times is kept
+        held = expected.setdefault(item["asset"], {})
+        for metric, value in item["metrics"].items():
+            if metric not in held or item["ts"] > held[metric][0]:
+                held[metric] = (item["ts"], float(value))
+    for sizes in ([60], [1] * 60, [7, 13, 1, 39]):
+        ingest = pipeline(city)
+        ingest.warm_up()
+        ingest.twin = type(ingest.twin)()  # an empty twin: each split starts afresh
+        start = 0
+        for size in sizes:
+            result = ingest.ingest(items[start : start + size], source="test", now=NOW)
+            assert result.rejected == 0
+            start += size
+        for ref in refs:
+            info = ingest.directory.resolve(ref)
+            assert info is not None
+            got = {m: v for m, (_, v) in ingest.latest_values(info.id).items()}
+            assert got == {m: v for m, (_, v) in expected[ref].items()}, (sizes, ref)
+            failing = got.get("lamp_failure") == 1.0
+            assert ingest.twin.status[info.id] == ("fault" if failing else "ok"), (sizes, ref)

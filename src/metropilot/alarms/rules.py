@@ -219,6 +219,7 @@ class KindRules:
     """The rules that can concern one asset kind, indexed by what they watch."""
 
     metric_rules: list[tuple[str, tuple[MetricCheck, ...]]] = field(default_factory=list)
+    metric_checks: dict[str, tuple[MetricCheck, ...]] = field(default_factory=dict)  # the same
     heartbeat: tuple[tuple[CompiledRule, int], ...] = ()  # with half the rule's timeout, in ms
     geofence: tuple[CompiledRule, ...] = ()
     code_rules: dict[str, list[tuple[CompiledRule, bool]]] = field(default_factory=dict)
@@ -307,6 +308,7 @@ class RuleSet:
                 count_metrics.setdefault(p.metric, []).append(compiled)
         found = KindRules(
             metric_rules=[(m, tuple(rs)) for m, rs in metric.items()],
+            metric_checks={m: tuple(rs) for m, rs in metric.items()},
             heartbeat=tuple(heartbeat),
             geofence=tuple(geofence),
             code_rules=codes,
@@ -341,10 +343,13 @@ class RuleSet:
             ts_ms = change.ts_ms
             values = change.values
             if rules.metric_rules:
+                # A reading brings a few metrics, of which rules watch fewer still: look each
+                # brought metric up, rather than each watched metric.
                 previous = change.previous
-                for metric, checks in rules.metric_rules:
-                    value = values.get(metric)
-                    if value is None:
+                checks_of = rules.metric_checks
+                for metric, value in values.items():
+                    checks = checks_of.get(metric)
+                    if checks is None:
                         continue
                     before = previous.get(metric)
                     for compiled, op, raise_at, clear_at in checks:

@@ -12,7 +12,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from functools import partial
+from typing import Annotated, Any, Literal, NamedTuple
 
 import msgspec
 import orjson
@@ -95,8 +96,9 @@ TALQ_NAMES: dict[str, tuple[str, float]] = {
 }
 
 
-@dataclass(slots=True)
-class DecodedReading:
+class DecodedReading(NamedTuple):
+    """One reading, checked. (A named tuple: the fast road makes one per reading.)"""
+
     asset_ref: str
     ts_ms: int  # milliseconds since the epoch, UTC
     values: dict[str, float]  # booleans as 0/1; position as position_lon/position_lat
@@ -247,33 +249,17 @@ def decode_item(
 
 # --- the fast road for well-formed batches ------------------------------------------------------
 #
-# A batch from a gateway or the simulator is nearly always entirely valid. msgspec decodes and
-# checks such a JSON body in C, against a type built from METRICS, about ten times faster than
-# parsing it into dictionaries and checking them in Python. Anything it does not accept — one
-# bad item, a TALQ name, a 0/1 boolean — sends the whole body down the general road
-# (``decode_item`` item by item), which explains each refusal. The fast road never accepts what
-# the general road would refuse; the tests hold the two to the same verdicts.
+# A batch from a gateway or the simulator is nearly always entirely valid. msgspec decodes such a
+# JSON body in C into typed items — timestamps with their offsets, numbers, booleans, positions —
+# and one tight pass checks metric names and ranges against METRICS: about four times faster
+# than parsing into dictionaries and judging each in Python. Anything unusual — one bad item, a
+# TALQ name, a 0/1 boolean — sends the whole body down the general road (``decode_item`` item by
+# item), which explains each refusal. The fast road never accepts what the general road would
+# refuse; the tests hold the two to the same verdicts.
 
 
-def _fast_type(spec: MetricSpec) -> Any:
-    if spec.kind == "bool":
-        return bool
-    if spec.kind == "position":
-        return tuple[
-            Annotated[float, msgspec.Meta(ge=-180, le=180)],
-            Annotated[float, msgspec.Meta(ge=-90, le=90)],
-        ]
-    lower = -_LARGEST if spec.minimum is None else spec.minimum
-    upper = _LARGEST if spec.maximum is None else spec.maximum
-    return Annotated[float, msgspec.Meta(ge=lower, le=upper)]
-
-
-_FastMetrics: Any = msgspec.defstruct(
-    "_FastMetrics",
-    [(name, _fast_type(spec) | UnsetType, UNSET) for name, spec in METRICS.items()],
-    forbid_unknown_fields=True,
-    omit_defaults=True,
-)
+# A metric's value as the fast road decodes it; its name and range are checked in one pass after.
+_FastValue = float | bool | tuple[float, float]
 
 
 class _FastEvent(msgspec.Struct, forbid_unknown_fields=True):
@@ -286,13 +272,19 @@ _FastItem: Any = msgspec.defstruct(
     [
         ("asset", str | int),
         ("ts", Annotated[datetime, msgspec.Meta(tz=True)]),
-        ("metrics", _FastMetrics | UnsetType, UNSET),
+        ("metrics", dict[str, _FastValue] | UnsetType, UNSET),
         ("event", _FastEvent | UnsetType, UNSET),
     ],
 )
 _FAST_BATCH = msgspec.json.Decoder(list[_FastItem] | _FastItem)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
+
+
+# Builds a DecodedReading from a tuple in C, without the named tuple's Python constructor.
+new_reading: Callable[[tuple[str, int, dict[str, float]]], DecodedReading] = partial(
+    tuple.__new__, DecodedReading
+)
 
 
 def decode_batch(body: bytes) -> list[DecodedReading | DecodedEvent] | None:
@@ -306,7 +298,7 @@ def decode_batch(body: bytes) -> list[DecodedReading | DecodedEvent] | None:
         parsed = [parsed]
     decoded: list[DecodedReading | DecodedEvent] = []
     add = decoded.append
-    to_builtins = msgspec.to_builtins
+    fields = _FIELDS
     for item in parsed:
         ref = item.asset
         if type(ref) is int:
@@ -323,18 +315,28 @@ def decode_batch(body: bytes) -> list[DecodedReading | DecodedEvent] | None:
             payload = {} if event.payload is UNSET else event.payload
             add(DecodedEvent(ref, ts_ms, code, payload))
             continue
-        if item.metrics is UNSET:
+        values = item.metrics
+        if values is UNSET or not values:
             return None
-        values = to_builtins(item.metrics)
-        if not values:
-            return None
-        for value in values.values():
-            if type(value) is not float:
-                break
-        else:  # the common case: numbers only, already floats
-            add(DecodedReading(ref, ts_ms, values))
-            continue
-        add(DecodedReading(ref, ts_ms, _normalised(values)))
+        plain = True  # numbers only, under our names: the dictionary is used as decoded
+        for name, value in values.items():
+            found = fields.get(name)
+            if found is None or found[0] != name:
+                return None  # unknown, or a TALQ name: the general road maps those
+            kind = found[1]
+            if type(value) is float:
+                if kind != _NUMBER or not found[2] <= value <= found[3]:
+                    return None
+            elif type(value) is bool:
+                if kind != _BOOL:
+                    return None
+                plain = False
+            else:
+                lon, lat = value
+                if kind != _POSITION or not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                    return None
+                plain = False
+        add(new_reading((ref, ts_ms, values if plain else _normalised(values))))
     return decoded
 
 

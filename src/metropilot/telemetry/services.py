@@ -11,12 +11,14 @@ from __future__ import annotations
 import gc
 import threading
 import time
+from array import array
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from types import MappingProxyType
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
 import orjson
 from sqlalchemy import or_, select
@@ -75,6 +77,21 @@ class TwinChange(NamedTuple):
     status_before: str
     status_after: str
     events: tuple[str, ...] = ()  # event codes this batch brought
+
+
+# What the twin takes from one asset's change once the batch has committed.
+Update = tuple[
+    int,  # asset id
+    int,  # newest time, ms
+    str,  # status
+    str,  # derived status
+    dict[str, tuple[int, float]] | None,  # the general road's values with their times
+    int,  # the asset's row in its kind's columns (straight road)
+    dict[str, tuple["array[float]", "array[int]"]] | None,  # those columns (straight road)
+]
+
+# Builds a TwinChange from a tuple in C (one per asset per batch on the straight road).
+new_change: Callable[[tuple[Any, ...]], TwinChange] = partial(tuple.__new__, TwinChange)
 
 
 class BatchObserver(Protocol):
@@ -315,18 +332,23 @@ class IngestPipeline:
     def _ingest(
         self, items: Sequence[Any], source: str, principal: Principal | None, now: datetime
     ) -> BatchResult:
-        # The hot path of the platform: every reading passes here. The common case — each asset
-        # once in the batch, with readings newer than its twin — takes the straight road; an
-        # asset seen twice, a late reading or an event takes the general one.
+        # The hot path of the platform: every reading passes here. The common case — an asset
+        # once in the batch, with a reading newer than its twin — takes the straight road, its
+        # twin change made as the reading is read; an asset seen twice, a late reading or an
+        # event takes the general road, merged by time once the whole batch has been read.
         now_ms = _ms(now)
         oldest_ms = now_ms - int(self.raw_retention.total_seconds() * 1000)
         outcomes: list[int | InvalidItem] = []
         refused: Counter[str] = Counter()
         raw_rows: list[tuple[int, str, int, float]] = []
         event_rows: list[tuple[int, int, str, str]] = []
-        # asset id → (info, newest ts, the one reading's values) while the asset appeared once
-        single: dict[int, tuple[AssetInfo, int, dict[str, float]]] = {}
-        # asset id → (info, [newest ts], {metric: (ts, value)}, [event codes]) otherwise
+        changes: list[TwinChange | None] = []
+        # (asset id, newest ts, status, derived status, {metric: (ts, value)} or None for the
+        # straight road, the asset's row in its kind's columns, those columns)
+        updates: list[Update | None] = []
+        # asset id → its change's position, while the asset took the straight road
+        straight: dict[int, int] = {}
+        # asset id → (info, [newest ts], {metric: (ts, value)}, [event codes]): the general road
         merged: dict[int, tuple[AssetInfo, list[int], dict[str, tuple[int, float]], list[str]]]
         merged = {}
         by_ref, resolve = self.directory._by_ref, self.directory.resolve
@@ -334,6 +356,11 @@ class IngestPipeline:
         seen_timestamps: dict[str, int] = {}
         max_batch = self.max_batch
         add_outcome, add_raw = outcomes.append, raw_rows.append
+        add_change, add_update = changes.append, updates.append
+        twin = self.twin
+        statuses, last_seen, derived_of = twin.status, twin.last_seen, twin.derived
+        row_index, columns_of = twin.row_index, twin.columns
+        known_ids = len(statuses)
         accepted = 0
         decoded: DecodedReading | DecodedEvent
         for index, item in enumerate(items):
@@ -351,13 +378,10 @@ class IngestPipeline:
                     raise item
                 else:
                     decoded = decode_item(item, now_ms, oldest_ms, seen_timestamps)
-                info = (
-                    by_ref.get(decoded.asset_ref)
-                    or resolve(decoded.asset_ref)
-                    or self._newly_registered(decoded.asset_ref)
-                )
+                ref = decoded.asset_ref
+                info = by_ref.get(ref) or resolve(ref) or self._newly_registered(ref)
                 if info is None:
-                    raise InvalidItem("unknown_asset", f"no asset {decoded.asset_ref!r}")
+                    raise InvalidItem("unknown_asset", f"no asset {ref!r}")
                 if check_key and not _may_write(principal, info):  # type: ignore[arg-type]
                     raise InvalidItem(
                         "forbidden", f"this key may not send telemetry for {info.external_ref}"
@@ -374,8 +398,43 @@ class IngestPipeline:
                 values = decoded.values
                 for metric, value in values.items():
                     add_raw((asset_id, metric, ts_ms, value))
-                if asset_id not in single and asset_id not in merged:
-                    single[asset_id] = (info, ts_ms, values)
+                if asset_id not in straight and asset_id not in merged:
+                    status_before = statuses[asset_id] if asset_id < known_ids else None
+                    if status_before is None:  # first words from this asset
+                        previous: Mapping[str, float] = _NOTHING
+                        status_before = info.status
+                        derived = (
+                            "ok"
+                            if values.keys().isdisjoint(STATUS_METRICS)
+                            else _derive_status(values, _NOTHING)
+                        )
+                        row, columns = NEVER, None
+                    elif ts_ms > last_seen[asset_id]:  # newer than all the twin holds
+                        row, columns = row_index[asset_id], columns_of.get(info.kind)
+                        previous = (
+                            twin.view(asset_id, info.kind)
+                            if row == NEVER or columns is None
+                            else TwinView(columns, row)
+                        )
+                        derived = (
+                            derived_of[asset_id] or "ok"
+                            if values.keys().isdisjoint(STATUS_METRICS)
+                            else _derive_status(values, previous)
+                        )
+                    else:  # a late reading: the twin may hold newer values
+                        merged[asset_id] = (
+                            info,
+                            [ts_ms],
+                            {m: (ts_ms, v) for m, v in values.items()},
+                            [],
+                        )
+                        continue
+                    status_after = info.status if info.status in MANUAL_STATUSES else derived
+                    straight[asset_id] = len(changes)
+                    add_change(
+                        new_change((info, ts_ms, values, previous, status_before, status_after, ()))
+                    )
+                    add_update((asset_id, ts_ms, status_after, derived, None, row, columns))
                     continue
             else:
                 event_rows.append(
@@ -385,58 +444,28 @@ class IngestPipeline:
             entry = merged.get(asset_id)
             if entry is None:
                 entry = merged[asset_id] = (info, [ts_ms], {}, [])
-                first = single.pop(asset_id, None)
-                if first is not None:
-                    entry[1][0] = first[1]
-                    entry[2].update((m, (first[1], v)) for m, v in first[2].items())
+                position = straight.pop(asset_id, None)
+                if position is not None:  # seen before on the straight road: undo that
+                    first = changes[position]
+                    assert first is not None
+                    changes[position] = updates[position] = None
+                    entry[1][0] = first.ts_ms
+                    entry[2].update((m, (first.ts_ms, v)) for m, v in first.values.items())
             if ts_ms > entry[1][0]:
                 entry[1][0] = ts_ms
             if type(decoded) is DecodedReading:
                 latest = entry[2]
                 for metric, value in decoded.values.items():
                     seen = latest.get(metric)
-                    if seen is None or ts_ms >= seen[0]:
+                    if seen is None or ts_ms > seen[0]:  # as the raw table: first stored wins
                         latest[metric] = (ts_ms, value)
             else:
                 entry[3].append(decoded.code)  # type: ignore[union-attr]
 
-        twin = self.twin
-        statuses, last_seen, derived_of = twin.status, twin.last_seen, twin.derived
-        row_index, columns_of = twin.row_index, twin.columns
-        known_ids = len(statuses)
-        changes: list[TwinChange] = []
-        # (asset id, newest ts, status, derived status, {metric: (ts, value)} or None)
-        updates: list[tuple[int, int, str, str, dict[str, tuple[int, float]] | None]] = []
-        add_change, add_update = changes.append, updates.append
-        for asset_id, (info, ts_ms, values) in single.items():
-            status_before = statuses[asset_id] if asset_id < known_ids else None
-            if status_before is None:  # first words from this asset
-                previous: Mapping[str, float] = _NOTHING
-                status_before = info.status
-                derived = (
-                    "ok"
-                    if values.keys().isdisjoint(STATUS_METRICS)
-                    else _derive_status(values, _NOTHING)
-                )
-            elif ts_ms >= last_seen[asset_id]:  # newer than anything the twin holds
-                row, columns = row_index[asset_id], columns_of.get(info.kind)
-                previous = (
-                    twin.view(asset_id, info.kind)
-                    if row == NEVER or columns is None
-                    else TwinView(columns, row)
-                )
-                derived = (
-                    derived_of[asset_id] or "ok"
-                    if values.keys().isdisjoint(STATUS_METRICS)
-                    else _derive_status(values, previous)
-                )
-            else:  # a late reading: some values of the twin may be newer than it
-                merged[asset_id] = (info, [ts_ms], {m: (ts_ms, v) for m, v in values.items()}, [])
-                continue
-            status_after = info.status if info.status in MANUAL_STATUSES else derived
-            add_change(TwinChange(info, ts_ms, values, previous, status_before, status_after, ()))
-            add_update((asset_id, ts_ms, status_after, derived, None))
-
+        if len(straight) < len(changes):  # some were undone
+            changes = [change for change in changes if change is not None]
+            updates = [update for update in updates if update is not None]
+            add_change, add_update = changes.append, updates.append
         for asset_id, (info, newest, latest, codes) in merged.items():
             known = twin.known(asset_id)
             current: Mapping[str, float] = twin.view(asset_id, info.kind) if known else _NOTHING
@@ -446,7 +475,7 @@ class IngestPipeline:
                 old = current.get(metric)
                 if old is not None:
                     earlier[metric] = old
-                if old is None or pair[0] >= twin.time_of(asset_id, info.kind, metric):
+                if old is None or pair[0] > twin.time_of(asset_id, info.kind, metric):
                     brought[metric] = pair
             values = {metric: pair[1] for metric, pair in brought.items()}
             derived = _derive_status(values, current)
@@ -457,7 +486,9 @@ class IngestPipeline:
                     info, newest[0], values, earlier, status_before, status_after, tuple(codes)
                 )
             )
-            add_update((asset_id, newest[0], status_after, derived, brought))
+            add_update((asset_id, newest[0], status_after, derived, brought, NEVER, None))
+        settled = cast(list[TwinChange], changes)
+        settled_updates = cast(list[Update], updates)
 
         refused["accepted"] = accepted
         day = now.astimezone(UTC).strftime("%Y-%m-%d")
@@ -472,7 +503,7 @@ class IngestPipeline:
                 twins=(),
                 counters=counter_rows,
             )
-            for change in changes:
+            for change in settled:
                 if change.status_after != change.asset.status:
                     assets_services.set_status(
                         uow,
@@ -483,36 +514,30 @@ class IngestPipeline:
                     )
                     status_updates.append((change.asset.id, change.status_after))
             for observer in self.observers:
-                observer(uow, changes, now)
+                observer(uow, settled, now)
             uow.commit()
 
         # Committed: now the process's memory may move on.
         dirty = self._dirty
-        for change, (asset_id, newest_ms, status, derived, pairs) in zip(
-            changes, updates, strict=True
+        for change, (asset_id, newest_ms, status, derived, pairs, row, columns) in zip(
+            settled, settled_updates, strict=True
         ):
-            kind = change.asset.kind
-            if pairs is not None:
-                for metric, (ts_ms, value) in pairs.items():
-                    twin.record_one(asset_id, kind, metric, ts_ms, value)
-                twin.set_state(asset_id, newest_ms, status, derived)
-            elif (
-                asset_id >= known_ids
-                or row_index[asset_id] == NEVER
-                or (columns := columns_of.get(kind)) is None
-            ):
-                twin.record(asset_id, kind, newest_ms, change.values)
+            if columns is None:  # the general road, or an asset the columns do not hold yet
+                kind = change.asset.kind
+                if pairs is None:
+                    twin.record(asset_id, kind, newest_ms, change.values)
+                else:
+                    for metric, (ts_ms, value) in pairs.items():
+                        twin.record_one(asset_id, kind, metric, ts_ms, value)
                 twin.set_state(asset_id, newest_ms, status, derived)
             else:  # the straight road, in line: the change's values share one time
-                row = row_index[asset_id]
                 for metric, value in change.values.items():
                     column = columns.get(metric)
                     if column is None:
-                        column = twin.column(kind, metric)
+                        column = twin.column(change.asset.kind, metric)
                     column[0][row] = value
                     column[1][row] = newest_ms
-                if newest_ms > last_seen[asset_id]:
-                    last_seen[asset_id] = newest_ms
+                last_seen[asset_id] = newest_ms
                 statuses[asset_id] = status
                 derived_of[asset_id] = derived
             dirty[asset_id] = None
