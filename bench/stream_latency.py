@@ -24,7 +24,7 @@ The topics carry a prefix of their own (``bench-<random>``) and the ingest worke
 its own with a session that ends with it, so a broker shared with other work is left as found.
 
 Usage: .venv/bin/python -m bench.stream_latency [--quick] [--scale 1] [--rate 5000]
-       [--per-message 1] [--probes 200] [--linger-ms 10] [--poll-ms 10] [--own-broker]
+       [--per-message 1] [--probes 200] [--linger-ms 2] [--poll-ms 10] [--own-broker]
 """
 
 from __future__ import annotations
@@ -691,7 +691,7 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=None, help="200, or 50 with --quick")
     parser.add_argument("--warmup-s", type=float, default=None)
     parser.add_argument("--grace-s", type=float, default=5.0)
-    parser.add_argument("--linger-ms", type=int, default=10, help="ingest --linger-ms")
+    parser.add_argument("--linger-ms", type=int, default=2, help="ingest --linger-ms")
     parser.add_argument(
         "--poll-ms", type=int, default=10, help="METROPILOT_STREAM_POLL_INTERVAL_MS"
     )

@@ -89,7 +89,7 @@ def ingest(
             help="Longest wait to fill a batch, in milliseconds (every reading may wait this "
             "long before its alarm is raised).",
         ),
-    ] = 10,
+    ] = 2,
     client_id: Annotated[
         str | None,
         typer.Option(

@@ -118,7 +118,7 @@ class MqttOptions:
     group: str | None = None
     """Several workers sharing the load: MQTT v5 shared subscription ``$share/<group>/…``."""
     batch_items: int = 2000
-    linger_ms: int = 10
+    linger_ms: int = 2
     session_expiry_s: int = 7 * 24 * 3600
     """How long the broker keeps the session (and queues messages) while the worker is away."""
     receive_maximum: int = 10_000
