@@ -324,7 +324,9 @@ class MqttSink:
             client.username_pw_set(unquote(parts.username), unquote(parts.password or ""))
         if secure:
             client.tls_set()
-        client.max_inflight_messages_set(1000)
+        # No in-flight window: with a large finite one, paho scans every unacknowledged message
+        # on each PUBACK, and a publisher that falls a little behind slows to a crawl.
+        client.max_inflight_messages_set(0)
         client.max_queued_messages_set(0)  # no limit: a batch waits whole for the broker
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
