@@ -71,6 +71,18 @@ class Settings(BaseSettings):
         default=False,
         description="Trust X-Forwarded-Proto from the reverse proxy terminating TLS (for HSTS).",
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The address citizens reach the platform at, for links in e-mails.",
+    )
+    smtp_host: str = Field(
+        default="", description="Mail server for citizens' e-mails; empty: none."
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: bool = Field(default=True, description="Upgrade the connection with STARTTLS.")
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = Field(default="Metropilot <no-reply@localhost>")
     max_near_radius_m: float = Field(default=10_000.0, gt=0)
     page_size_default: int = Field(default=100, ge=1)
     page_size_max: int = Field(default=5_000, ge=1)

@@ -42,6 +42,8 @@ ALARM_ACKNOWLEDGERS = {
     "contractor-lead",
 }
 
+REPORT_READERS = STAFF | {"agent-dijon", "agent-chenove"}
+
 # (method, path as declared) → who may call it. Path parameters are filled by SAMPLES.
 MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/health"): EVERYONE,
@@ -87,6 +89,18 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     },
     ("POST", "/api/v1/alarms/{alarm_id}/clear"): {"operator", "supervisor"},
     ("GET", "/api/v1/stream"): REGISTRY_READERS,
+    ("GET", "/api/v1/report-categories"): REPORT_READERS,
+    ("POST", "/api/v1/report-categories"): {"admin"},
+    ("PUT", "/api/v1/report-categories/{code}"): {"admin"},
+    ("GET", "/api/v1/reports"): REPORT_READERS,
+    ("GET", "/api/v1/reports/{report_id}"): REPORT_READERS,
+    ("POST", "/api/v1/reports/{report_id}/state"): {
+        "operator",
+        "supervisor",
+        "agent-dijon",
+        "agent-chenove",
+    },
+    ("POST", "/api/v1/reports/{report_id}/merge"): {"operator", "supervisor"},
     ("GET", "/api/v1/audit"): {"admin", "supervisor"},
     ("GET", "/api/v1/audit/export"): {"admin", "supervisor"},
     ("GET", "/"): EVERYONE,
@@ -105,6 +119,8 @@ SAMPLES = {
     "{key_id}": "999999",
     "{rule_id}": "999999",
     "{alarm_id}": "999999",
+    "{code}": "no-such-category",
+    "{report_id}": "999999",
 }
 
 

@@ -18,6 +18,7 @@ REPOSITORY_MODULES = (
     "metropilot.telemetry.repository",
     "metropilot.stream.repository",
     "metropilot.alarms.repository",
+    "metropilot.reports.repository",
 )
 
 

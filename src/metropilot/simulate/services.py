@@ -13,6 +13,8 @@ from metropilot.alarms import services as alarms_services
 from metropilot.assets import repository as assets_repository
 from metropilot.assets import services as assets_services
 from metropilot.db.uow import UnitOfWork
+from metropilot.reports import services as reports_services
+from metropilot.reports.catalogue import default_categories
 from metropilot.shared.actors import Actor
 from metropilot.shared.audit import AuditEntry
 from metropilot.shared.errors import Conflict, InvalidInput
@@ -114,6 +116,7 @@ def generate_metropolis(
     )
     # The reference equipment's alarm rules (idempotent: kept as they are when present).
     alarms_services.install_default_rules(uow, actor)
+    reports_services.install_categories(uow, default_categories(), actor)
     # Fresh statistics let both databases pick the location index for bbox queries.
     conn.exec_driver_sql("ANALYZE")
     return GenerationReport(

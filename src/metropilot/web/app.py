@@ -15,6 +15,7 @@ from metropilot.api.responses import JSONResponseFast
 from metropilot.assets.routes import router as assets_router
 from metropilot.audit.routes import router as audit_router
 from metropilot.bootstrap import Platform
+from metropilot.reports.routes import router as reports_router
 from metropilot.stream.routes import router as stream_router
 from metropilot.telemetry.routes import router as telemetry_router
 from metropilot.territory.routes import router as territory_router
@@ -59,6 +60,7 @@ def create_app(platform: Platform) -> FastAPI:
     api.include_router(audit_router)
     api.include_router(telemetry_router)
     api.include_router(alarms_router)
+    api.include_router(reports_router)
     api.include_router(stream_router)
 
     @api.get("/health", dependencies=[audience(Audience.PUBLIC)], tags=["platform"])

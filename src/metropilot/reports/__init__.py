@@ -1,0 +1,1 @@
+"""Citizen reports: categories, reports and the Open311 GeoReport v2 interface."""

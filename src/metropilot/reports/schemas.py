@@ -1,0 +1,75 @@
+"""HTTP shapes of the reports API for staff (the Open311 wire formats are in ``open311``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from metropilot.reports.model import Category, Report, open311_status
+
+__all__ = [
+    "MergeIn",
+    "StateIn",
+    "category_out",
+    "report_out",
+]
+
+
+class StateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    state: str = Field(description="new state, e.g. triaged, in_progress, fixed, reopened")
+    note: str = Field(default="", max_length=2000, description="public note; a default if empty")
+    agency_responsible: str | None = Field(default=None, max_length=200)
+    expected_at: datetime | None = Field(default=None, description="ISO 8601 with offset")
+
+
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    into: int = Field(description="the report this one duplicates")
+
+
+def category_out(category: Category) -> dict[str, Any]:
+    spec = category.spec.model_dump(mode="json")
+    return {"id": category.id, **spec, "updated_at": category.updated_at.isoformat()}
+
+
+def report_out(report: Report, *, personal: bool) -> dict[str, Any]:
+    """A report for staff; the reporter's contact only for those who may call them back."""
+    out: dict[str, Any] = {
+        "id": report.id,
+        "category": report.category_code,
+        "state": report.state.value,
+        "status": open311_status(report.state),
+        "priority": report.priority.value,
+        "lon": report.lon,
+        "lat": report.lat,
+        "commune": report.commune_insee,
+        "address": report.address,
+        "description": report.description,
+        "attributes": report.attributes,
+        "asset": report.asset_id,
+        "status_notes": report.status_notes,
+        "agency_responsible": report.agency_responsible,
+        "expected_at": report.expected_at.isoformat() if report.expected_at else None,
+        "requested_at": report.requested_at.isoformat(),
+        "updated_at": report.updated_at.isoformat(),
+        "closed_at": report.closed_at.isoformat() if report.closed_at else None,
+        "duplicate_of": report.duplicate_of,
+        "supporters": report.supporters,
+        "photos": len(report.photos),
+    }
+    if personal:
+        out["reporter"] = {
+            "email": report.email,
+            "first_name": report.first_name,
+            "last_name": report.last_name,
+            "phone": report.phone,
+            "erased_at": (
+                report.personal_data_erased_at.isoformat()
+                if report.personal_data_erased_at
+                else None
+            ),
+        }
+    return out
