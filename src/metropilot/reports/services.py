@@ -31,6 +31,8 @@ from metropilot.reports.model import (
     ReportSupported,
     check_transition,
 )
+from metropilot.reports.photos import DEFAULT_PHOTO_LIMITS, PhotoLimits, store_photos
+from metropilot.reports.storage import PhotoStorage
 from metropilot.shared.actors import Actor
 from metropilot.shared.audit import AuditEntry
 from metropilot.shared.clock import utcnow
@@ -43,6 +45,7 @@ __all__ = [
     "ReportQuery",
     "Submission",
     "SubmitResult",
+    "attach_photos",
     "change_state",
     "create_category",
     "get_category",
@@ -345,6 +348,45 @@ def _clean_email(value: str | None) -> str | None:
     if not at or not local or "." not in domain or any(c.isspace() for c in value):
         raise InvalidInput(f"{value!r} is not an e-mail address", code="bad_email")
     return value
+
+
+# --- photos ------------------------------------------------------------------------------------
+
+
+def attach_photos(
+    uow: UnitOfWork,
+    report_id: int,
+    photos: Sequence[bytes],
+    storage: PhotoStorage,
+    limits: PhotoLimits = DEFAULT_PHOTO_LIMITS,
+) -> list[dict[str, Any]]:
+    """Check, clean (EXIF gone) and store photos of a report: all of them, or none.
+
+    The files are written before the rows that point at them: a crash in between leaves an
+    unreferenced file, never a row without its file."""
+    if not photos:
+        return []
+    report = get_report(uow, report_id, for_update=True)
+    stored = store_photos(
+        storage, str(report_id), photos, limits, already_stored=len(report.photos)
+    )
+    now = utcnow()
+    for photo in stored:
+        repository.insert_photo(
+            uow.connection,
+            {
+                "report_id": report_id,
+                "position": photo.number,
+                "storage_key": photo.key,
+                "thumbnail_key": photo.thumbnail_key,
+                "content_type": photo.content_type,
+                "width": photo.width,
+                "height": photo.height,
+                "sha256": photo.sha256,
+                "created_at": now,
+            },
+        )
+    return get_report(uow, report_id).photos
 
 
 # --- following up ------------------------------------------------------------------------------
