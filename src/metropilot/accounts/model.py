@@ -101,6 +101,7 @@ PERMISSIONS = {
     "assets:read": "read the equipment registry",
     "assets:write": "create and update equipment",
     "open311:post": "post citizen reports on behalf of a client app",
+    "reports:update": "push updates of citizen reports from a back-office (Open311 updates)",
 }
 
 

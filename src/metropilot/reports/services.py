@@ -45,6 +45,7 @@ __all__ = [
     "ReportQuery",
     "Submission",
     "SubmitResult",
+    "add_note",
     "attach_photos",
     "change_state",
     "create_category",
@@ -444,6 +445,23 @@ def change_state(
             note=note,
         )
     )
+    changed = get_report(uow, report_id)
+    _notify_all(uow, changed, "changed", now)
+    return changed
+
+
+def add_note(uow: UnitOfWork, report_id: int, note: str, actor: Actor) -> Report:
+    """A public note without a change of state (a back-office's progress message)."""
+    note = note.strip()
+    if not note:
+        raise InvalidInput("a note needs some text")
+    if len(note) > 2000:
+        raise InvalidInput("a note has at most 2,000 characters")
+    report = get_report(uow, report_id, for_update=True)
+    now = utcnow()
+    repository.update_report(uow.connection, report_id, {"status_notes": note, "updated_at": now})
+    _public_update(uow, report_id, report.state, note, actor, now)
+    uow.audit(AuditEntry(actor, "report.noted", "report", str(report_id)))
     changed = get_report(uow, report_id)
     _notify_all(uow, changed, "changed", now)
     return changed

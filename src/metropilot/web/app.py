@@ -15,6 +15,7 @@ from metropilot.api.responses import JSONResponseFast
 from metropilot.assets.routes import router as assets_router
 from metropilot.audit.routes import router as audit_router
 from metropilot.bootstrap import Platform
+from metropilot.reports.open311_routes import router as open311_router
 from metropilot.reports.routes import router as reports_router
 from metropilot.stream.routes import router as stream_router
 from metropilot.telemetry.routes import router as telemetry_router
@@ -70,6 +71,7 @@ def create_app(platform: Platform) -> FastAPI:
         return {"status": "ok", "version": metropilot.__version__}
 
     app.include_router(api)
+    app.include_router(open311_router)
     install_pages(app)
     install_api_docs(app, f"{API_PREFIX}/openapi.json")
     return app

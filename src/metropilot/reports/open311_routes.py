@@ -1,0 +1,677 @@
+"""The Open311 GeoReport v2 server at ``/open311/v2``, in XML and JSON.
+
+Citizens' apps (FixMyStreet, city apps) read the catalogue and requests and post new ones; a
+back-office may push updates (FixMyStreet's ``servicerequestupdates``). The specification's rules
+are kept here: the format comes from the suffix; an empty parameter counts as absent; errors are
+the spec's ``errors`` list in the asked format (404 unknown jurisdiction, service, token or
+request; 403 missing or invalid ``api_key``; 400 anything else); requests are read over at most
+90 days and 1,000 at a time. Nothing personal ever goes out: no name, e-mail, phone, device or
+account of a reporter, and reports of categories that are not public are not listed.
+
+Posting needs an ``api_key`` (form field, query parameter or ``X-API-Key``) with the
+``open311:post`` permission; pushing updates one with ``reports:update``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.datastructures import UploadFile
+
+from metropilot.accounts import services as accounts
+from metropilot.api.audience import Audience, audience
+from metropilot.api.ratelimit import RateLimited, SlidingWindowLimiter, client_address
+from metropilot.db.uow import UnitOfWork
+from metropilot.reports import services
+from metropilot.reports.model import (
+    CLOSED_STATES,
+    OPEN_STATES,
+    Category,
+    Report,
+    ReportState,
+    open311_status,
+)
+from metropilot.reports.open311 import (
+    DEFAULT_REQUESTS_LIMIT,
+    AttributeDefinition,
+    AttributeValueOption,
+    CreatedRequest,
+    Discovery,
+    DiscoveryEndpoint,
+    ErrorEntry,
+    Format,
+    NoteView,
+    Open311Error,
+    PhotoView,
+    RequestAttributeView,
+    RequestUpdateView,
+    RequestView,
+    ServiceDefinition,
+    ServiceEntry,
+    TokenView,
+    format_from_path,
+    parse_attributes,
+    parse_boolean_param,
+    parse_comma_list,
+    parse_datetime_param,
+    parse_status_list,
+    render_created_request,
+    render_discovery,
+    render_errors,
+    render_request_updates,
+    render_requests,
+    render_service_definition,
+    render_services,
+    render_tokens,
+    resolve_date_window,
+    retain_defined_attributes,
+    validate_attributes,
+)
+from metropilot.reports.storage import FileSystemStorage
+from metropilot.settings import Settings
+from metropilot.shared.actors import Actor
+from metropilot.shared.clock import utcnow
+from metropilot.shared.errors import DomainError, Forbidden, NotFound
+
+__all__ = ["BASE", "jurisdiction_id", "router"]
+
+BASE = "/open311/v2"
+router = APIRouter(prefix=BASE, tags=["open311"])
+CHANGESET = datetime(2026, 11, 27, tzinfo=UTC)  # when this API's shape last changed
+MAX_PAGE_SIZE = 1000
+# FixMyStreet's update statuses ↔ our states.
+FROM_UPDATE_STATUS = {
+    "open": ReportState.TRIAGED,
+    "investigating": ReportState.TRIAGED,
+    "in_progress": ReportState.IN_PROGRESS,
+    "action_scheduled": ReportState.ACTION_SCHEDULED,
+    "fixed": ReportState.FIXED,
+    "closed": ReportState.FIXED,
+    "duplicate": ReportState.DUPLICATE,
+    "not_councils_responsibility": ReportState.NOT_OUR_RESPONSIBILITY,
+    "internal_referral": ReportState.NOT_OUR_RESPONSIBILITY,
+    "no_further_action": ReportState.NO_FURTHER_ACTION,
+    "cancelled": ReportState.CANCELLED,
+    "reopen": ReportState.REOPENED,
+}
+TO_UPDATE_STATUS = {
+    ReportState.NEW: "open",
+    ReportState.TRIAGED: "investigating",
+    ReportState.IN_PROGRESS: "in_progress",
+    ReportState.ACTION_SCHEDULED: "action_scheduled",
+    ReportState.REOPENED: "reopen",
+    ReportState.FIXED: "fixed",
+    ReportState.DUPLICATE: "duplicate",
+    ReportState.NOT_OUR_RESPONSIBILITY: "not_councils_responsibility",
+    ReportState.NO_FURTHER_ACTION: "no_further_action",
+    ReportState.CANCELLED: "cancelled",
+}
+# Per client address and per key: a citizen app behind one address posts far less than this.
+_POSTS_PER_ADDRESS = SlidingWindowLimiter(limit=30, window_s=60)
+_POSTS_PER_KEY = SlidingWindowLimiter(limit=300, window_s=60)
+
+
+def jurisdiction_id(settings: Settings) -> str:
+    """The one jurisdiction this server answers for, from the metropolis's name."""
+    plain = unicodedata.normalize("NFKD", settings.metropolis_name)
+    plain = "".join(c for c in plain if not unicodedata.combining(c)).lower()
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-") or "metropolis"
+
+
+# --- answering ---------------------------------------------------------------------------------
+
+
+def _respond(fmt: str, produce: Callable[[Format], Any], status: int = 200) -> Response:
+    """Run ``produce`` and answer its document, or the spec's error list, in the asked format."""
+    try:
+        chosen = format_from_path(fmt)
+    except Open311Error as exc:
+        rendered = exc.render("xml")
+        return Response(rendered.body, exc.status, media_type=rendered.media_type)
+    try:
+        rendered = produce(chosen)
+    except Open311Error as exc:
+        failed = exc.render(chosen)
+        return Response(failed.body, exc.status, media_type=failed.media_type)
+    except DomainError as exc:
+        status_of = {NotFound: 404, Forbidden: 403, RateLimited: 429}
+        code = next((v for k, v in status_of.items() if isinstance(exc, k)), 400)
+        descriptions = [exc.message]
+        if isinstance(exc.details, list):
+            descriptions += [str(d.get("message", d)) for d in exc.details if isinstance(d, dict)]
+        failed = render_errors([ErrorEntry(code, d) for d in descriptions], chosen)
+        return Response(failed.body, code, media_type=failed.media_type)
+    return Response(rendered.body, status, media_type=rendered.media_type)
+
+
+def _param(values: Any, name: str) -> str | None:
+    """A parameter, stripped; empty counts as absent (the spec says so)."""
+    value = values.get(name)
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _check_jurisdiction(request: Request, given: str | None) -> None:
+    if given is not None and given != jurisdiction_id(request.app.state.settings):
+        raise Open311Error.not_found(f"unknown jurisdiction_id {given!r}")
+
+
+def _uow(request: Request, *, write: bool = False) -> UnitOfWork:
+    return request.app.state.uow_factory(write=write)  # type: ignore[no-any-return]
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _service_name(category: Category, request: Request) -> str:
+    french = request.headers.get("accept-language", "").lower().startswith("fr")
+    return category.spec.name_fr if french and category.spec.name_fr else category.spec.name
+
+
+# --- discovery and services --------------------------------------------------------------------
+
+
+@router.get(
+    "/discovery.{fmt}",
+    dependencies=[audience(Audience.PUBLIC)],
+    summary="Open311 service discovery",
+)
+def discovery(fmt: str, request: Request) -> Response:
+    def produce(chosen: Format) -> Any:
+        return render_discovery(
+            Discovery(
+                changeset=CHANGESET,
+                contact=f"{request.app.state.settings.metropolis_name}: command post",
+                key_service="Ask the metropolis's platform administrators for an api_key "
+                "with the open311:post permission.",
+                endpoints=(
+                    DiscoveryEndpoint(
+                        url=_base_url(request) + BASE, changeset=CHANGESET, type="production"
+                    ),
+                ),
+            ),
+            chosen,
+        )
+
+    return _respond(fmt, produce)
+
+
+@router.get(
+    "/services.{fmt}",
+    dependencies=[audience(Audience.PUBLIC)],
+    summary="The categories citizens can report (Open311 services)",
+)
+def list_services(fmt: str, request: Request) -> Response:
+    def produce(chosen: Format) -> Any:
+        _check_jurisdiction(request, _param(request.query_params, "jurisdiction_id"))
+        with _uow(request) as uow:
+            found = services.list_categories(uow)
+        return render_services(
+            [
+                ServiceEntry(
+                    service_code=c.code,
+                    service_name=_service_name(c, request),
+                    description=c.spec.description or None,
+                    metadata=bool(c.spec.attributes),
+                    type="realtime",
+                    keywords=c.spec.keywords,
+                    group=c.spec.group,
+                )
+                for c in found
+            ],
+            chosen,
+        )
+
+    return _respond(fmt, produce)
+
+
+def _definitions(category: Category) -> tuple[AttributeDefinition, ...]:
+    return tuple(
+        AttributeDefinition(
+            code=a.code,
+            datatype=a.datatype,
+            description=a.description,
+            required=a.required,
+            order=a.order,
+            variable=a.variable,
+            datatype_description=a.datatype_description or None,
+            values=tuple(AttributeValueOption(v.key, v.name) for v in a.values),
+        )
+        for a in category.spec.attributes
+    )
+
+
+def _category(uow: UnitOfWork, code: str) -> Category:
+    try:
+        return services.get_category(uow, code)
+    except NotFound:
+        raise Open311Error.not_found(f"unknown service_code {code!r}") from None
+
+
+@router.get(
+    "/services/{service_code}.{fmt}",
+    dependencies=[audience(Audience.PUBLIC)],
+    summary="The questions a category asks (Open311 service definition)",
+)
+def service_definition(service_code: str, fmt: str, request: Request) -> Response:
+    def produce(chosen: Format) -> Any:
+        _check_jurisdiction(request, _param(request.query_params, "jurisdiction_id"))
+        with _uow(request) as uow:
+            category = _category(uow, service_code)
+        if not category.spec.attributes:
+            raise Open311Error.not_found(
+                f"service {service_code!r} has no definition (metadata false)"
+            )
+        return render_service_definition(
+            ServiceDefinition(service_code=category.code, attributes=_definitions(category)),
+            chosen,
+        )
+
+    return _respond(fmt, produce)
+
+
+# --- posting -----------------------------------------------------------------------------------
+
+
+def _client(request: Request, given: str | None, permission: str) -> Actor:
+    """The client app behind an ``api_key``: 403 unless it may ``permission``."""
+    key = given or request.headers.get("x-api-key")
+    if not key:
+        raise Open311Error.forbidden("api_key is required")
+    with _uow(request) as uow:
+        found = accounts.resolve_key(uow, key.strip())
+    if found is None:
+        raise Open311Error.forbidden("api_key is not valid")
+    if not any(s.covers(permission) for s in found.principal.key_scopes):
+        raise Open311Error.forbidden(f"this api_key may not use {permission}")
+    _POSTS_PER_KEY.hit(f"key:{found.key_id}")
+    return found.principal.actor()
+
+
+def _number(value: str | None, name: str) -> float:
+    if value is None:
+        raise Open311Error.bad_request(f"{name} is required")
+    try:
+        number = float(value)
+    except ValueError:
+        raise Open311Error.bad_request(f"{name} must be a number, got {value!r}") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise Open311Error.bad_request(f"{name} must be a finite number")
+    return number
+
+
+@router.post(
+    "/requests.{fmt}",
+    dependencies=[audience(Audience.PUBLIC)],  # the api_key is checked as the spec says
+    summary="Post a citizen report (form-urlencoded; multipart with 'media' photos)",
+)
+async def post_request(fmt: str, request: Request) -> Response:
+    form = await request.form()
+    fields = {**request.query_params, **{k: v for k, v in form.items() if isinstance(v, str)}}
+    form_items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    media = [v for k, v in form.multi_items() if k == "media" and isinstance(v, UploadFile)]
+    photos = [await upload.read() for upload in media]
+
+    def produce(chosen: Format) -> Any:
+        _check_jurisdiction(request, _param(fields, "jurisdiction_id"))
+        _POSTS_PER_ADDRESS.hit(f"address:{client_address(request)}")
+        actor = _client(request, _param(fields, "api_key"), "open311:post")
+        code = _param(fields, "service_code")
+        if code is None:
+            raise Open311Error.bad_request("service_code is required")
+        lat, lon = _param(fields, "lat"), _param(fields, "long")
+        if lat is None and lon is None:
+            if _param(fields, "address_string") or _param(fields, "address_id"):
+                raise Open311Error.bad_request(
+                    "lat and long are required: this jurisdiction does not locate addresses"
+                )
+            raise Open311Error.bad_request("a location is required: lat and long")
+        latitude, longitude = _number(lat, "lat"), _number(lon, "long")
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise Open311Error.bad_request("lat and long must be WGS 84 degrees")
+        description = _param(fields, "description") or ""
+        if len(description) > 4000:
+            raise Open311Error.bad_request(
+                f"description has {len(description)} characters; at most 4000"
+            )
+        with _uow(request, write=True) as uow:
+            category = _category(uow, code)
+            definitions = _definitions(category)
+            answers = parse_attributes(form_items)
+            problems = validate_attributes(definitions, answers)
+            if problems:
+                raise Open311Error.bad_request(*problems)
+            attributes: dict[str, Any] = dict(retain_defined_attributes(definitions, answers))
+            media_url = _param(fields, "media_url")
+            if media_url is not None:
+                attributes["media_url"] = media_url[:500]
+            account = _param(fields, "account_id")
+            result = services.submit(
+                uow,
+                services.Submission(
+                    category_code=category.code,
+                    lon=longitude,
+                    lat=latitude,
+                    description=description,
+                    attributes=attributes,
+                    address=_param(fields, "address_string") or "",
+                    email=_param(fields, "email"),
+                    first_name=_param(fields, "first_name"),
+                    last_name=_param(fields, "last_name"),
+                    phone=_param(fields, "phone"),
+                    device_id=_param(fields, "device_id"),
+                    client_id=None,
+                ),
+                actor,
+            )
+            if photos and not result.me_too:
+                storage = FileSystemStorage(request.app.state.settings.data_dir / "photos")
+                services.attach_photos(uow, result.report.id, photos, storage)
+            uow.commit()
+        return render_created_request(
+            CreatedRequest(
+                service_request_id=str(result.report.id),
+                service_notice=result.notice or None,
+                account_id=account,
+            ),
+            chosen,
+        )
+
+    return _respond(fmt, produce, status=201)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def _media_url(request: Request, report_id: int, number: int, thumbnail: bool = False) -> str:
+    suffix = "thumb.jpg" if thumbnail else "jpg"
+    return f"{_base_url(request)}{BASE}/media/{report_id}/{number}.{suffix}"
+
+
+def _view(
+    report: Report,
+    names: dict[str, str],
+    request: Request,
+    uow: UnitOfWork,
+    extensions: bool,
+) -> RequestView:
+    photos = report.photos
+    extra: dict[str, Any] = {}
+    if extensions:
+        extra = {
+            "attributes": tuple(
+                RequestAttributeView(
+                    code, tuple(value) if isinstance(value, list) else (str(value),)
+                )
+                for code, value in sorted(report.attributes.items())
+            ),
+            "photos": tuple(
+                PhotoView(
+                    media_url=_media_url(request, report.id, p["position"]),
+                    created_at=p["created_at"],
+                    width=p["width"],
+                    height=p["height"],
+                )
+                for p in photos
+            ),
+            "notes": tuple(
+                NoteView(datetime=u["at"], description=u["description"], type=u["state"])
+                for u in services.timeline(uow, report.id)
+            ),
+        }
+    return RequestView(
+        service_request_id=str(report.id),
+        status=open311_status(report.state),
+        status_notes=report.status_notes or None,
+        service_code=report.category_code,
+        service_name=names.get(report.category_code, report.category_code),
+        description=report.description or None,
+        agency_responsible=report.agency_responsible or None,
+        service_notice=report.service_notice or None,
+        requested_datetime=report.requested_at,
+        updated_datetime=report.updated_at,
+        expected_datetime=report.expected_at,
+        address=report.address or None,
+        lat=report.lat,
+        long=report.lon,
+        media_url=_media_url(request, report.id, photos[0]["position"]) if photos else None,
+        **extra,
+    )
+
+
+def _names(uow: UnitOfWork, request: Request) -> dict[str, str]:
+    found = services.list_categories(uow, include_inactive=True)
+    return {c.code: _service_name(c, request) for c in found}
+
+
+@router.get(
+    "/requests.{fmt}",
+    dependencies=[audience(Audience.PUBLIC)],
+    summary="Citizen reports of public categories (90 days and 1,000 at most at a time)",
+)
+def list_requests(fmt: str, request: Request) -> Response:
+    params = request.query_params
+
+    def produce(chosen: Format) -> Any:
+        _check_jurisdiction(request, _param(params, "jurisdiction_id"))
+        extensions = parse_boolean_param("extensions", _param(params, "extensions"))
+        page_size = _int_param(params, "page_size", DEFAULT_REQUESTS_LIMIT, 1, MAX_PAGE_SIZE)
+        page = _int_param(params, "page", 1, 1, 1_000_000)
+        ids_text = parse_comma_list(_param(params, "service_request_id"))
+        if ids_text:  # overrides every other parameter, as the spec says
+            ids = [_id(v) for v in ids_text]
+            query = services.ReportQuery(ids=ids, public_only=True, limit=len(ids))
+        else:
+            start, end = resolve_date_window(
+                parse_datetime_param("start_date", _param(params, "start_date")),
+                parse_datetime_param("end_date", _param(params, "end_date")),
+                now=utcnow(),
+            )
+            statuses = parse_status_list(_param(params, "status"))
+            states: list[ReportState] = []
+            if "open" in statuses:
+                states += sorted(OPEN_STATES)
+            if "closed" in statuses:
+                states += sorted(CLOSED_STATES)
+            query = services.ReportQuery(
+                category_codes=parse_comma_list(_param(params, "service_code")),
+                states=states,
+                start=start,
+                end=end,
+                public_only=True,
+                offset=(page - 1) * page_size,
+                limit=page_size,
+            )
+        with _uow(request) as uow:
+            found = services.query_reports(uow, query)
+            names = _names(uow, request)
+            views = [_view(r, names, request, uow, extensions) for r in found]
+        return render_requests(views, chosen, extensions=extensions)
+
+    return _respond(fmt, produce)
+
+
+@router.get(
+    "/requests/{service_request_id}.{fmt}",
+    dependencies=[audience(Audience.PUBLIC)],
+    summary="One citizen report",
+)
+def get_request(service_request_id: str, fmt: str, request: Request) -> Response:
+    params = request.query_params
+
+    def produce(chosen: Format) -> Any:
+        _check_jurisdiction(request, _param(params, "jurisdiction_id"))
+        extensions = parse_boolean_param("extensions", _param(params, "extensions"))
+        report_id = _id(service_request_id, not_found=True)
+        with _uow(request) as uow:
+            found = services.query_reports(
+                uow, services.ReportQuery(ids=[report_id], public_only=True, limit=1)
+            )
+            if not found:
+                raise Open311Error.not_found(f"unknown service_request_id {service_request_id!r}")
+            names = _names(uow, request)
+            views = [_view(found[0], names, request, uow, extensions)]
+        return render_requests(views, chosen, extensions=extensions)
+
+    return _respond(fmt, produce)
+
+
+@router.get(
+    "/tokens/{token}.{fmt}",
+    dependencies=[audience(Audience.PUBLIC)],
+    summary="The request a token stands for",
+)
+def get_token(token: str, fmt: str, request: Request) -> Response:
+    def produce(chosen: Format) -> Any:
+        _check_jurisdiction(request, _param(request.query_params, "jurisdiction_id"))
+        with _uow(request) as uow:
+            try:
+                report = services.report_by_token(uow, token)
+            except NotFound:
+                raise Open311Error.not_found("unknown token") from None
+        return render_tokens([TokenView(token=token, service_request_id=str(report.id))], chosen)
+
+    return _respond(fmt, produce)
+
+
+# --- updates (FixMyStreet's extension) ---------------------------------------------------------
+
+
+@router.get(
+    "/servicerequestupdates.{fmt}",
+    dependencies=[audience(Audience.PUBLIC)],
+    summary="Public updates of citizen reports in a time window (FixMyStreet's extension)",
+)
+def list_updates(fmt: str, request: Request) -> Response:
+    params = request.query_params
+
+    def produce(chosen: Format) -> Any:
+        _check_jurisdiction(request, _param(params, "jurisdiction_id"))
+        start, end = resolve_date_window(
+            parse_datetime_param("start_date", _param(params, "start_date")),
+            parse_datetime_param("end_date", _param(params, "end_date")),
+            now=utcnow(),
+        )
+        with _uow(request) as uow:
+            found = services.updates_between(uow, start, end, limit=DEFAULT_REQUESTS_LIMIT)
+        return render_request_updates(
+            [
+                RequestUpdateView(
+                    update_id=str(u["id"]),
+                    service_request_id=str(u["report_id"]),
+                    status=TO_UPDATE_STATUS[ReportState(u["state"])],
+                    updated_datetime=u["at"],
+                    description=u["description"] or None,
+                )
+                for u in found
+            ],
+            chosen,
+        )
+
+    return _respond(fmt, produce)
+
+
+@router.post(
+    "/servicerequestupdates.{fmt}",
+    dependencies=[audience(Audience.PUBLIC)],  # the api_key is checked as the spec says
+    summary="Push an update of a report from a back-office (needs reports:update)",
+)
+async def post_update(fmt: str, request: Request) -> Response:
+    form = await request.form()
+    fields = {**request.query_params, **{k: v for k, v in form.items() if isinstance(v, str)}}
+
+    def produce(chosen: Format) -> Any:
+        _check_jurisdiction(request, _param(fields, "jurisdiction_id"))
+        actor = _client(request, _param(fields, "api_key"), "reports:update")
+        report_id = _id(_param(fields, "service_request_id") or "", not_found=True)
+        status = (_param(fields, "status") or "").lower()
+        target = FROM_UPDATE_STATUS.get(status)
+        if target is None:
+            known = ", ".join(sorted(FROM_UPDATE_STATUS))
+            raise Open311Error.bad_request(f"status must be one of {known}, got {status!r}")
+        if target is ReportState.DUPLICATE:
+            raise Open311Error.bad_request("duplicates are merged on the platform, not pushed")
+        description = _param(fields, "description") or ""
+        with _uow(request, write=True) as uow:
+            report = services.get_report(uow, report_id)
+            if report.state is target:
+                changed = services.add_note(uow, report_id, description, actor)
+            else:
+                changed = services.change_state(uow, report_id, target, actor, note=description)
+            uow.commit()
+            found = services.updates_between(
+                uow, changed.updated_at, changed.updated_at, public_only=False, limit=10
+            )
+        update_id = str(max((u["id"] for u in found if u["report_id"] == report_id), default=0))
+        return render_request_updates(
+            [
+                RequestUpdateView(
+                    update_id=update_id,
+                    service_request_id=str(report_id),
+                    status=TO_UPDATE_STATUS[changed.state],
+                    updated_datetime=changed.updated_at,
+                    description=changed.status_notes or None,
+                )
+            ],
+            chosen,
+        )
+
+    return _respond(fmt, produce, status=201)
+
+
+# --- photos --------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/media/{report_id}/{name}",
+    dependencies=[audience(Audience.PUBLIC)],
+    summary="A photo of a public report (EXIF removed), or its thumbnail (n.thumb.jpg)",
+)
+def media(report_id: int, name: str, request: Request) -> Response:
+    match = re.fullmatch(r"([1-9][0-9]?)\.(thumb\.)?jpg", name)
+    if match is None:
+        raise NotFound("no such photo")
+    number, thumbnail = int(match.group(1)), bool(match.group(2))
+    with _uow(request) as uow:
+        found = services.query_reports(
+            uow, services.ReportQuery(ids=[report_id], public_only=True, limit=1)
+        )
+    photo = next((p for p in found[0].photos if p["position"] == number), None) if found else None
+    if photo is None:
+        raise NotFound("no such photo")
+    storage = FileSystemStorage(request.app.state.settings.data_dir / "photos")
+    data = storage.get(photo["thumbnail_key"] if thumbnail else photo["storage_key"])
+    return Response(
+        data,
+        media_type="image/jpeg",
+        headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+# --- parameters ----------------------------------------------------------------------------------
+
+
+def _id(value: str, *, not_found: bool = False) -> int:
+    if not value.isdigit() or len(value) > 12:
+        if not_found:
+            raise Open311Error.not_found(f"unknown service_request_id {value!r}")
+        raise Open311Error.bad_request(f"service_request_id must be numbers, got {value!r}")
+    return int(value)
+
+
+def _int_param(values: Any, name: str, default: int, lowest: int, highest: int) -> int:
+    value = _param(values, name)
+    if value is None:
+        return default
+    if not value.isdigit() or not lowest <= int(value) <= highest:
+        raise Open311Error.bad_request(f"{name} must be a whole number {lowest}–{highest}")
+    return int(value)
