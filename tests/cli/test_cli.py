@@ -238,3 +238,17 @@ def test_second_factor_from_the_shell(data_dir: Path) -> None:
     code, output = invoke("users", "totp-disable", "olga")
     assert code == 2
     assert "has no second factor" in output
+
+
+def test_the_report_catalogue_from_the_shell(data_dir: Path) -> None:
+    assert invoke("generate", "--scale", "0.02")[0] == 0
+    code, output = invoke("reports", "install-catalogue")
+    assert code == 0
+    assert "0 categories added" in output  # the city came with it
+    code, output = invoke("reports", "categories")
+    assert code == 0
+    assert "pothole" in output
+    assert "streetlight-broken" in output
+    code, output = invoke("reports", "send-mail")
+    assert code != 0
+    assert "METROPILOT_SMTP_HOST" in output

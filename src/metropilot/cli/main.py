@@ -27,9 +27,11 @@ from metropilot.cli.audit import app as audit_app
 from metropilot.cli.common import cli_actor, console, fail, load_platform, out
 from metropilot.cli.ingest import ingest
 from metropilot.cli.progress import progress_bar
+from metropilot.cli.reports import reports_app
 from metropilot.cli.simulate import simulate
 from metropilot.db import migrate
 from metropilot.db.engine import make_engine
+from metropilot.reports import mail as reports_mail
 from metropilot.settings import get_settings
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import DomainError
@@ -59,6 +61,7 @@ app.add_typer(telemetry_app, name="telemetry")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
+app.add_typer(reports_app, name="reports")
 app.command()(ingest)
 app.command()(simulate)
 
@@ -286,8 +289,8 @@ def _maintain_telemetry(platform: Platform) -> str:
 
 
 def _housekeeping(platform: Platform, tick_s: float = 30.0, maintain_every: int = 10) -> None:
-    """In the background: write the twin, judge silences and escalations every 30 s; roll up
-    and purge telemetry every 5 minutes."""
+    """In the background: write the twin, judge silences and escalations, send citizens'
+    e-mails every 30 s; roll up and purge telemetry every 5 minutes."""
     import logging
     import threading
 
@@ -302,6 +305,8 @@ def _housekeeping(platform: Platform, tick_s: float = 30.0, maintain_every: int 
                     alarms_services.check_timers(uow, utcnow())
                     alarms_services.escalate(uow, utcnow())
                     uow.commit()
+                # Citizens' e-mails waiting in the outbox (nothing without a mail server).
+                reports_mail.deliver_due(platform.uow_factory, platform.settings)
                 if tick % maintain_every == 0:
                     log.info("telemetry: %s", _maintain_telemetry(platform))
             except Exception:
