@@ -112,9 +112,22 @@ TO_UPDATE_STATUS = {
     ReportState.NO_FURTHER_ACTION: "no_further_action",
     ReportState.CANCELLED: "cancelled",
 }
-# Per client address and per key: a citizen app behind one address posts far less than this.
-_POSTS_PER_ADDRESS = SlidingWindowLimiter(limit=30, window_s=60)
-_POSTS_PER_KEY = SlidingWindowLimiter(limit=300, window_s=60)
+# Per client address and per key (settings open311_posts_per_minute[_per_key]); one pair of
+# limiters per process and limit.
+_limiters: dict[tuple[str, int], SlidingWindowLimiter] = {}
+
+
+def _limit(request: Request, what: str, key: str) -> None:
+    settings: Settings = request.app.state.settings
+    per_minute = (
+        settings.open311_posts_per_minute
+        if what == "address"
+        else settings.open311_posts_per_minute_per_key
+    )
+    limiter = _limiters.get((what, per_minute))
+    if limiter is None:
+        limiter = _limiters[(what, per_minute)] = SlidingWindowLimiter(per_minute, 60.0)
+    limiter.hit(f"{what}:{key}")
 
 
 def jurisdiction_id(settings: Settings) -> str:
@@ -293,7 +306,7 @@ def _client(request: Request, given: str | None, permission: str) -> Actor:
         raise Open311Error.forbidden("api_key is not valid")
     if not any(s.covers(permission) for s in found.principal.key_scopes):
         raise Open311Error.forbidden(f"this api_key may not use {permission}")
-    _POSTS_PER_KEY.hit(f"key:{found.key_id}")
+    _limit(request, "key", str(found.key_id))
     return found.principal.actor()
 
 
@@ -323,7 +336,7 @@ async def post_request(fmt: str, request: Request) -> Response:
 
     def produce(chosen: Format) -> Any:
         _check_jurisdiction(request, _param(fields, "jurisdiction_id"))
-        _POSTS_PER_ADDRESS.hit(f"address:{client_address(request)}")
+        _limit(request, "address", client_address(request))
         actor = _client(request, _param(fields, "api_key"), "open311:post")
         code = _param(fields, "service_code")
         if code is None:
@@ -449,8 +462,11 @@ def _view(
 
 
 def _names(uow: UnitOfWork, request: Request) -> dict[str, str]:
-    found = services.list_categories(uow, include_inactive=True)
-    return {c.code: _service_name(c, request) for c in found}
+    french = request.headers.get("accept-language", "").lower().startswith("fr")
+    return {
+        code: (name_fr if french and name_fr else name)
+        for code, (name, name_fr) in services.category_names(uow).items()
+    }
 
 
 @router.get(

@@ -43,6 +43,7 @@ from metropilot.reports.model import (
 __all__ = [
     "categories",
     "category_by_code",
+    "category_names",
     "insert_category",
     "insert_photo",
     "insert_report",
@@ -237,6 +238,15 @@ def list_categories(conn: Connection, *, include_inactive: bool = False) -> list
     if not include_inactive:
         query = query.where(categories.c.active)
     return [_category(row) for row in conn.execute(query).mappings()]
+
+
+def category_names(conn: Connection) -> dict[str, tuple[str, str]]:
+    """Every category's (English, French) name by code: what a list of reports shows."""
+    c = categories.c
+    return {
+        str(code): (str(name), str(name_fr))
+        for code, name, name_fr in conn.execute(select(c.code, c.name, c.name_fr))
+    }
 
 
 def category_by_code(conn: Connection, code: str) -> Category | None:

@@ -47,6 +47,7 @@ __all__ = [
     "SubmitResult",
     "add_note",
     "attach_photos",
+    "category_names",
     "change_state",
     "create_category",
     "get_category",
@@ -94,6 +95,10 @@ def install_categories(uow: UnitOfWork, specs: Sequence[CategorySpec], actor: Ac
 
 def list_categories(uow: UnitOfWork, *, include_inactive: bool = False) -> list[Category]:
     return repository.list_categories(uow.connection, include_inactive=include_inactive)
+
+
+def category_names(uow: UnitOfWork) -> dict[str, tuple[str, str]]:
+    return repository.category_names(uow.connection)
 
 
 def get_category(uow: UnitOfWork, code: str, *, active_only: bool = True) -> Category:
