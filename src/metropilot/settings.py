@@ -71,6 +71,14 @@ class Settings(BaseSettings):
         default=False,
         description="Trust X-Forwarded-Proto from the reverse proxy terminating TLS (for HSTS).",
     )
+    open311_posts_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="Citizen reports accepted per minute from one client address (Open311, web).",
+    )
+    open311_posts_per_minute_per_key: int = Field(
+        default=300, ge=1, description="Citizen reports accepted per minute from one client app."
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
         description="The address citizens reach the platform at, for links in e-mails.",
@@ -83,6 +91,12 @@ class Settings(BaseSettings):
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_from: str = Field(default="Metropilot <no-reply@localhost>")
+    privacy_retention_months: float = Field(
+        default=12,
+        ge=0,
+        description="Citizens' names, e-mails, phones and device ids are erased this many "
+        "months after their report closed (metropilot privacy purge); the public record stays.",
+    )
     max_near_radius_m: float = Field(default=10_000.0, gt=0)
     page_size_default: int = Field(default=100, ge=1)
     page_size_max: int = Field(default=5_000, ge=1)
