@@ -26,6 +26,7 @@ from metropilot.cli.accounts import keys_app, users_app
 from metropilot.cli.audit import app as audit_app
 from metropilot.cli.common import cli_actor, console, fail, load_platform, out
 from metropilot.cli.ingest import ingest
+from metropilot.cli.privacy import app as privacy_app
 from metropilot.cli.progress import progress_bar
 from metropilot.cli.reports import reports_app
 from metropilot.cli.simulate import simulate
@@ -62,6 +63,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
 app.add_typer(reports_app, name="reports")
+app.add_typer(privacy_app, name="privacy")
 app.command()(ingest)
 app.command()(simulate)
 
