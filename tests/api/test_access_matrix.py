@@ -120,6 +120,12 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/login"): EVERYONE,
     ("POST", "/login"): EVERYONE,
     ("POST", "/logout"): EVERYONE,
+    ("GET", "/report"): EVERYONE,
+    ("POST", "/report"): EVERYONE,
+    ("GET", "/report/track/{token}"): EVERYONE,
+    ("GET", "/report/track/{token}/photos/{name}"): EVERYONE,
+    ("GET", "/reports/map"): EVERYONE,
+    ("GET", "/reports/map.json"): EVERYONE,
 }
 # Query strings that make an allowed call end (the live stream otherwise runs on).
 QUERIES = {"/api/v1/stream": "?timeout_s=0"}

@@ -29,6 +29,9 @@ __all__ = ["API_PREFIX", "create_app"]
 API_PREFIX = "/api/v1"
 
 
+REPORT_BODY_BYTES = 60 * 1024 * 1024
+
+
 def create_app(platform: Platform) -> FastAPI:
     app = FastAPI(
         title="Metropilot",
@@ -51,7 +54,13 @@ def create_app(platform: Platform) -> FastAPI:
         max_body_bytes=platform.settings.max_request_bytes,
         cors_origins=platform.settings.cors_origins,
         hsts=platform.settings.behind_tls_proxy,
-        limits={f"{API_PREFIX}/assets/import": platform.settings.max_import_bytes},
+        limits={
+            f"{API_PREFIX}/assets/import": platform.settings.max_import_bytes,
+            # Up to 5 photos of 10 MB each, straight from a phone.
+            "/report": REPORT_BODY_BYTES,
+            "/open311/v2/requests.json": REPORT_BODY_BYTES,
+            "/open311/v2/requests.xml": REPORT_BODY_BYTES,
+        },
     )
 
     api = APIRouter(prefix=API_PREFIX)

@@ -357,8 +357,10 @@ def home(
 
 def install_pages(app: FastAPI) -> None:
     # Imported here: the sign-in pages build on the helpers of this module.
+    from metropilot.web.report_pages import router as report_router
     from metropilot.web.signin import router as signin_router
 
     app.include_router(router)
     app.include_router(signin_router)
+    app.include_router(report_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
