@@ -11,11 +11,13 @@ from sqlalchemy import Engine
 from metropilot.accounts import passwords
 from metropilot.alarms.services import AlarmEngine
 from metropilot.audit import services as audit_services
+from metropilot.cases import services as cases_services
 from metropilot.db import migrate
 from metropilot.db.engine import make_engine
 from metropilot.db.uow import UnitOfWork, UnitOfWorkFactory
 from metropilot.settings import Settings, get_settings
 from metropilot.shared.errors import DomainError
+from metropilot.shared.events import MessageBus
 from metropilot.stream.journal import Journal, default_journal
 from metropilot.telemetry.services import BatchObserver, IngestPipeline
 
@@ -33,6 +35,7 @@ class Platform:
     uow_factory: UnitOfWorkFactory
     _pipeline: IngestPipeline | None = field(default=None, repr=False)
     journal: Journal | None = field(default=None, repr=False)
+    bus: MessageBus | None = field(default=None, repr=False)
 
     @property
     def ingest_pipeline(self) -> IngestPipeline:
@@ -82,7 +85,18 @@ def bootstrap(settings: Settings | None = None, *, upgrade: bool | None = None) 
     # Every process journals its own events for the live stream (the ingest worker included),
     # in the transaction that made them.
     journal = default_journal()
+    # Each platform publishes on a bus of its own: a process holding several (the tests) never
+    # lets one database's events reach another's handlers.
+    message_bus = MessageBus()
     factory = partial(
-        UnitOfWork, engine, audit_sink=audit_services.append_entries, event_sink=journal.sink
+        UnitOfWork,
+        engine,
+        message_bus,
+        audit_sink=audit_services.append_entries,
+        event_sink=journal.sink,
     )
-    return Platform(settings=settings, engine=engine, uow_factory=factory, journal=journal)
+    # Alarms and citizen reports open cases.
+    cases_services.attach(message_bus, factory)
+    return Platform(
+        settings=settings, engine=engine, uow_factory=factory, journal=journal, bus=message_bus
+    )

@@ -36,7 +36,6 @@ from metropilot.db import migrate
 from metropilot.shared.actors import Actor, ActorKind
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import Conflict, InvalidInput, NotFound
-from metropilot.shared.events import bus
 from metropilot.telemetry.services import BatchResult, IngestPipeline
 from tests.conftest import TEST_ACTOR
 from tests.factories import cabinet, light, seed_territory
@@ -160,11 +159,12 @@ def city(platform: Platform) -> City:
 
 
 @pytest.fixture
-def events() -> Iterator[list[AlarmEvent]]:
+def events(platform: Platform) -> Iterator[list[AlarmEvent]]:
     seen: list[AlarmEvent] = []
-    bus.subscribe(AlarmEvent, seen.append)
+    assert platform.bus is not None
+    platform.bus.subscribe(AlarmEvent, seen.append)
     yield seen
-    bus.unsubscribe(AlarmEvent, seen.append)
+    platform.bus.unsubscribe(AlarmEvent, seen.append)
 
 
 LAMP = {"code": "lamp", "type": "state", "params": {"metric": "lamp_failure"}}

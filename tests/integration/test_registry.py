@@ -10,7 +10,7 @@ from metropilot.assets.model import AssetKind, AssetStatus
 from metropilot.assets.services import AssetFilter, AssetsImported, AssetStatusChanged
 from metropilot.bootstrap import Platform
 from metropilot.shared.errors import InvalidInput, NotFound
-from metropilot.shared.events import DomainEvent, bus
+from metropilot.shared.events import DomainEvent
 from tests.conftest import TEST_ACTOR
 from tests.factories import cabinet, light, seed_territory
 
@@ -114,6 +114,8 @@ def test_parent_may_already_be_stored(territory: Platform) -> None:
 
 def test_events_are_published_only_after_commit(territory: Platform) -> None:
     seen: list[DomainEvent] = []
+    bus = territory.bus
+    assert bus is not None
     bus.subscribe(DomainEvent, seen.append)
     try:
         with territory.uow_factory() as uow:
@@ -130,6 +132,8 @@ def test_events_are_published_only_after_commit(territory: Platform) -> None:
 
 def test_status_change_is_attributed_and_announced(territory: Platform) -> None:
     seen: list[AssetStatusChanged] = []
+    bus = territory.bus
+    assert bus is not None
     bus.subscribe(AssetStatusChanged, seen.append)
     try:
         with territory.uow_factory() as uow:

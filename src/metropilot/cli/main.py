@@ -22,6 +22,7 @@ from metropilot.assets.model import AssetDraft, AssetKind
 from metropilot.assets.services import AssetFilter
 from metropilot.assets.transfer import csv_rows, geojson_chunks, read_csv, read_geojson
 from metropilot.bootstrap import Platform
+from metropilot.cases import services as cases_services
 from metropilot.cli.accounts import keys_app, users_app
 from metropilot.cli.audit import app as audit_app
 from metropilot.cli.common import cli_actor, console, fail, load_platform, out
@@ -306,6 +307,10 @@ def _housekeeping(platform: Platform, tick_s: float = 30.0, maintain_every: int 
                 with platform.uow_factory(write=True) as uow:
                     alarms_services.check_timers(uow, utcnow())
                     alarms_services.escalate(uow, utcnow())
+                    uow.commit()
+                # Alarms and reports whose case an event handler missed (a crash in between).
+                with platform.uow_factory(write=True) as uow:
+                    cases_services.open_pending(uow)
                     uow.commit()
                 # Citizens' e-mails waiting in the outbox (nothing without a mail server).
                 reports_mail.deliver_due(platform.uow_factory, platform.settings)

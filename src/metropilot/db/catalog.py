@@ -19,6 +19,7 @@ REPOSITORY_MODULES = (
     "metropilot.stream.repository",
     "metropilot.alarms.repository",
     "metropilot.reports.repository",
+    "metropilot.cases.repository",
 )
 
 

@@ -1,0 +1,311 @@
+"""Storage of cases, their links to alarms and reports, their timeline, and the routing rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, RowMapping
+
+from metropilot.accounts.model import Sector
+from metropilot.cases.model import (
+    Assignee,
+    Case,
+    CaseOrigin,
+    CaseState,
+    Milestone,
+    Priority,
+    TimelineEntry,
+)
+from metropilot.cases.routing import RoutingRule, parse_routing_rule
+from metropilot.db.schema import JSONDocument, UTCDateTime, metadata
+
+__all__ = [
+    "case_links",
+    "case_timeline",
+    "cases",
+    "routing_rules",
+]
+
+routing_rules = Table(
+    "routing_rules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("spec", JSONDocument, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("origin", String(16), nullable=False),
+    Column("category", String(48), nullable=False),
+    Column("priority", String(2), nullable=False),
+    Column("state", String(24), nullable=False),
+    Column("commune_insee", String(5), ForeignKey("communes.insee")),
+    Column("asset_id", Integer, ForeignKey("assets.id")),
+    Column("asset_kind", String(32)),
+    Column("team", String(63)),  # team code; NULL: the command post's queue
+    Column("team_id", Integer, ForeignKey("teams.id")),
+    Column("organisation", String(63)),
+    Column("organisation_id", Integer, ForeignKey("organisations.id")),
+    Column("sector", String(8)),
+    Column("routing_rule_id", Integer, ForeignKey("routing_rules.id")),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Column("reopened_count", Integer, nullable=False),
+    Index("ix_cases_state", "state"),
+    Index("ix_cases_asset", "asset_id"),
+    Index("ix_cases_team", "team"),
+    Index("ix_cases_commune", "commune_insee"),
+    Index("ix_cases_opened_at", "opened_at"),
+)
+
+# A case's alarms and citizen reports: one row per link, either an alarm or a report.
+case_links = Table(
+    "case_links",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("alarm_id", Integer, ForeignKey("alarms.id")),
+    Column("report_id", Integer, ForeignKey("reports.id")),
+    Column("linked_at", UTCDateTime, nullable=False),
+    UniqueConstraint("case_id", "alarm_id", name="uq_case_links_alarm"),
+    UniqueConstraint("case_id", "report_id", name="uq_case_links_report"),
+    Index("ix_case_links_alarm", "alarm_id"),
+    Index("ix_case_links_report", "report_id"),
+)
+
+case_timeline = Table(
+    "case_timeline",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("what", String(24), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("organisation", String(63)),
+    Column("sector", String(8)),
+    Column("work_order_id", Integer),
+    Column("note", String(2000), nullable=False),
+)
+
+
+# --- routing rules -----------------------------------------------------------------------------
+
+
+def list_routing_rules(conn: Connection) -> list[RoutingRule]:
+    r = routing_rules.c
+    rows = conn.execute(select(r.id, r.spec).order_by(r.position, r.id)).all()
+    return [parse_routing_rule(spec, rule_id=int(rule_id)) for rule_id, spec in rows]
+
+
+def insert_routing_rule(conn: Connection, rule: RoutingRule, now: datetime) -> int:
+    spec = rule.spec_dict()
+    values = {"position": rule.order, "spec": spec, "created_at": now, "updated_at": now}
+    return int(
+        conn.execute(insert(routing_rules).returning(routing_rules.c.id), values).scalar_one()
+    )
+
+
+def update_routing_rule(conn: Connection, rule_id: int, rule: RoutingRule, now: datetime) -> int:
+    values = {"position": rule.order, "spec": rule.spec_dict(), "updated_at": now}
+    result = conn.execute(update(routing_rules).where(routing_rules.c.id == rule_id).values(values))
+    return int(result.rowcount)
+
+
+def delete_routing_rule(conn: Connection, rule_id: int) -> int:
+    conn.execute(
+        update(cases).where(cases.c.routing_rule_id == rule_id).values(routing_rule_id=None)
+    )
+    return int(conn.execute(routing_rules.delete().where(routing_rules.c.id == rule_id)).rowcount)
+
+
+# --- cases -------------------------------------------------------------------------------------
+
+
+def insert_case(conn: Connection, values: dict[str, Any]) -> int:
+    return int(conn.execute(insert(cases).returning(cases.c.id), values).scalar_one())
+
+
+def update_case(conn: Connection, case_id: int, values: dict[str, Any]) -> None:
+    conn.execute(update(cases).where(cases.c.id == case_id).values(values))
+
+
+def link(
+    conn: Connection,
+    case_id: int,
+    now: datetime,
+    *,
+    alarm_id: int | None = None,
+    report_id: int | None = None,
+) -> None:
+    c = case_links.c
+    existing = conn.execute(
+        select(c.id).where(
+            and_(
+                c.case_id == case_id,
+                c.alarm_id == alarm_id if alarm_id is not None else c.alarm_id.is_(None),
+                c.report_id == report_id if report_id is not None else c.report_id.is_(None),
+            )
+        )
+    ).first()
+    if existing is None:
+        conn.execute(
+            insert(case_links),
+            {"case_id": case_id, "alarm_id": alarm_id, "report_id": report_id, "linked_at": now},
+        )
+
+
+def _assignee(row: RowMapping) -> Assignee | None:
+    if row["team"] is None:
+        return None
+    return Assignee(
+        team=row["team"],
+        organisation=row["organisation"] or "",
+        sector=Sector(row["sector"] or "public"),
+        team_id=row["team_id"],
+        organisation_id=row["organisation_id"],
+    )
+
+
+def _links(conn: Connection, case_ids: Sequence[int]) -> dict[int, tuple[list[int], list[int]]]:
+    found: dict[int, tuple[list[int], list[int]]] = {i: ([], []) for i in case_ids}
+    if not case_ids:
+        return found
+    c = case_links.c
+    rows = conn.execute(
+        select(c.case_id, c.alarm_id, c.report_id)
+        .where(c.case_id.in_(list(case_ids)))
+        .order_by(c.id)
+    )
+    for case_id, alarm_id, report_id in rows:
+        alarms, reports = found[case_id]
+        if alarm_id is not None:
+            alarms.append(int(alarm_id))
+        if report_id is not None:
+            reports.append(int(report_id))
+    return found
+
+
+def _case(row: RowMapping, links: tuple[list[int], list[int]]) -> Case:
+    return Case(
+        id=row["id"],
+        origin=CaseOrigin(row["origin"]),
+        category=row["category"],
+        priority=Priority(row["priority"]),
+        state=CaseState(row["state"]),
+        opened_at=row["opened_at"],
+        updated_at=row["updated_at"],
+        commune_insee=row["commune_insee"],
+        asset_id=row["asset_id"],
+        asset_kind=row["asset_kind"],
+        assignee=_assignee(row),
+        routing_rule_id=row["routing_rule_id"],
+        title=row["title"],
+        description=row["description"],
+        alarm_ids=tuple(links[0]),
+        report_ids=tuple(links[1]),
+        resolved_at=row["resolved_at"],
+        closed_at=row["closed_at"],
+        reopened_count=row["reopened_count"],
+    )
+
+
+def get_case(conn: Connection, case_id: int, *, for_update: bool = False) -> Case | None:
+    query = select(cases).where(cases.c.id == case_id)
+    if for_update and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().first()
+    if row is None:
+        return None
+    return _case(row, _links(conn, [case_id])[case_id])
+
+
+def find_cases(conn: Connection, where: Sequence[Any], offset: int, limit: int) -> list[Case]:
+    query = select(cases).where(*where).order_by(cases.c.opened_at.desc(), cases.c.id.desc())
+    rows = list(conn.execute(query.offset(offset).limit(limit)).mappings())
+    links = _links(conn, [r["id"] for r in rows])
+    return [_case(row, links[row["id"]]) for row in rows]
+
+
+def open_case_for(
+    conn: Connection, *, alarm_id: int | None = None, report_id: int | None = None
+) -> int | None:
+    """The case an alarm or a report is already linked to, if any."""
+    c = case_links.c
+    column = c.alarm_id if alarm_id is not None else c.report_id
+    value = alarm_id if alarm_id is not None else report_id
+    row = conn.execute(select(c.case_id).where(column == value).limit(1)).first()
+    return None if row is None else int(row[0])
+
+
+def open_case_on_asset(conn: Connection, asset_id: int, open_states: Sequence[str]) -> int | None:
+    c = cases.c
+    row = conn.execute(
+        select(c.id)
+        .where(and_(c.asset_id == asset_id, c.state.in_(list(open_states))))
+        .order_by(c.id)
+        .limit(1)
+    ).first()
+    return None if row is None else int(row[0])
+
+
+# --- the timeline ------------------------------------------------------------------------------
+
+
+def add_timeline(conn: Connection, case_id: int, entry: TimelineEntry) -> None:
+    conn.execute(
+        insert(case_timeline),
+        {
+            "case_id": case_id,
+            "at": entry.at,
+            "what": entry.what.value,
+            "actor": entry.actor[:200],
+            "organisation": entry.organisation,
+            "sector": entry.sector,
+            "work_order_id": entry.work_order_id,
+            "note": entry.note[:2000],
+        },
+    )
+
+
+def timeline_of(conn: Connection, case_id: int) -> list[TimelineEntry]:
+    t = case_timeline.c
+    rows = conn.execute(
+        select(case_timeline).where(t.case_id == case_id).order_by(t.at, t.id)
+    ).mappings()
+    return [
+        TimelineEntry(
+            at=row["at"],
+            what=Milestone(row["what"]),
+            actor=row["actor"],
+            organisation=row["organisation"],
+            sector=row["sector"],
+            work_order_id=row["work_order_id"],
+            note=row["note"],
+        )
+        for row in rows
+    ]

@@ -1,0 +1,243 @@
+"""HTTP: cases (the command post's work), their timeline, and routing rules.
+
+| action | operator | supervisor | commune agent | contractor | field agent | admin |
+|---|---|---|---|---|---|---|
+| read cases | ✓ | ✓ | their communes | their organisation's | their organisation's | ✓ |
+| open a case by hand | ✓ | ✓ | | | ✓ | |
+| triage | ✓ | ✓ | | | | |
+| read routing rules, explain | ✓ | ✓ | | | | ✓ |
+| change routing rules | | ✓ | | | | |
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+
+from metropilot.accounts.model import Role
+from metropilot.accounts.policy import Principal
+from metropilot.api.audience import STAFF, Audience, audience
+from metropilot.api.auth import CurrentPrincipal
+from metropilot.api.deps import UowDep, WriteUowDep
+from metropilot.api.formats import list_envelope
+from metropilot.api.responses import JSONResponseFast
+from metropilot.cases import services
+from metropilot.cases.model import Case, CaseOrigin, parse_case_state, parse_priority
+from metropilot.cases.schemas import (
+    CaseIn,
+    ExplainIn,
+    TriageIn,
+    case_out,
+    explanation_out,
+    rule_out,
+    timeline_out,
+)
+from metropilot.shared.clock import utcnow
+from metropilot.shared.errors import InvalidInput, NotFound
+
+__all__ = ["CASE_READERS", "router"]
+
+router = APIRouter(tags=["cases"])
+
+CASE_READERS = (*STAFF, Audience.COMMUNE_AGENT, Audience.CONTRACTOR, Audience.FIELD_AGENT)
+CASE_OPENERS = (Audience.OPERATOR, Audience.SUPERVISOR, Audience.FIELD_AGENT)
+TRIAGERS = (Audience.OPERATOR, Audience.SUPERVISOR)
+RULE_READERS = (Audience.OPERATOR, Audience.SUPERVISOR, Audience.ADMIN)
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+def _limits(principal: Principal) -> tuple[tuple[str, ...] | None, tuple[int, ...] | None]:
+    """The communes and the organisations whose cases the caller sees (None: all)."""
+    if principal.role is Role.COMMUNE_AGENT:
+        return principal.communes, None
+    if principal.role in (Role.CONTRACTOR, Role.FIELD_AGENT):
+        own = (principal.organisation_id,) if principal.organisation_id is not None else ()
+        return None, own
+    return None, None
+
+
+def _visible(principal: Principal, uow: Any, case_id: int) -> Case:
+    case = services.get_case(uow, case_id)
+    communes, organisations = _limits(principal)
+    outside = (communes is not None and case.commune_insee not in communes) or (
+        organisations is not None
+        and (case.assignee is None or case.assignee.organisation_id not in organisations)
+    )
+    if outside:
+        raise NotFound(f"no case {case_id}", code="unknown_case")
+    return case
+
+
+@router.get(
+    "/cases",
+    dependencies=[audience(*CASE_READERS)],
+    summary="Cases, newest first (each role sees its part of the city)",
+)
+def list_cases(
+    principal: CurrentPrincipal,
+    uow: UowDep,
+    asset: Annotated[int | None, Query()] = None,
+    state: Annotated[str | None, Query(description="states, comma separated")] = None,
+    team: Annotated[str | None, Query(description="team codes, comma separated")] = None,
+    commune: Annotated[str | None, Query(description="INSEE codes, comma separated")] = None,
+    priority: Annotated[str | None, Query(description="P1…P4, comma separated")] = None,
+    triage: Annotated[bool, Query(description="only the triage queue")] = False,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Any:
+    communes, organisations = _limits(principal)
+    asked = _split(commune)
+    if asked:
+        communes = tuple(c for c in asked if communes is None or c in communes)
+    query = services.CaseQuery(
+        asset_id=asset,
+        states=[parse_case_state(s) for s in _split(state)],
+        teams=_split(team),
+        communes=communes,
+        priorities=[parse_priority(p) for p in _split(priority)],
+        organisation_ids=organisations,
+        triage_queue=triage,
+        offset=offset,
+        limit=limit,
+    )
+    return list_envelope((case_out(c) for c in services.query_cases(uow, query)), None)
+
+
+@router.get(
+    "/cases/{case_id}",
+    dependencies=[audience(*CASE_READERS)],
+    summary="One case",
+)
+def get_case(case_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
+    return JSONResponseFast(case_out(_visible(principal, uow, case_id)))
+
+
+@router.get(
+    "/cases/{case_id}/timeline",
+    dependencies=[audience(*CASE_READERS)],
+    summary="Every step of a case with who acted (public or private) and each link's duration",
+)
+def case_timeline(case_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
+    _visible(principal, uow, case_id)
+    found = services.case_timeline(uow, case_id)
+    return JSONResponseFast(timeline_out(found["entries"], found["durations"]))
+
+
+@router.post(
+    "/cases",
+    dependencies=[audience(*CASE_OPENERS)],
+    summary="Open a case by hand (routed like the others)",
+    status_code=201,
+)
+def open_case(body: CaseIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
+    if body.asset is None and body.commune is None:
+        raise InvalidInput("say where: an asset or a commune")
+    origin = CaseOrigin.FIELD_AGENT if principal.role is Role.FIELD_AGENT else CaseOrigin.OPERATOR
+    case = services.open_case(
+        uow,
+        origin=origin,
+        category=body.category,
+        priority=parse_priority(body.priority),
+        actor=principal.actor(),
+        asset_id=body.asset,
+        commune_insee=body.commune,
+        title=body.title,
+        description=body.description,
+    )
+    uow.commit()
+    return JSONResponseFast(case_out(case), status_code=201)
+
+
+@router.post(
+    "/cases/{case_id}/triage",
+    dependencies=[audience(*TRIAGERS)],
+    summary="Triage a case; a new category routes it again (with a reason)",
+)
+def triage(case_id: int, body: TriageIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
+    case = services.triage(
+        uow,
+        case_id,
+        principal.actor(),
+        principal.role.value if principal.role else None,
+        category=body.category,
+        priority=parse_priority(body.priority) if body.priority else None,
+        reason=body.reason,
+    )
+    uow.commit()
+    return JSONResponseFast(case_out(case))
+
+
+# --- routing -------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/routing/rules",
+    dependencies=[audience(*RULE_READERS)],
+    summary="Routing rules, in the order they are tried",
+)
+def list_rules(uow: UowDep) -> Any:
+    return list_envelope((rule_out(r) for r in services.list_rules(uow)), None)
+
+
+@router.post(
+    "/routing/rules",
+    dependencies=[audience(Audience.SUPERVISOR)],
+    summary="Add a routing rule",
+    status_code=201,
+)
+def create_rule(
+    principal: CurrentPrincipal, uow: WriteUowDep, body: Annotated[dict[str, Any], Body()]
+) -> Any:
+    rule = services.create_rule(uow, body, principal.actor())
+    uow.commit()
+    return JSONResponseFast(rule_out(rule), status_code=201)
+
+
+@router.put(
+    "/routing/rules/{rule_id}",
+    dependencies=[audience(Audience.SUPERVISOR)],
+    summary="Replace a routing rule",
+)
+def update_rule(
+    rule_id: int,
+    principal: CurrentPrincipal,
+    uow: WriteUowDep,
+    body: Annotated[dict[str, Any], Body()],
+) -> Any:
+    rule = services.update_rule(uow, rule_id, body, principal.actor())
+    uow.commit()
+    return JSONResponseFast(rule_out(rule))
+
+
+@router.delete(
+    "/routing/rules/{rule_id}",
+    dependencies=[audience(Audience.SUPERVISOR)],
+    summary="Delete a routing rule",
+    status_code=204,
+)
+def delete_rule(rule_id: int, principal: CurrentPrincipal, uow: WriteUowDep) -> None:
+    services.delete_rule(uow, rule_id, principal.actor())
+    uow.commit()
+
+
+@router.post(
+    "/routing/explain",
+    dependencies=[audience(*RULE_READERS)],
+    summary="Which rule would route these facts (or this case), and why each other does not",
+)
+def explain(body: ExplainIn, uow: UowDep) -> Any:
+    at = body.at or utcnow()
+    if at.tzinfo is None:
+        raise InvalidInput("at needs a UTC offset, e.g. 2026-11-27T22:30:00+01:00")
+    category, kind, commune = body.category, body.asset_kind, body.commune
+    if body.case is not None:
+        case = services.get_case(uow, body.case)
+        category, kind, commune = case.category, case.asset_kind, case.commune_insee
+    explanation = services.explain_routing(
+        uow, category=category, asset_kind=kind, commune_insee=commune, at=at
+    )
+    return JSONResponseFast(explanation_out(explanation))

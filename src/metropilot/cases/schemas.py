@@ -1,0 +1,139 @@
+"""HTTP shapes of cases, their timeline and routing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from metropilot.cases.model import Case, ChainDurations, TimelineEntry
+from metropilot.cases.routing import RoutingExplanation, RoutingRule
+
+__all__ = [
+    "CaseIn",
+    "ExplainIn",
+    "TriageIn",
+    "case_out",
+    "explanation_out",
+    "rule_out",
+    "timeline_out",
+]
+
+
+class CaseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category: str = Field(min_length=1, max_length=48)
+    priority: str = Field(default="P3", description="P1 (most urgent) to P4")
+    asset: int | None = None
+    commune: str | None = Field(default=None, min_length=5, max_length=5)
+    title: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=4000)
+
+
+class TriageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category: str | None = Field(default=None, min_length=1, max_length=48)
+    priority: str | None = None
+    reason: str = Field(default="", max_length=2000, description="required to change category")
+
+
+class ExplainIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category: str = Field(min_length=1, max_length=48)
+    asset_kind: str | None = None
+    commune: str | None = None
+    at: datetime | None = Field(default=None, description="ISO 8601 with offset; default now")
+    case: int | None = Field(default=None, description="take the facts from this case")
+
+
+def case_out(case: Case) -> dict[str, Any]:
+    assignee = case.assignee
+    return {
+        "id": case.id,
+        "asset": case.asset_id,
+        "asset_kind": case.asset_kind,
+        "category": case.category,
+        "priority": case.priority.value,
+        "state": case.state.value,
+        "origin": case.origin.value,
+        "commune": case.commune_insee,
+        "team": (
+            {
+                "code": assignee.team,
+                "organisation": assignee.organisation,
+                "sector": assignee.sector,
+                "public": assignee.sector == "public",
+            }
+            if assignee
+            else None
+        ),
+        "routing_rule": case.routing_rule_id,
+        "title": case.title,
+        "description": case.description,
+        "alarms": list(case.alarm_ids),
+        "reports": list(case.report_ids),
+        "opened_at": case.opened_at.isoformat(),
+        "updated_at": case.updated_at.isoformat(),
+        "resolved_at": case.resolved_at.isoformat() if case.resolved_at else None,
+        "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+    }
+
+
+def timeline_out(entries: list[TimelineEntry], durations: ChainDurations) -> dict[str, Any]:
+    return {
+        "entries": [
+            {
+                "at": e.at.isoformat(),
+                "what": e.what.value,
+                "actor": e.actor,
+                "organisation": e.organisation,
+                "sector": e.sector,
+                "public": None if e.sector is None else e.sector == "public",
+                "work_order": e.work_order_id,
+                "note": e.note,
+            }
+            for e in entries
+        ],
+        "links": [
+            {
+                "from": link.start.value,
+                "to": link.end.value,
+                "started_at": link.started_at.isoformat(),
+                "ended_at": link.ended_at.isoformat(),
+                "seconds": link.duration.total_seconds(),
+                "complete": link.complete,
+            }
+            for link in durations.links
+        ],
+        "total_seconds": durations.total.total_seconds() if durations.total else None,
+        "loops": durations.loops,
+        "missing": [m.value for m in durations.missing],
+    }
+
+
+def rule_out(rule: RoutingRule) -> dict[str, Any]:
+    return {"id": rule.id, **rule.spec_dict()}
+
+
+def explanation_out(explanation: RoutingExplanation) -> dict[str, Any]:
+    decision = explanation.decision
+    return {
+        "team": decision.team,
+        "rule": decision.rule.id if decision.rule else None,
+        "default": decision.default,
+        "reason": decision.reason,
+        "local_time": explanation.local_time.isoformat(),
+        "rules": [
+            {
+                "id": v.rule.id,
+                "name": v.rule.name,
+                "matches": v.matches,
+                "chosen": v.chosen,
+                "failures": [
+                    {"criterion": f.criterion.value, "message": f.message} for f in v.failures
+                ],
+            }
+            for v in explanation.verdicts
+        ],
+    }

@@ -1,0 +1,548 @@
+"""Cases: opened from alarms and citizen reports (or by hand), routed to the responsible team by
+ordered rules, triaged, and recorded step by step on the chain timeline.
+
+Opening is driven by events: the platform's bus delivers ``AlarmRaised`` (for rules that open
+cases) and ``ReportSubmitted`` after their transaction committed, and ``open_pending`` — run by
+the housekeeping every 30 s — opens whatever an event handler missed (a crash between the commit
+and the handler), so no alarm or report waits for a case forever.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, select
+
+from metropilot.accounts import repository as accounts_repository
+from metropilot.alarms.model import AlarmRaised
+from metropilot.alarms.repository import alarm_rules, alarms
+from metropilot.assets import repository as assets_repository
+from metropilot.cases import repository
+from metropilot.cases.model import (
+    OPEN_CASE_STATES,
+    TRIAGE_QUEUE_STATES,
+    Assignee,
+    Case,
+    CaseAction,
+    CaseOpened,
+    CaseOrigin,
+    CaseRouted,
+    CaseState,
+    CaseTriaged,
+    Milestone,
+    Priority,
+    TimelineEntry,
+    actor_role,
+    chain_durations,
+    transition_case,
+)
+from metropilot.cases.routing import (
+    CaseFacts,
+    RoutingDecision,
+    RoutingExplanation,
+    RoutingRule,
+    explain,
+    parse_routing_rule,
+    route,
+)
+from metropilot.db.uow import UnitOfWork, UnitOfWorkFactory
+from metropilot.reports.model import ReportSubmitted
+from metropilot.reports.repository import reports
+from metropilot.shared.actors import SYSTEM, Actor
+from metropilot.shared.audit import AuditEntry
+from metropilot.shared.clock import utcnow
+from metropilot.shared.errors import InvalidInput, NotFound
+from metropilot.shared.events import MessageBus
+
+__all__ = [
+    "CaseQuery",
+    "attach",
+    "case_timeline",
+    "create_rule",
+    "delete_rule",
+    "explain_routing",
+    "get_case",
+    "list_rules",
+    "open_case",
+    "open_for_alarm",
+    "open_for_report",
+    "open_pending",
+    "query_cases",
+    "triage",
+    "update_rule",
+]
+
+log = logging.getLogger(__name__)
+
+SEVERITY_PRIORITY = {
+    "critical": Priority.P1,
+    "major": Priority.P2,
+    "minor": Priority.P3,
+    "warning": Priority.P4,
+    "info": Priority.P4,
+}
+
+
+# --- routing rules -----------------------------------------------------------------------------
+
+
+def list_rules(uow: UnitOfWork) -> list[RoutingRule]:
+    return repository.list_routing_rules(uow.connection)
+
+
+def _check_team(uow: UnitOfWork, rule: RoutingRule) -> None:
+    if accounts_repository.get_team(uow.connection, rule.team) is None:
+        raise InvalidInput(f"no team {rule.team!r}: routing sends cases to existing teams")
+
+
+def create_rule(uow: UnitOfWork, spec: dict[str, Any], actor: Actor) -> RoutingRule:
+    rule = parse_routing_rule(spec)
+    _check_team(uow, rule)
+    rule_id = repository.insert_routing_rule(uow.connection, rule, utcnow())
+    uow.audit(AuditEntry(actor, "routing_rule.created", "routing_rule", str(rule_id)))
+    return rule.model_copy(update={"id": rule_id})
+
+
+def update_rule(uow: UnitOfWork, rule_id: int, spec: dict[str, Any], actor: Actor) -> RoutingRule:
+    rule = parse_routing_rule(spec, rule_id=rule_id)
+    _check_team(uow, rule)
+    if not repository.update_routing_rule(uow.connection, rule_id, rule, utcnow()):
+        raise NotFound(f"no routing rule {rule_id}")
+    uow.audit(AuditEntry(actor, "routing_rule.updated", "routing_rule", str(rule_id)))
+    return rule
+
+
+def delete_rule(uow: UnitOfWork, rule_id: int, actor: Actor) -> None:
+    if not repository.delete_routing_rule(uow.connection, rule_id):
+        raise NotFound(f"no routing rule {rule_id}")
+    uow.audit(AuditEntry(actor, "routing_rule.deleted", "routing_rule", str(rule_id)))
+
+
+def explain_routing(
+    uow: UnitOfWork,
+    *,
+    category: str,
+    asset_kind: str | None,
+    commune_insee: str | None,
+    at: datetime,
+) -> RoutingExplanation:
+    facts = CaseFacts(category=category, asset_kind=asset_kind, commune_insee=commune_insee)
+    return explain(list_rules(uow), facts, at)
+
+
+def _assignee(uow: UnitOfWork, decision: RoutingDecision) -> Assignee | None:
+    """The team a decision names, with its organisation and sector; None: the command post's
+    own queue (the default, or a team that no longer exists)."""
+    team = accounts_repository.get_team(uow.connection, decision.team)
+    if team is None:
+        return None
+    organisation = accounts_repository.get_organisation_by_code(uow.connection, team.organisation)
+    if organisation is None:
+        return None
+    return Assignee(
+        team=team.code,
+        organisation=organisation.code,
+        sector=organisation.sector,
+        team_id=team.id,
+        organisation_id=organisation.id,
+    )
+
+
+# --- opening -----------------------------------------------------------------------------------
+
+
+def _asset_facts(uow: UnitOfWork, asset_id: int | None) -> tuple[str | None, str | None]:
+    if asset_id is None:
+        return None, None
+    a = assets_repository.assets.c
+    row = uow.connection.execute(select(a.kind, a.commune_insee).where(a.id == asset_id)).first()
+    return (None, None) if row is None else (str(row[0]), str(row[1]))
+
+
+def open_case(
+    uow: UnitOfWork,
+    *,
+    origin: CaseOrigin,
+    category: str,
+    priority: Priority,
+    actor: Actor,
+    asset_id: int | None = None,
+    commune_insee: str | None = None,
+    title: str = "",
+    description: str = "",
+    alarm_id: int | None = None,
+    report_id: int | None = None,
+    detected_at: datetime | None = None,
+) -> Case:
+    now = utcnow()
+    kind, asset_commune = _asset_facts(uow, asset_id)
+    if asset_id is not None and kind is None:
+        raise NotFound(f"no asset {asset_id}")
+    commune = commune_insee or asset_commune
+    decision = route(list_rules(uow), CaseFacts(category, kind, commune), now)
+    assignee = _assignee(uow, decision)
+    case_id = repository.insert_case(
+        uow.connection,
+        {
+            "origin": origin.value,
+            "category": category,
+            "priority": priority.value,
+            "state": CaseState.OPEN.value,
+            "commune_insee": commune,
+            "asset_id": asset_id,
+            "asset_kind": kind,
+            "team": assignee.team if assignee else None,
+            "team_id": assignee.team_id if assignee else None,
+            "organisation": assignee.organisation if assignee else None,
+            "organisation_id": assignee.organisation_id if assignee else None,
+            "sector": assignee.sector if assignee else None,
+            "routing_rule_id": decision.rule.id if decision.rule else None,
+            "title": title[:200],
+            "description": description,
+            "opened_at": now,
+            "updated_at": now,
+            "resolved_at": None,
+            "closed_at": None,
+            "reopened_count": 0,
+        },
+    )
+    if alarm_id is not None:
+        repository.link(uow.connection, case_id, now, alarm_id=alarm_id)
+    if report_id is not None:
+        repository.link(uow.connection, case_id, now, report_id=report_id)
+    by = actor.label()
+    repository.add_timeline(
+        uow.connection,
+        case_id,
+        TimelineEntry(detected_at or now, Milestone.DETECTED, by, actor.organisation, actor.sector),
+    )
+    repository.add_timeline(
+        uow.connection,
+        case_id,
+        TimelineEntry(now, Milestone.OPENED, by, actor.organisation, actor.sector),
+    )
+    repository.add_timeline(
+        uow.connection,
+        case_id,
+        TimelineEntry(now, Milestone.ROUTED, "system:routing", note=decision.reason),
+    )
+    case = get_case(uow, case_id)
+    uow.audit(
+        AuditEntry(
+            actor,
+            "case.opened",
+            "case",
+            str(case_id),
+            {
+                "category": [None, category],
+                "team": [None, case.assignee.team if case.assignee else None],
+            },
+        )
+    )
+    common = _event_fields(case, actor)
+    uow.record(
+        CaseOpened(
+            **common,
+            origin=origin.value,
+            alarm_ids=case.alarm_ids,
+            report_ids=case.report_ids,
+        )
+    )
+    uow.record(
+        CaseRouted(
+            **common,
+            rule_id=decision.rule.id if decision.rule else None,
+            rule_name=decision.rule.name if decision.rule else None,
+            reason=decision.reason,
+        )
+    )
+    return case
+
+
+def _event_fields(case: Case, actor: Actor) -> dict[str, Any]:
+    assignee = case.assignee
+    return {
+        "case_id": case.id,
+        "category": case.category,
+        "priority": case.priority.value,
+        "state": case.state.value,
+        "asset_id": case.asset_id,
+        "kind": case.asset_kind,
+        "commune_insee": case.commune_insee,
+        "team": assignee.team if assignee else None,
+        "organisation": assignee.organisation if assignee else None,
+        "organisation_id": assignee.organisation_id if assignee else None,
+        "sector": assignee.sector if assignee else None,
+        "actor": actor.label(),
+        "actor_organisation": actor.organisation,
+        "actor_sector": actor.sector,
+    }
+
+
+def open_for_alarm(uow: UnitOfWork, alarm_id: int) -> Case | None:
+    """The case an alarm belongs to: its asset's open case, or a new one. None when the alarm is
+    gone, cleared already, or its rule does not open cases."""
+    if repository.open_case_for(uow.connection, alarm_id=alarm_id) is not None:
+        return None
+    a, r = alarms.c, alarm_rules.c
+    row = uow.connection.execute(
+        select(
+            a.asset_id, a.severity, a.state, a.raised_at, a.message, r.code, r.name, r.opens_case
+        )
+        .join(alarm_rules, r.id == a.rule_id)
+        .where(a.id == alarm_id)
+    ).first()
+    if row is None or row.state == "cleared" or not row.opens_case:
+        return None
+    now = utcnow()
+    existing = repository.open_case_on_asset(
+        uow.connection, int(row.asset_id), [s.value for s in OPEN_CASE_STATES]
+    )
+    if existing is not None:
+        repository.link(uow.connection, existing, now, alarm_id=alarm_id)
+        return get_case(uow, existing)
+    return open_case(
+        uow,
+        origin=CaseOrigin.ALARM,
+        category=str(row.code or f"alarm-rule-{row.name}")[:48],
+        priority=SEVERITY_PRIORITY.get(str(row.severity), Priority.P3),
+        actor=SYSTEM,
+        asset_id=int(row.asset_id),
+        title=str(row.name),
+        description=str(row.message or ""),
+        alarm_id=alarm_id,
+        detected_at=row.raised_at,
+    )
+
+
+def open_for_report(uow: UnitOfWork, report_id: int) -> Case | None:
+    """A case for a citizen report: its linked equipment's open case when there is one."""
+    if repository.open_case_for(uow.connection, report_id=report_id) is not None:
+        return None
+    r = reports.c
+    row = uow.connection.execute(
+        select(
+            r.category_code,
+            r.priority,
+            r.asset_id,
+            r.commune_insee,
+            r.requested_at,
+            r.description,
+            r.state,
+            r.duplicate_of,
+        ).where(r.id == report_id)
+    ).first()
+    if row is None or row.duplicate_of is not None or row.state not in ("new", "triaged"):
+        return None
+    now = utcnow()
+    if row.asset_id is not None:
+        existing = repository.open_case_on_asset(
+            uow.connection, int(row.asset_id), [s.value for s in OPEN_CASE_STATES]
+        )
+        if existing is not None:
+            repository.link(uow.connection, existing, now, report_id=report_id)
+            return get_case(uow, existing)
+    return open_case(
+        uow,
+        origin=CaseOrigin.CITIZEN_REPORT,
+        category=str(row.category_code),
+        priority=Priority(str(row.priority)),
+        actor=SYSTEM,
+        asset_id=row.asset_id,
+        commune_insee=row.commune_insee,
+        title=f"Citizen report {report_id}",
+        description=str(row.description or "")[:2000],
+        report_id=report_id,
+        detected_at=row.requested_at,
+    )
+
+
+def open_pending(uow: UnitOfWork, *, limit: int = 200) -> int:
+    """Open the cases event handlers missed: active alarms of rules that open cases, and new
+    citizen reports, that no case links yet. Returns how many were handled."""
+    a, r, rep, links = alarms.c, alarm_rules.c, reports.c, repository.case_links.c
+    alarm_ids = uow.connection.execute(
+        select(a.id)
+        .join(alarm_rules, r.id == a.rule_id)
+        .where(
+            and_(
+                r.opens_case,
+                a.state != "cleared",
+                a.suppressed_by.is_(None),
+                ~exists().where(links.alarm_id == a.id),
+            )
+        )
+        .order_by(a.id)
+        .limit(limit)
+    ).scalars()
+    report_ids = uow.connection.execute(
+        select(rep.id)
+        .where(
+            and_(
+                rep.state == "new",
+                rep.duplicate_of.is_(None),
+                ~exists().where(links.report_id == rep.id),
+            )
+        )
+        .order_by(rep.id)
+        .limit(limit)
+    ).scalars()
+    handled = 0
+    for alarm_id in list(alarm_ids):
+        open_for_alarm(uow, int(alarm_id))
+        handled += 1
+    for report_id in list(report_ids):
+        open_for_report(uow, int(report_id))
+        handled += 1
+    return handled
+
+
+def attach(message_bus: MessageBus, uow_factory: UnitOfWorkFactory) -> None:
+    """Open cases as alarms are raised and reports submitted, on this platform's bus."""
+
+    def on_alarm(event: AlarmRaised) -> None:
+        if not event.opens_case or event.suppressed_by is not None:
+            return
+        with uow_factory(write=True) as uow:
+            open_for_alarm(uow, event.alarm_id)
+            uow.commit()
+
+    def on_report(event: ReportSubmitted) -> None:
+        with uow_factory(write=True) as uow:
+            open_for_report(uow, event.report_id)
+            uow.commit()
+
+    message_bus.subscribe(AlarmRaised, on_alarm)
+    message_bus.subscribe(ReportSubmitted, on_report)
+
+
+# --- triage ------------------------------------------------------------------------------------
+
+
+def triage(
+    uow: UnitOfWork,
+    case_id: int,
+    actor: Actor,
+    actor_account_role: str | None,
+    *,
+    category: str | None = None,
+    priority: Priority | None = None,
+    reason: str = "",
+) -> Case:
+    """Check a case in the triage queue; a new category routes it again, and says why."""
+    case = get_case(uow, case_id, for_update=True)
+    state = transition_case(case.state, CaseAction.TRIAGE, actor_role(actor_account_role))
+    now = utcnow()
+    values: dict[str, Any] = {"state": state.value, "updated_at": now}
+    if priority is not None:
+        values["priority"] = priority.value
+    rerouted: RoutingDecision | None = None
+    if category is not None and category != case.category:
+        if not reason.strip():
+            raise InvalidInput("say why the category changes", code="reason_required")
+        values["category"] = category
+        rerouted = route(
+            list_rules(uow), CaseFacts(category, case.asset_kind, case.commune_insee), now
+        )
+        assignee = _assignee(uow, rerouted)
+        values |= {
+            "team": assignee.team if assignee else None,
+            "team_id": assignee.team_id if assignee else None,
+            "organisation": assignee.organisation if assignee else None,
+            "organisation_id": assignee.organisation_id if assignee else None,
+            "sector": assignee.sector if assignee else None,
+            "routing_rule_id": rerouted.rule.id if rerouted.rule else None,
+        }
+    repository.update_case(uow.connection, case_id, values)
+    by = actor.label()
+    repository.add_timeline(
+        uow.connection,
+        case_id,
+        TimelineEntry(now, Milestone.TRIAGED, by, actor.organisation, actor.sector, note=reason),
+    )
+    if rerouted is not None:
+        note = f"category {case.category} → {category}: {reason.strip()}; {rerouted.reason}"
+        repository.add_timeline(
+            uow.connection,
+            case_id,
+            TimelineEntry(now, Milestone.ROUTED, by, actor.organisation, actor.sector, note=note),
+        )
+    changed = get_case(uow, case_id)
+    uow.audit(
+        AuditEntry(
+            actor,
+            "case.triaged",
+            "case",
+            str(case_id),
+            {
+                k: [getattr(case, k, None), v]
+                for k, v in values.items()
+                if k in ("category", "priority", "team")
+            },
+        )
+    )
+    common = _event_fields(changed, actor)
+    uow.record(CaseTriaged(**common))
+    if rerouted is not None:
+        uow.record(
+            CaseRouted(
+                **common,
+                rule_id=rerouted.rule.id if rerouted.rule else None,
+                rule_name=rerouted.rule.name if rerouted.rule else None,
+                reason=rerouted.reason,
+                previous_team=case.assignee.team if case.assignee else None,
+            )
+        )
+    return changed
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def get_case(uow: UnitOfWork, case_id: int, *, for_update: bool = False) -> Case:
+    found = repository.get_case(uow.connection, case_id, for_update=for_update)
+    if found is None:
+        raise NotFound(f"no case {case_id}", code="unknown_case")
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class CaseQuery:
+    asset_id: int | None = None
+    states: Sequence[CaseState] = ()
+    teams: Sequence[str] = ()
+    communes: Sequence[str] | None = None  # None: all
+    priorities: Sequence[Priority] = ()
+    organisation_ids: Sequence[int] | None = None  # None: all (a contractor: its own)
+    triage_queue: bool = False
+    offset: int = 0
+    limit: int = 100
+
+
+def query_cases(uow: UnitOfWork, q: CaseQuery) -> list[Case]:
+    c = repository.cases.c
+    where: list[Any] = []
+    if q.asset_id is not None:
+        where.append(c.asset_id == q.asset_id)
+    states = list(q.states) or (sorted(TRIAGE_QUEUE_STATES) if q.triage_queue else [])
+    if states:
+        where.append(c.state.in_([s.value for s in states]))
+    if q.teams:
+        where.append(c.team.in_(list(q.teams)))
+    if q.communes is not None:
+        where.append(c.commune_insee.in_(list(q.communes)))
+    if q.priorities:
+        where.append(c.priority.in_([p.value for p in q.priorities]))
+    if q.organisation_ids is not None:
+        where.append(c.organisation_id.in_(list(q.organisation_ids)))
+    return repository.find_cases(uow.connection, where, q.offset, q.limit)
+
+
+def case_timeline(uow: UnitOfWork, case_id: int) -> dict[str, Any]:
+    entries = repository.timeline_of(uow.connection, case_id)
+    durations = chain_durations(entries)
+    return {"entries": entries, "durations": durations}

@@ -1,0 +1,256 @@
+"""Cases on both databases: opened by alarms and citizen reports through the platform's bus (and
+by the sweep when a handler missed one), routed by ordered rules, triaged with re-routing, and
+recorded on the chain timeline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from metropilot.accounts.repository import organisations, teams
+from metropilot.assets import repository as assets_repository
+from metropilot.audit.services import append_entries
+from metropilot.bootstrap import Platform
+from metropilot.cases import services
+from metropilot.cases.model import CaseOrigin, CaseState, Milestone, Priority
+from metropilot.db.uow import UnitOfWork
+from metropilot.reports import services as reports_services
+from metropilot.shared.errors import Conflict, InvalidInput
+from metropilot.shared.events import MessageBus
+from metropilot.simulate.services import generate_metropolis
+from metropilot.telemetry.services import IngestPipeline
+from tests.conftest import TEST_ACTOR
+
+
+@pytest.fixture
+def city(platform: Platform) -> Platform:
+    with platform.uow_factory(write=True) as uow:
+        generate_metropolis(uow, TEST_ACTOR, scale=0.01, seed=3)
+        uow.commit()
+    return platform
+
+
+def lights(city: Platform, n: int = 2) -> list[tuple[int, str, float, float]]:
+    a = assets_repository.assets.c
+    with city.uow_factory() as uow:
+        rows = uow.connection.execute(
+            select(a.id, a.external_ref, a.lon, a.lat)
+            .where(a.kind == "streetlight")
+            .order_by(a.id)
+            .limit(n)
+        ).all()
+    return [(int(i), str(r), float(x), float(y)) for i, r, x, y in rows]
+
+
+def a_team(city: Platform, sector: str) -> str:
+    t, o = teams.c, organisations.c
+    with city.uow_factory() as uow:
+        return str(
+            uow.connection.execute(
+                select(t.code)
+                .join(organisations, o.id == t.organisation_id)
+                .where(o.sector == sector)
+                .order_by(t.code)
+                .limit(1)
+            ).scalar_one()
+        )
+
+
+def fail_lamp(city: Platform, ref: str) -> None:
+    pipeline = IngestPipeline(
+        city.uow_factory, raw_retention=timedelta(days=30), max_batch=100, observers=_observers()
+    )
+    now = datetime.now(UTC)
+    pipeline.ingest(
+        [
+            {
+                "asset": ref,
+                "ts": (now - timedelta(seconds=5)).isoformat(),
+                "metrics": {"lamp_failure": True},
+            }
+        ],
+        source="test",
+        now=now,
+    )
+
+
+def _observers() -> list[Any]:
+    from metropilot.bootstrap import BATCH_OBSERVERS
+
+    return list(BATCH_OBSERVERS)
+
+
+def test_an_alarm_opens_one_case_per_asset(city: Platform) -> None:
+    (light_id, ref, _, _), (other_id, other_ref, _, _) = lights(city)
+    fail_lamp(city, ref)
+    with city.uow_factory() as uow:
+        [case] = services.query_cases(uow, services.CaseQuery(asset_id=light_id))
+        timeline = services.case_timeline(uow, case.id)["entries"]
+    assert case.origin is CaseOrigin.ALARM
+    assert case.category == "lamp-failure"
+    assert case.state is CaseState.OPEN
+    assert case.priority in (Priority.P1, Priority.P2, Priority.P3)
+    assert len(case.alarm_ids) == 1
+    assert case.commune_insee is not None
+    assert [e.what for e in timeline][:3] == [
+        Milestone.DETECTED,
+        Milestone.OPENED,
+        Milestone.ROUTED,
+    ]
+    # A citizen report on the same light joins the same case.
+    with city.uow_factory() as uow:
+        lon, lat = uow.connection.execute(
+            select(assets_repository.assets.c.lon, assets_repository.assets.c.lat).where(
+                assets_repository.assets.c.id == light_id
+            )
+        ).one()
+    with city.uow_factory(write=True) as uow:
+        report = reports_services.submit(
+            uow,
+            reports_services.Submission(
+                category_code="streetlight-broken",
+                lon=float(lon),
+                lat=float(lat),
+                attributes={"light_state": "off"},
+            ),
+            TEST_ACTOR,
+        ).report
+        uow.commit()
+    assert report.asset_id == light_id
+    with city.uow_factory() as uow:
+        [same] = services.query_cases(uow, services.CaseQuery(asset_id=light_id))
+        assert same.id == case.id
+        assert same.report_ids == (report.id,)
+        # Another asset: another case.
+    fail_lamp(city, other_ref)
+    with city.uow_factory() as uow:
+        assert len(services.query_cases(uow, services.CaseQuery(asset_id=other_id))) == 1
+
+
+def test_a_report_opens_a_case_and_the_sweep_catches_what_a_handler_missed(
+    city: Platform,
+) -> None:
+    (_, _, lon, lat), _ = lights(city)
+    with city.uow_factory(write=True) as uow:
+        first = reports_services.submit(
+            uow,
+            reports_services.Submission(category_code="graffiti", lon=lon + 0.002, lat=lat),
+            TEST_ACTOR,
+        ).report
+        uow.commit()
+    with city.uow_factory() as uow:
+        found = services.query_cases(uow, services.CaseQuery())
+    assert [c.report_ids for c in found] == [(first.id,)]
+    assert found[0].origin is CaseOrigin.CITIZEN_REPORT
+    # A process that committed a report but died before its handler ran (a bus of its own,
+    # with nobody listening): the housekeeping's sweep opens the case.
+    deaf = partial(UnitOfWork, city.engine, MessageBus(), audit_sink=append_entries)
+    with deaf(write=True) as uow:
+        missed = reports_services.submit(
+            uow,
+            reports_services.Submission(category_code="bench-broken", lon=lon - 0.002, lat=lat),
+            TEST_ACTOR,
+        ).report
+        uow.commit()
+    with city.uow_factory(write=True) as uow:
+        assert services.open_pending(uow) == 1
+        uow.commit()
+    with city.uow_factory(write=True) as uow:
+        assert services.open_pending(uow) == 0  # nothing twice
+        cases = services.query_cases(uow, services.CaseQuery())
+    assert sorted(c.report_ids for c in cases) == sorted([(first.id,), (missed.id,)])
+
+
+def test_routing_rules_choose_the_team_and_explain_why(city: Platform) -> None:
+    private_team, public_team = a_team(city, "private"), a_team(city, "public")
+    with city.uow_factory(write=True) as uow:
+        night = services.create_rule(
+            uow,
+            {
+                "order": 10,
+                "name": "Lights at night to the lighting contractor",
+                "categories": ["lamp-failure", "streetlight-broken"],
+                "team": private_team,
+            },
+            TEST_ACTOR,
+        )
+        services.create_rule(
+            uow,
+            {
+                "order": 20,
+                "name": "Graffiti to the city",
+                "categories": ["graffiti"],
+                "team": public_team,
+            },
+            TEST_ACTOR,
+        )
+        uow.commit()
+    with city.uow_factory(write=True) as uow, pytest.raises(InvalidInput):
+        services.create_rule(uow, {"order": 1, "name": "x", "team": "no-such-team"}, TEST_ACTOR)
+    (light_id, ref, _lon, _lat), _ = lights(city)
+    fail_lamp(city, ref)
+    with city.uow_factory() as uow:
+        [case] = services.query_cases(uow, services.CaseQuery(asset_id=light_id))
+        explanation = services.explain_routing(
+            uow,
+            category="graffiti",
+            asset_kind="streetlight",
+            commune_insee=case.commune_insee,
+            at=datetime.now(UTC),
+        )
+    assert case.assignee is not None
+    assert case.assignee.team == private_team
+    assert case.assignee.sector == "private"
+    assert case.routing_rule_id == night.id
+    assert explanation.decision.team == public_team
+    first, second = explanation.verdicts
+    assert not first.matches
+    assert [f.criterion.value for f in first.failures] == ["categories"]
+    assert second.chosen
+
+    # Triage with a new category routes the case again, and the reason is kept.
+    with city.uow_factory(write=True) as uow, pytest.raises(InvalidInput):
+        services.triage(uow, case.id, TEST_ACTOR, "operator", category="graffiti")
+    with city.uow_factory(write=True) as uow:
+        triaged = services.triage(
+            uow,
+            case.id,
+            TEST_ACTOR,
+            "operator",
+            category="graffiti",
+            reason="It is a tag on the mast",
+        )
+        uow.commit()
+    assert triaged.state is CaseState.TRIAGED
+    assert triaged.assignee is not None
+    assert triaged.assignee.team == public_team
+    with city.uow_factory() as uow:
+        entries = services.case_timeline(uow, case.id)["entries"]
+    routed = [e for e in entries if e.what is Milestone.ROUTED]
+    assert "It is a tag on the mast" in routed[-1].note
+    with city.uow_factory(write=True) as uow, pytest.raises(Conflict):
+        services.triage(uow, case.id, TEST_ACTOR, "operator")  # already triaged
+
+
+def test_a_case_opened_by_hand_goes_to_the_default_queue_without_a_rule(city: Platform) -> None:
+    (light_id, _, _, _), _ = lights(city)
+    with city.uow_factory(write=True) as uow:
+        case = services.open_case(
+            uow,
+            origin=CaseOrigin.OPERATOR,
+            category="pothole",
+            priority=Priority.P2,
+            actor=TEST_ACTOR,
+            asset_id=light_id,
+            title="Seen from the camera",
+        )
+        uow.commit()
+    assert case.assignee is None  # the command post's own queue
+    assert case.routing_rule_id is None
+    with city.uow_factory() as uow:
+        queue = services.query_cases(uow, services.CaseQuery(triage_queue=True))
+    assert case.id in {c.id for c in queue}
