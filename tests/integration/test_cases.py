@@ -254,3 +254,23 @@ def test_a_case_opened_by_hand_goes_to_the_default_queue_without_a_rule(city: Pl
     with city.uow_factory() as uow:
         queue = services.query_cases(uow, services.CaseQuery(triage_queue=True))
     assert case.id in {c.id for c in queue}
+
+
+def test_cases_reach_the_live_stream(city: Platform) -> None:
+    from metropilot.shared.scope import UNRESTRICTED, Scope
+    from metropilot.stream import journal
+
+    (light_id, ref, _, _), _ = lights(city)
+    fail_lamp(city, ref)
+    with city.uow_factory() as uow:
+        newest = journal.newest_id(uow.connection)
+        everything = journal.read_after(uow.connection, 0, newest, UNRESTRICTED)
+        [case] = services.query_cases(uow, services.CaseQuery(asset_id=light_id))
+        elsewhere = journal.read_after(
+            uow.connection, 0, newest, Scope(communes=("00000",)), types=("case.opened",)
+        )
+    opened = [e for e in everything if e.type == "case.opened"]
+    assert [e.payload["case_id"] for e in opened] == [case.id]
+    assert opened[0].payload["asset"] == light_id
+    assert "case.routed" in {e.type for e in everything}
+    assert elsewhere == []  # scoped by the case's commune, as alarms are

@@ -48,6 +48,9 @@ from metropilot.stream.model import (
     ALARM_ESCALATED,
     ALARM_RAISED,
     ASSET_STATUS,
+    CASE_OPENED,
+    CASE_ROUTED,
+    CASE_TRIAGED,
     JournalEntry,
     StreamEvent,
     event_payload,
@@ -69,6 +72,7 @@ __all__ = [
     "oldest_id",
     "read_after",
     "register_alarm_events",
+    "register_case_events",
     "scope_clause",
     "signal_for",
 ]
@@ -85,6 +89,13 @@ ALARM_EVENT_TYPES = {
     "AlarmCleared": ALARM_CLEARED,
     "AlarmEscalated": ALARM_ESCALATED,
 }
+# The cases context's events, by class name, and the stream type each becomes.
+CASE_EVENT_TYPES = {
+    "CaseOpened": CASE_OPENED,
+    "CaseRouted": CASE_ROUTED,
+    "CaseTriaged": CASE_TRIAGED,
+}
+CASES_MODULES = ("metropilot.cases.model",)
 # Where the alarms context's events may be defined, looked up in this order.
 ALARMS_MODULES = ("metropilot.alarms.services", "metropilot.alarms.model")
 sc = stream_events.c
@@ -387,6 +398,18 @@ def register_alarm_events(journal: Journal, modules: Sequence[str] = ALARMS_MODU
     return added
 
 
+def register_case_events(journal: Journal, modules: Sequence[str] = CASES_MODULES) -> int:
+    """Journal the cases context's events (opened, routed, triaged), looked up by name like
+    the alarms'; scoped by the case's asset and commune."""
+    added = 0
+    for class_name, stream_type in CASE_EVENT_TYPES.items():
+        event_type = _find_event_type(modules, class_name)
+        if event_type is not None:
+            journal.register(event_type, generic_mapper(stream_type))
+            added += 1
+    return added
+
+
 def _find_event_type(modules: Sequence[str], class_name: str) -> type[DomainEvent] | None:
     for name in modules:
         try:
@@ -406,4 +429,5 @@ def default_journal() -> Journal:
     journal = Journal()
     journal.register(AssetStatusChanged, asset_status_entry)
     register_alarm_events(journal)
+    register_case_events(journal)
     return journal

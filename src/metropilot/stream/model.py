@@ -25,6 +25,9 @@ __all__ = [
     "ALARM_ESCALATED",
     "ALARM_RAISED",
     "ASSET_STATUS",
+    "CASE_OPENED",
+    "CASE_ROUTED",
+    "CASE_TRIAGED",
     "EVENT_TYPES",
     "GAP",
     "JournalEntry",
@@ -45,8 +48,20 @@ ALARM_RAISED = "alarm.raised"
 ALARM_ACKNOWLEDGED = "alarm.acknowledged"
 ALARM_CLEARED = "alarm.cleared"
 ALARM_ESCALATED = "alarm.escalated"
+CASE_OPENED = "case.opened"
+CASE_ROUTED = "case.routed"
+CASE_TRIAGED = "case.triaged"
 # The types a client may ask for with ?types=; the journal stores only these.
-EVENT_TYPES = (ASSET_STATUS, ALARM_RAISED, ALARM_ACKNOWLEDGED, ALARM_CLEARED, ALARM_ESCALATED)
+EVENT_TYPES = (
+    ASSET_STATUS,
+    ALARM_RAISED,
+    ALARM_ACKNOWLEDGED,
+    ALARM_CLEARED,
+    ALARM_ESCALATED,
+    CASE_OPENED,
+    CASE_ROUTED,
+    CASE_TRIAGED,
+)
 # Sent without an id when a resuming client asked for events the retention already removed:
 # it missed something and should reload the state it shows.
 GAP = "stream.gap"
