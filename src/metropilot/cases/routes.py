@@ -237,6 +237,8 @@ def explain(body: ExplainIn, uow: UowDep) -> Any:
     if body.case is not None:
         case = services.get_case(uow, body.case)
         category, kind, commune = case.category, case.asset_kind, case.commune_insee
+    if category is None:
+        raise InvalidInput("give a category (with asset_kind and commune) or a case")
     explanation = services.explain_routing(
         uow, category=category, asset_kind=kind, commune_insee=commune, at=at
     )

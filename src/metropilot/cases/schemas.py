@@ -40,7 +40,7 @@ class TriageIn(BaseModel):
 
 class ExplainIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    category: str = Field(min_length=1, max_length=48)
+    category: str | None = Field(default=None, min_length=1, max_length=48)
     asset_kind: str | None = None
     commune: str | None = None
     at: datetime | None = Field(default=None, description="ISO 8601 with offset; default now")
