@@ -111,6 +111,18 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("PUT", "/api/v1/routing/rules/{rule_id}"): {"supervisor"},
     ("DELETE", "/api/v1/routing/rules/{rule_id}"): {"supervisor"},
     ("POST", "/api/v1/routing/explain"): {"operator", "supervisor", "admin"},
+    ("POST", "/api/v1/cases/{case_id}/dispatch"): {"operator", "supervisor"},
+    ("GET", "/api/v1/work-orders"): STAFF
+    | {"contractor-lighting", "contractor-lead", "field-dijon"},
+    ("GET", "/api/v1/work-orders/{order_id}"): STAFF
+    | {"contractor-lighting", "contractor-lead", "field-dijon"},
+    ("POST", "/api/v1/work-orders/{order_id}/{action}"): {
+        "operator",
+        "supervisor",
+        "contractor-lighting",
+        "contractor-lead",
+        "field-dijon",
+    },
     ("GET", "/api/v1/audit"): {"admin", "supervisor"},
     ("GET", "/api/v1/audit/export"): {"admin", "supervisor"},
     ("GET", "/open311/v2/discovery.{fmt}"): EVERYONE,
@@ -149,6 +161,8 @@ SAMPLES = {
     "{alarm_id}": "999999",
     "{code}": "no-such-category",
     "{case_id}": "999999",
+    "{order_id}": "999999",
+    "{action}": "accept",
     "{report_id}": "999999",
     "{fmt}": "json",
     "{service_code}": "no-such-category",

@@ -145,3 +145,152 @@ def test_explaining_and_triaging(city: City) -> None:
         headers=city.headers["supervisor"],
     )
     assert bad_rule.status_code == 400
+
+
+def test_chain_2_from_a_citizen_report_to_the_fixed_report(platform: Platform) -> None:
+    """A report opens a case routed to a contractor; the command post dispatches; the
+    contractor accepts, gets there and finishes; the command post verifies: the case is
+    resolved, the report fixed, the citizen told — each step on the timeline."""
+    from metropilot.reports.repository import report_notifications
+
+    with platform.uow_factory(write=True) as uow:
+        generate_metropolis(uow, TEST_ACTOR, scale=0.02, seed=5)
+        uow.commit()
+    create_world_accounts(platform)
+    a = assets_repository.assets.c
+    with platform.uow_factory() as uow:
+        lon, lat = uow.connection.execute(
+            select(a.lon, a.lat)
+            .where(a.kind == "streetlight", a.commune_insee == "21231")
+            .order_by(a.id)
+            .limit(1)
+        ).one()
+    with TestClient(create_app(platform)) as client:
+        h = {name: bearer(client, name) for name in WORLD_ACCOUNTS}
+        client.post(
+            "/api/v1/routing/rules",
+            json={
+                "order": 1,
+                "name": "Broken lights to the contractor",
+                "categories": ["streetlight-broken"],
+                "team": LIGHTING_TEAM,
+            },
+            headers=h["supervisor"],
+        ).raise_for_status()
+        from metropilot.reports import services as reports_services
+
+        with platform.uow_factory(write=True) as uow:
+            report = reports_services.submit(
+                uow,
+                reports_services.Submission(
+                    category_code="streetlight-broken",
+                    lon=float(lon),
+                    lat=float(lat),
+                    attributes={"light_state": "off"},
+                    email="camille@example.org",
+                ),
+                TEST_ACTOR,
+            ).report
+            uow.commit()
+        [case] = client.get("/api/v1/cases", headers=h["operator"]).json()["items"]
+        assert case["reports"] == [report.id]
+        assert case["team"]["code"] == LIGHTING_TEAM
+        cid = case["id"]
+        # Not triaged yet: dispatching is refused with the reason.
+        early = client.post(f"/api/v1/cases/{cid}/dispatch", json={}, headers=h["operator"])
+        assert early.status_code == 409
+        client.post(
+            f"/api/v1/cases/{cid}/triage", json={}, headers=h["operator"]
+        ).raise_for_status()
+        dispatched = client.post(
+            f"/api/v1/cases/{cid}/dispatch",
+            json={"instructions": "Lamp out since Monday"},
+            headers=h["operator"],
+        )
+        assert dispatched.status_code == 201, dispatched.text
+        order = dispatched.json()
+        assert order["state"] == "dispatched"
+        assert order["team"]["public"] is False
+        assert order["response_due_at"] < order["resolution_due_at"]
+        oid = order["id"]
+        step = f"/api/v1/work-orders/{oid}"
+        # Another contractor neither sees nor moves it; the operator may not accept for them.
+        assert client.get(step, headers=h["contractor-lead"]).status_code == 404
+        assert client.post(f"{step}/accept", json={}, headers=h["operator"]).status_code == 403
+        for action, note in [("accept", None), ("en_route", None), ("on_site", None)]:
+            moved = client.post(
+                f"{step}/{action}", json={"note": note}, headers=h["contractor-lighting"]
+            )
+            assert moved.status_code == 200, (action, moved.text)
+        no_note = client.post(f"{step}/done", json={}, headers=h["contractor-lighting"])
+        assert no_note.status_code == 400
+        done = client.post(
+            f"{step}/done",
+            json={"note": "Lamp and driver replaced"},
+            headers=h["contractor-lighting"],
+        )
+        assert done.json()["state"] == "done"
+        # The contractor cannot verify its own work.
+        assert (
+            client.post(f"{step}/verify", json={}, headers=h["contractor-lighting"]).status_code
+            == 403
+        )
+        verified = client.post(f"{step}/verify", json={}, headers=h["operator"])
+        assert verified.json()["state"] == "verified"
+        resolved = client.get(f"/api/v1/cases/{cid}", headers=h["operator"]).json()
+        assert resolved["state"] == "resolved"
+        fixed = client.get(f"/api/v1/reports/{report.id}", headers=h["operator"]).json()
+        assert fixed["state"] == "fixed"
+        assert "Lamp and driver replaced" in fixed["status_notes"]
+        timeline = client.get(f"/api/v1/cases/{cid}/timeline", headers=h["operator"]).json()
+        whats = [e["what"] for e in timeline["entries"]]
+        for milestone in [
+            "detected",
+            "triaged",
+            "dispatched",
+            "accepted",
+            "en_route",
+            "on_site",
+            "done",
+            "verified",
+            "resolved",
+            "citizen_informed",
+        ]:
+            assert milestone in whats, milestone
+        sectors = {e["what"]: e["public"] for e in timeline["entries"]}
+        assert sectors["accepted"] is False  # the contractor: private
+        assert timeline["links"][-1]["to"] == "citizen_informed"
+    n = report_notifications.c
+    with platform.uow_factory() as uow:
+        subjects = (
+            uow.connection.execute(
+                select(n.subject).where(n.recipient == "camille@example.org").order_by(n.id)
+            )
+            .scalars()
+            .all()
+        )
+    assert any("fixed" in s for s in subjects)
+
+
+def test_a_refused_order_sends_the_case_back_to_triage(city: City) -> None:
+    operator, contractor = city.headers["operator"], city.headers["contractor-lighting"]
+    city.client.post(
+        f"/api/v1/cases/{city.case_id}/triage", json={}, headers=operator
+    ).raise_for_status()
+    order = city.client.post(
+        f"/api/v1/cases/{city.case_id}/dispatch", json={}, headers=operator
+    ).json()
+    refused = city.client.post(
+        f"/api/v1/work-orders/{order['id']}/refuse", json={}, headers=contractor
+    )
+    assert refused.status_code == 400  # a reason is required
+    refused = city.client.post(
+        f"/api/v1/work-orders/{order['id']}/refuse",
+        json={"note": "Not our lot: the cabinet belongs to the city"},
+        headers=contractor,
+    )
+    assert refused.json()["state"] == "refused"
+    case = city.client.get(f"/api/v1/cases/{city.case_id}", headers=operator).json()
+    assert case["state"] == "open"
+    unknown = city.client.post(f"/api/v1/work-orders/{order['id']}/fly", json={}, headers=operator)
+    assert unknown.status_code == 404

@@ -31,6 +31,8 @@ from metropilot.cases.model import (
     Milestone,
     Priority,
     TimelineEntry,
+    WorkOrder,
+    WorkOrderState,
 )
 from metropilot.cases.routing import RoutingRule, parse_routing_rule
 from metropilot.db.schema import JSONDocument, UTCDateTime, metadata
@@ -40,6 +42,7 @@ __all__ = [
     "case_timeline",
     "cases",
     "routing_rules",
+    "work_orders",
 ]
 
 routing_rules = Table(
@@ -110,6 +113,36 @@ case_timeline = Table(
     Column("sector", String(8)),
     Column("work_order_id", Integer),
     Column("note", String(2000), nullable=False),
+)
+
+
+work_orders = Table(
+    "work_orders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("round", Integer, nullable=False),  # the case's reopenings when it was created
+    Column("state", String(16), nullable=False),
+    Column("team", String(63), nullable=False),
+    Column("team_id", Integer, ForeignKey("teams.id")),
+    Column("organisation", String(63), nullable=False),
+    Column("organisation_id", Integer, ForeignKey("organisations.id"), index=True),
+    Column("sector", String(8), nullable=False),
+    Column("instructions", String(2000), nullable=False),
+    Column("note", String(2000), nullable=False),
+    Column("photos", JSONDocument, nullable=False),
+    Column("reason", String(2000), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("dispatched_at", UTCDateTime),
+    Column("accepted_at", UTCDateTime),
+    Column("on_site_at", UTCDateTime),
+    Column("done_at", UTCDateTime),
+    Column("verified_at", UTCDateTime),
+    Column("response_due_at", UTCDateTime),
+    Column("resolution_due_at", UTCDateTime),
+    Index("ix_work_orders_state", "state"),
+    Index("ix_work_orders_team", "team"),
 )
 
 
@@ -309,3 +342,66 @@ def timeline_of(conn: Connection, case_id: int) -> list[TimelineEntry]:
         )
         for row in rows
     ]
+
+
+# --- work orders -------------------------------------------------------------------------------
+
+
+def insert_work_order(conn: Connection, values: dict[str, Any]) -> int:
+    return int(conn.execute(insert(work_orders).returning(work_orders.c.id), values).scalar_one())
+
+
+def update_work_order(conn: Connection, order_id: int, values: dict[str, Any]) -> None:
+    conn.execute(update(work_orders).where(work_orders.c.id == order_id).values(values))
+
+
+def _work_order(row: RowMapping) -> WorkOrder:
+    return WorkOrder(
+        id=row["id"],
+        case_id=row["case_id"],
+        state=WorkOrderState(row["state"]),
+        assignee=Assignee(
+            team=row["team"],
+            organisation=row["organisation"],
+            sector=Sector(row["sector"]),
+            team_id=row["team_id"],
+            organisation_id=row["organisation_id"],
+        ),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        instructions=row["instructions"],
+        note=row["note"],
+        photos=tuple(row["photos"] or ()),
+        reason=row["reason"],
+        dispatched_at=row["dispatched_at"],
+        accepted_at=row["accepted_at"],
+        on_site_at=row["on_site_at"],
+        done_at=row["done_at"],
+        verified_at=row["verified_at"],
+    )
+
+
+def get_work_order(
+    conn: Connection, order_id: int, *, for_update: bool = False
+) -> tuple[WorkOrder, RowMapping] | None:
+    query = select(work_orders).where(work_orders.c.id == order_id)
+    if for_update and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().first()
+    return None if row is None else (_work_order(row), row)
+
+
+def work_orders_of(conn: Connection, case_id: int, round_: int | None = None) -> list[WorkOrder]:
+    w = work_orders.c
+    query = select(work_orders).where(w.case_id == case_id)
+    if round_ is not None:
+        query = query.where(w.round == round_)
+    return [_work_order(r) for r in conn.execute(query.order_by(w.id)).mappings()]
+
+
+def find_work_orders(
+    conn: Connection, where: Sequence[Any], offset: int, limit: int
+) -> list[tuple[WorkOrder, RowMapping]]:
+    w = work_orders.c
+    query = select(work_orders).where(*where).order_by(w.id.desc()).offset(offset).limit(limit)
+    return [(_work_order(r), r) for r in conn.execute(query).mappings()]

@@ -23,15 +23,25 @@ from metropilot.api.deps import UowDep, WriteUowDep
 from metropilot.api.formats import list_envelope
 from metropilot.api.responses import JSONResponseFast
 from metropilot.cases import services
-from metropilot.cases.model import Case, CaseOrigin, parse_case_state, parse_priority
+from metropilot.cases.model import (
+    Case,
+    CaseOrigin,
+    WorkOrderAction,
+    parse_case_state,
+    parse_priority,
+    parse_work_order_state,
+)
 from metropilot.cases.schemas import (
     CaseIn,
+    DispatchIn,
     ExplainIn,
     TriageIn,
+    WorkOrderStepIn,
     case_out,
     explanation_out,
     rule_out,
     timeline_out,
+    work_order_out,
 )
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import InvalidInput, NotFound
@@ -169,6 +179,118 @@ def triage(case_id: int, body: TriageIn, principal: CurrentPrincipal, uow: Write
     )
     uow.commit()
     return JSONResponseFast(case_out(case))
+
+
+# --- work orders ---------------------------------------------------------------------------------
+
+WORK_ORDER_READERS = (*STAFF, Audience.CONTRACTOR, Audience.FIELD_AGENT)
+WORK_ORDER_ACTORS = (
+    Audience.OPERATOR,
+    Audience.SUPERVISOR,
+    Audience.CONTRACTOR,
+    Audience.FIELD_AGENT,
+)
+
+
+def _order_organisations(principal: Principal) -> tuple[int, ...] | None:
+    if principal.role in (Role.CONTRACTOR, Role.FIELD_AGENT):
+        return (principal.organisation_id,) if principal.organisation_id is not None else ()
+    return None
+
+
+def _visible_order(principal: Principal, uow: Any, order_id: int) -> Any:
+    found = services.query_work_orders(
+        uow, order_id=order_id, organisation_ids=_order_organisations(principal), limit=1
+    )
+    if not found:
+        raise NotFound(f"no work order {order_id}", code="unknown_work_order")
+    return found[0]
+
+
+@router.post(
+    "/cases/{case_id}/dispatch",
+    dependencies=[audience(*TRIAGERS)],
+    summary="Send a case to its team as a work order; the SLA deadlines start",
+    status_code=201,
+)
+def dispatch(case_id: int, body: DispatchIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
+    order = services.dispatch(
+        uow,
+        case_id,
+        principal.actor(),
+        principal.role.value if principal.role else None,
+        instructions=body.instructions,
+    )
+    uow.commit()
+    response_due, resolution_due = services.work_order_deadlines(uow, order.id)
+    return JSONResponseFast(work_order_out(order, response_due, resolution_due), status_code=201)
+
+
+@router.get(
+    "/work-orders",
+    dependencies=[audience(*WORK_ORDER_READERS)],
+    summary="Work orders, newest first (contractors and field agents: their organisation's)",
+)
+def list_work_orders(
+    principal: CurrentPrincipal,
+    uow: UowDep,
+    state: Annotated[str | None, Query(description="states, comma separated")] = None,
+    case: Annotated[int | None, Query()] = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Any:
+    found = services.query_work_orders(
+        uow,
+        states=[parse_work_order_state(s) for s in _split(state)],
+        case_id=case,
+        organisation_ids=_order_organisations(principal),
+        offset=offset,
+        limit=limit,
+    )
+    return list_envelope((work_order_out(*item) for item in found), None)
+
+
+@router.get(
+    "/work-orders/{order_id}",
+    dependencies=[audience(*WORK_ORDER_READERS)],
+    summary="One work order",
+)
+def get_work_order(order_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
+    return JSONResponseFast(work_order_out(*_visible_order(principal, uow, order_id)))
+
+
+@router.post(
+    "/work-orders/{order_id}/{action}",
+    dependencies=[audience(*WORK_ORDER_ACTORS)],
+    summary="A step: accept, refuse, en_route, on_site, done (the team); verify, reject, "
+    "close, cancel (the command post)",
+)
+def work_order_step(
+    order_id: int,
+    action: str,
+    body: WorkOrderStepIn,
+    principal: CurrentPrincipal,
+    uow: WriteUowDep,
+) -> Any:
+    try:
+        step = WorkOrderAction(action)
+    except ValueError:
+        known = ", ".join(a.value for a in WorkOrderAction if a is not WorkOrderAction.DISPATCH)
+        raise NotFound(f"no step {action!r} of a work order; steps: {known}") from None
+    if step is WorkOrderAction.DISPATCH:
+        raise InvalidInput("dispatch a case: POST /api/v1/cases/{id}/dispatch")
+    _visible_order(principal, uow, order_id)
+    order = services.act(
+        uow,
+        order_id,
+        step,
+        principal.actor(),
+        principal.role.value if principal.role else None,
+        note=body.note,
+    )
+    uow.commit()
+    response_due, resolution_due = services.work_order_deadlines(uow, order.id)
+    return JSONResponseFast(work_order_out(order, response_due, resolution_due))
 
 
 # --- routing -------------------------------------------------------------------------------------

@@ -7,17 +7,20 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from metropilot.cases.model import Case, ChainDurations, TimelineEntry
+from metropilot.cases.model import Case, ChainDurations, TimelineEntry, WorkOrder
 from metropilot.cases.routing import RoutingExplanation, RoutingRule
 
 __all__ = [
     "CaseIn",
+    "DispatchIn",
     "ExplainIn",
     "TriageIn",
+    "WorkOrderStepIn",
     "case_out",
     "explanation_out",
     "rule_out",
     "timeline_out",
+    "work_order_out",
 ]
 
 
@@ -36,6 +39,50 @@ class TriageIn(BaseModel):
     category: str | None = Field(default=None, min_length=1, max_length=48)
     priority: str | None = None
     reason: str = Field(default="", max_length=2000, description="required to change category")
+
+
+class DispatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    instructions: str = Field(default="", max_length=2000)
+
+
+class WorkOrderStepIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="the team's note (done), or the reason (refuse, reject, cancel)",
+    )
+
+
+def work_order_out(
+    order: WorkOrder, response_due: datetime | None, resolution_due: datetime | None
+) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": order.id,
+        "case": order.case_id,
+        "state": order.state.value,
+        "team": {
+            "code": order.assignee.team,
+            "organisation": order.assignee.organisation,
+            "sector": order.assignee.sector,
+            "public": order.assignee.sector == "public",
+        },
+        "instructions": order.instructions,
+        "note": order.note,
+        "reason": order.reason,
+        "created_at": iso(order.created_at),
+        "dispatched_at": iso(order.dispatched_at),
+        "accepted_at": iso(order.accepted_at),
+        "on_site_at": iso(order.on_site_at),
+        "done_at": iso(order.done_at),
+        "verified_at": iso(order.verified_at),
+        "response_due_at": iso(response_due),
+        "resolution_due_at": iso(resolution_due),
+    }
 
 
 class ExplainIn(BaseModel):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, select
@@ -30,15 +30,24 @@ from metropilot.cases.model import (
     CaseAction,
     CaseOpened,
     CaseOrigin,
+    CaseResolved,
     CaseRouted,
     CaseState,
+    CaseStateChanged,
     CaseTriaged,
     Milestone,
     Priority,
     TimelineEntry,
+    WorkOrder,
+    WorkOrderAction,
+    WorkOrderDispatched,
+    WorkOrderState,
+    WorkOrderStateChanged,
     actor_role,
+    case_state_after_orders,
     chain_durations,
     transition_case,
+    transition_work_order,
 )
 from metropilot.cases.routing import (
     CaseFacts,
@@ -49,8 +58,10 @@ from metropilot.cases.routing import (
     parse_routing_rule,
     route,
 )
+from metropilot.cases.sla import BusinessCalendar, ClockKind, add_duration
 from metropilot.db.uow import UnitOfWork, UnitOfWorkFactory
-from metropilot.reports.model import ReportSubmitted
+from metropilot.reports import services as reports_services
+from metropilot.reports.model import ReportState, ReportSubmitted
 from metropilot.reports.repository import reports
 from metropilot.shared.actors import SYSTEM, Actor
 from metropilot.shared.audit import AuditEntry
@@ -60,18 +71,22 @@ from metropilot.shared.events import MessageBus
 
 __all__ = [
     "CaseQuery",
+    "act",
     "attach",
     "case_timeline",
     "create_rule",
     "delete_rule",
+    "dispatch",
     "explain_routing",
     "get_case",
+    "get_work_order",
     "list_rules",
     "open_case",
     "open_for_alarm",
     "open_for_report",
     "open_pending",
     "query_cases",
+    "query_work_orders",
     "triage",
     "update_rule",
 ]
@@ -546,3 +561,277 @@ def case_timeline(uow: UnitOfWork, case_id: int) -> dict[str, Any]:
     entries = repository.timeline_of(uow.connection, case_id)
     durations = chain_durations(entries)
     return {"entries": entries, "durations": durations}
+
+
+# --- work orders -------------------------------------------------------------------------------
+
+# Response and resolution targets per priority, until policies per team and contract lot exist:
+# urgent work on the calendar clock, the rest in business hours (Europe/Paris, French holidays).
+DEFAULT_SLA: dict[Priority, tuple[ClockKind, timedelta, timedelta]] = {
+    Priority.P1: (ClockKind.CALENDAR, timedelta(hours=1), timedelta(hours=4)),
+    Priority.P2: (ClockKind.CALENDAR, timedelta(hours=4), timedelta(hours=24)),
+    Priority.P3: (ClockKind.BUSINESS, timedelta(hours=8), timedelta(hours=40)),
+    Priority.P4: (ClockKind.BUSINESS, timedelta(hours=24), timedelta(hours=120)),
+}
+_BUSINESS = BusinessCalendar()
+
+ACTION_MILESTONES = {
+    WorkOrderAction.ACCEPT: Milestone.ACCEPTED,
+    WorkOrderAction.REFUSE: Milestone.REFUSED,
+    WorkOrderAction.EN_ROUTE: Milestone.EN_ROUTE,
+    WorkOrderAction.ON_SITE: Milestone.ON_SITE,
+    WorkOrderAction.DONE: Milestone.DONE,
+    WorkOrderAction.VERIFY: Milestone.VERIFIED,
+    WorkOrderAction.REJECT: Milestone.REJECTED,
+    WorkOrderAction.CLOSE: Milestone.CLOSED,
+    WorkOrderAction.CANCEL: Milestone.CANCELLED,
+}
+ACTION_TIMES = {
+    WorkOrderAction.ACCEPT: "accepted_at",
+    WorkOrderAction.ON_SITE: "on_site_at",
+    WorkOrderAction.DONE: "done_at",
+    WorkOrderAction.VERIFY: "verified_at",
+}
+
+
+def _deadlines(priority: Priority, start: datetime) -> tuple[datetime, datetime]:
+    clock, response, resolution = DEFAULT_SLA[priority]
+    calendar = _BUSINESS if clock is ClockKind.BUSINESS else None
+    return add_duration(start, response, calendar), add_duration(start, resolution, calendar)
+
+
+def dispatch(
+    uow: UnitOfWork,
+    case_id: int,
+    actor: Actor,
+    actor_account_role: str | None,
+    *,
+    instructions: str = "",
+) -> WorkOrder:
+    """Send a case to its team as a work order; the SLA deadlines start now."""
+    case = get_case(uow, case_id, for_update=True)
+    role = actor_role(actor_account_role)
+    if case.assignee is None:
+        raise InvalidInput(
+            "this case has no team yet: add a routing rule, or triage it into a category that "
+            "one routes",
+            code="no_team",
+        )
+    case_state = transition_case(case.state, CaseAction.DISPATCH, role)
+    order_state = transition_work_order(WorkOrderState.CREATED, WorkOrderAction.DISPATCH, role)
+    now = utcnow()
+    response_due, resolution_due = _deadlines(case.priority, now)
+    assignee = case.assignee
+    order_id = repository.insert_work_order(
+        uow.connection,
+        {
+            "case_id": case_id,
+            "round": case.reopened_count,
+            "state": order_state.value,
+            "team": assignee.team,
+            "team_id": assignee.team_id,
+            "organisation": assignee.organisation,
+            "organisation_id": assignee.organisation_id,
+            "sector": assignee.sector,
+            "instructions": instructions[:2000],
+            "note": "",
+            "photos": [],
+            "reason": "",
+            "created_at": now,
+            "updated_at": now,
+            "dispatched_at": now,
+            "response_due_at": response_due,
+            "resolution_due_at": resolution_due,
+        },
+    )
+    repository.update_case(uow.connection, case_id, {"state": case_state.value, "updated_at": now})
+    repository.add_timeline(
+        uow.connection,
+        case_id,
+        TimelineEntry(
+            now, Milestone.DISPATCHED, actor.label(), actor.organisation, actor.sector, order_id
+        ),
+    )
+    uow.audit(AuditEntry(actor, "work_order.dispatched", "work_order", str(order_id)))
+    changed = get_case(uow, case_id)
+    uow.record(
+        WorkOrderDispatched(
+            **_event_fields(changed, actor) | {"state": order_state.value},
+            work_order_id=order_id,
+            case_state=case_state.value,
+        )
+    )
+    return get_work_order(uow, order_id)
+
+
+def act(
+    uow: UnitOfWork,
+    order_id: int,
+    action: WorkOrderAction,
+    actor: Actor,
+    actor_account_role: str | None,
+    *,
+    note: str | None = None,
+) -> WorkOrder:
+    """A step of a work order by its team (accept, refuse, en route, on site, done) or by the
+    command post (verify, reject, close, cancel); the case follows, and a verified order
+    resolves its case and tells its citizens."""
+    found = repository.get_work_order(uow.connection, order_id, for_update=True)
+    if found is None:
+        raise NotFound(f"no work order {order_id}", code="unknown_work_order")
+    order = found[0]
+    on_team = actor.organisation is not None and actor.organisation == order.assignee.organisation
+    role = actor_role(actor_account_role, on_assigned_team=on_team)
+    target = transition_work_order(order.state, action, role, reason=note)
+    now = utcnow()
+    values: dict[str, Any] = {"state": target.value, "updated_at": now}
+    if action in ACTION_TIMES:
+        values[ACTION_TIMES[action]] = now
+    if action is WorkOrderAction.DONE:
+        values["note"] = (note or "").strip()
+    elif note and action in (
+        WorkOrderAction.REFUSE,
+        WorkOrderAction.REJECT,
+        WorkOrderAction.CANCEL,
+    ):
+        values["reason"] = note.strip()
+    repository.update_work_order(uow.connection, order_id, values)
+    case = get_case(uow, order.case_id, for_update=True)
+    repository.add_timeline(
+        uow.connection,
+        case.id,
+        TimelineEntry(
+            now,
+            ACTION_MILESTONES[action],
+            actor.label(),
+            actor.organisation,
+            actor.sector,
+            order_id,
+            (note or "").strip(),
+        ),
+    )
+    uow.audit(
+        AuditEntry(
+            actor,
+            f"work_order.{action.value}",
+            "work_order",
+            str(order_id),
+            {"state": [order.state.value, target.value]},
+        )
+    )
+    uow.record(
+        WorkOrderStateChanged(
+            **_event_fields(case, actor) | {"state": target.value},
+            work_order_id=order_id,
+            case_state=case.state.value,
+            previous=order.state.value,
+            action=action.value,
+        )
+    )
+    _follow_orders(uow, case, actor, order_id, now)
+    return get_work_order(uow, order_id)
+
+
+def _follow_orders(uow: UnitOfWork, case: Case, actor: Actor, order_id: int, now: datetime) -> None:
+    orders = repository.work_orders_of(uow.connection, case.id, case.reopened_count)
+    target = case_state_after_orders(case.state, [o.state for o in orders])
+    if target is case.state:
+        return
+    values: dict[str, Any] = {"state": target.value, "updated_at": now}
+    if target is CaseState.RESOLVED:
+        values["resolved_at"] = now
+    repository.update_case(uow.connection, case.id, values)
+    milestone = {
+        CaseState.RESOLVED: Milestone.RESOLVED,
+        CaseState.OPEN: Milestone.RETURNED_TO_TRIAGE,
+    }.get(target)
+    if milestone is not None:
+        repository.add_timeline(
+            uow.connection, case.id, TimelineEntry(now, milestone, "system:cases")
+        )
+    changed = get_case(uow, case.id)
+    if target is CaseState.RESOLVED:
+        verified = next((o for o in orders if o.state is WorkOrderState.VERIFIED), None)
+        note = verified.note if verified else ""
+        uow.record(
+            CaseResolved(
+                **_event_fields(changed, SYSTEM),
+                previous=case.state.value,
+                work_order_id=verified.id if verified else order_id,
+                note=note,
+            )
+        )
+        _close_the_loop(uow, changed, note, now)
+    else:
+        uow.record(
+            CaseStateChanged(
+                **_event_fields(changed, SYSTEM),
+                previous=case.state.value,
+                action="follow_orders",
+            )
+        )
+
+
+def _close_the_loop(uow: UnitOfWork, case: Case, note: str, now: datetime) -> None:
+    """A resolved case fixes its open citizen reports, whose reporters hear of it."""
+    informed = False
+    for report_id in case.report_ids:
+        report = reports_services.get_report(uow, report_id)
+        if not report.is_open:
+            continue
+        reports_services.change_state(
+            uow,
+            report_id,
+            ReportState.FIXED,
+            SYSTEM,
+            note=f"Fixed. {note}".strip() if note else "",
+            now=now,
+        )
+        informed = True
+    if informed:
+        repository.add_timeline(
+            uow.connection,
+            case.id,
+            TimelineEntry(now, Milestone.CITIZEN_INFORMED, "system:reports"),
+        )
+
+
+def get_work_order(uow: UnitOfWork, order_id: int) -> WorkOrder:
+    found = repository.get_work_order(uow.connection, order_id)
+    if found is None:
+        raise NotFound(f"no work order {order_id}", code="unknown_work_order")
+    return found[0]
+
+
+def work_order_deadlines(uow: UnitOfWork, order_id: int) -> tuple[datetime | None, datetime | None]:
+    found = repository.get_work_order(uow.connection, order_id)
+    if found is None:
+        raise NotFound(f"no work order {order_id}", code="unknown_work_order")
+    row = found[1]
+    return row["response_due_at"], row["resolution_due_at"]
+
+
+def query_work_orders(
+    uow: UnitOfWork,
+    *,
+    states: Sequence[WorkOrderState] = (),
+    case_id: int | None = None,
+    order_id: int | None = None,
+    organisation_ids: Sequence[int] | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> list[tuple[WorkOrder, datetime | None, datetime | None]]:
+    w = repository.work_orders.c
+    where: list[Any] = []
+    if states:
+        where.append(w.state.in_([s.value for s in states]))
+    if case_id is not None:
+        where.append(w.case_id == case_id)
+    if order_id is not None:
+        where.append(w.id == order_id)
+    if organisation_ids is not None:
+        where.append(w.organisation_id.in_(list(organisation_ids)))
+    return [
+        (order, row["response_due_at"], row["resolution_due_at"])
+        for order, row in repository.find_work_orders(uow.connection, where, offset, limit)
+    ]
