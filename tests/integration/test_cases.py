@@ -274,3 +274,45 @@ def test_cases_reach_the_live_stream(city: Platform) -> None:
     assert opened[0].payload["asset"] == light_id
     assert "case.routed" in {e.type for e in everything}
     assert elsewhere == []  # scoped by the case's commune, as alarms are
+
+
+def test_sla_warnings_and_breaches_are_announced_once(city: Platform) -> None:
+    (light_id, _, _, _), _ = lights(city)
+    team = a_team(city, "private")
+    with city.uow_factory(write=True) as uow:
+        services.create_rule(
+            uow, {"order": 1, "name": "all", "categories": ["pothole"], "team": team}, TEST_ACTOR
+        )
+        case = services.open_case(
+            uow,
+            origin=CaseOrigin.OPERATOR,
+            category="pothole",
+            priority=Priority.P1,
+            actor=TEST_ACTOR,
+            asset_id=light_id,
+        )
+        services.triage(uow, case.id, TEST_ACTOR, "operator")
+        order = services.dispatch(uow, case.id, TEST_ACTOR, "operator")
+        uow.commit()
+        response_due, resolution_due = services.work_order_deadlines(uow, order.id)
+    assert response_due is not None
+    assert resolution_due is not None
+    start = response_due - timedelta(hours=1)  # P1: 1 h to respond, 4 h to resolve
+    assert resolution_due - start == timedelta(hours=4)
+
+    def announce(at: datetime) -> int:
+        with city.uow_factory(write=True) as uow:
+            count = services.announce_deadlines(uow, at)
+            uow.commit()
+        return count
+
+    assert announce(start + timedelta(minutes=47)) == 0
+    assert announce(start + timedelta(minutes=49)) == 1  # 80% of the response time
+    assert announce(start + timedelta(minutes=50)) == 0  # once
+    assert announce(start + timedelta(hours=2)) == 1  # the response deadline passed
+    assert announce(start + timedelta(hours=5)) == 2  # resolution: warning and breach
+    assert announce(start + timedelta(hours=6)) == 0
+    with city.uow_factory() as uow:
+        entries = services.case_timeline(uow, case.id)["entries"]
+    alerts = [e.note.split()[0] for e in entries if e.what.value.startswith("sla_")]
+    assert alerts == ["response", "response", "resolution", "resolution"]

@@ -644,6 +644,17 @@ class WorkOrderRejected(WorkOrderEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class WorkOrderSlaAlert(WorkOrderEvent):
+    """A deadline of a work order: 80% of its time is gone (``warning``), or it passed
+    (``breach``). ``deadline`` is ``response`` (the team has not accepted yet) or
+    ``resolution`` (the work is not done yet)."""
+
+    deadline: str
+    level: str
+    due_at: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class WorkOrderCancelled(WorkOrderEvent):
     previous: str
     reason: str
@@ -675,6 +686,8 @@ class Milestone(StrEnum):
     CLOSED = "closed"
     CANCELLED = "cancelled"
     REOPENED = "reopened"
+    SLA_WARNING = "sla_warning"  # 80% of a deadline's time gone
+    SLA_BREACHED = "sla_breached"  # a deadline passed
 
 
 # The chain whose links are measured, in order.

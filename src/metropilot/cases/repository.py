@@ -141,6 +141,14 @@ work_orders = Table(
     Column("verified_at", UTCDateTime),
     Column("response_due_at", UTCDateTime),
     Column("resolution_due_at", UTCDateTime),
+    # The SLA alerts: when each falls due (80% of the time, and the deadline), and when it was
+    # announced (NULL: not yet), so the housekeeping announces each once.
+    Column("response_warning_at", UTCDateTime),
+    Column("resolution_warning_at", UTCDateTime),
+    Column("response_warned_at", UTCDateTime),
+    Column("response_breached_at", UTCDateTime),
+    Column("resolution_warned_at", UTCDateTime),
+    Column("resolution_breached_at", UTCDateTime),
     Index("ix_work_orders_state", "state"),
     Index("ix_work_orders_team", "team"),
 )

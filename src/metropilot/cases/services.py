@@ -23,6 +23,7 @@ from metropilot.alarms.repository import alarm_rules, alarms
 from metropilot.assets import repository as assets_repository
 from metropilot.cases import repository
 from metropilot.cases.model import (
+    LIVE_WORK_ORDER_STATES,
     OPEN_CASE_STATES,
     TRIAGE_QUEUE_STATES,
     Assignee,
@@ -41,6 +42,7 @@ from metropilot.cases.model import (
     WorkOrder,
     WorkOrderAction,
     WorkOrderDispatched,
+    WorkOrderSlaAlert,
     WorkOrderState,
     WorkOrderStateChanged,
     actor_role,
@@ -58,7 +60,7 @@ from metropilot.cases.routing import (
     parse_routing_rule,
     route,
 )
-from metropilot.cases.sla import BusinessCalendar, ClockKind, add_duration
+from metropilot.cases.sla import BusinessCalendar, ClockKind, SlaTimer
 from metropilot.db.uow import UnitOfWork, UnitOfWorkFactory
 from metropilot.reports import services as reports_services
 from metropilot.reports.model import ReportState, ReportSubmitted
@@ -72,6 +74,7 @@ from metropilot.shared.events import MessageBus
 __all__ = [
     "CaseQuery",
     "act",
+    "announce_deadlines",
     "attach",
     "case_timeline",
     "create_rule",
@@ -594,10 +597,17 @@ ACTION_TIMES = {
 }
 
 
-def _deadlines(priority: Priority, start: datetime) -> tuple[datetime, datetime]:
+def _deadlines(priority: Priority, start: datetime) -> dict[str, datetime]:
+    """The response and resolution deadlines of an order dispatched at ``start``, and the
+    instants 80% of each is gone (the warnings), on the priority's clock."""
     clock, response, resolution = DEFAULT_SLA[priority]
     calendar = _BUSINESS if clock is ClockKind.BUSINESS else None
-    return add_duration(start, response, calendar), add_duration(start, resolution, calendar)
+    times: dict[str, datetime] = {}
+    for name, target in (("response", response), ("resolution", resolution)):
+        state = SlaTimer(started_at=start, target=target, calendar=calendar).state(start)
+        times[f"{name}_due_at"] = state.deadline
+        times[f"{name}_warning_at"] = state.warning_at
+    return times
 
 
 def dispatch(
@@ -620,7 +630,7 @@ def dispatch(
     case_state = transition_case(case.state, CaseAction.DISPATCH, role)
     order_state = transition_work_order(WorkOrderState.CREATED, WorkOrderAction.DISPATCH, role)
     now = utcnow()
-    response_due, resolution_due = _deadlines(case.priority, now)
+    deadlines = _deadlines(case.priority, now)
     assignee = case.assignee
     order_id = repository.insert_work_order(
         uow.connection,
@@ -640,8 +650,7 @@ def dispatch(
             "created_at": now,
             "updated_at": now,
             "dispatched_at": now,
-            "response_due_at": response_due,
-            "resolution_due_at": resolution_due,
+            **deadlines,
         },
     )
     repository.update_case(uow.connection, case_id, {"state": case_state.value, "updated_at": now})
@@ -835,3 +844,53 @@ def query_work_orders(
         (order, row["response_due_at"], row["resolution_due_at"])
         for order, row in repository.find_work_orders(uow.connection, where, offset, limit)
     ]
+
+
+def announce_deadlines(uow: UnitOfWork, now: datetime | None = None) -> int:
+    """Announce, once each, the SLA warnings and breaches that fell due: a response deadline
+    while the team has not accepted, a resolution deadline while the work is not done. Run by
+    the housekeeping every 30 s; returns how many were announced."""
+    now = now or utcnow()
+    w = repository.work_orders.c
+    live = [s.value for s in LIVE_WORK_ORDER_STATES]
+    checks = (
+        ("response", "warning", w.response_warning_at, w.response_warned_at, w.accepted_at),
+        ("response", "breach", w.response_due_at, w.response_breached_at, w.accepted_at),
+        ("resolution", "warning", w.resolution_warning_at, w.resolution_warned_at, w.done_at),
+        ("resolution", "breach", w.resolution_due_at, w.resolution_breached_at, w.done_at),
+    )
+    announced = 0
+    for deadline, level, due, flag, met in checks:
+        rows = uow.connection.execute(
+            select(w.id, due)
+            .where(and_(w.state.in_(live), due <= now, flag.is_(None), met.is_(None)))
+            .order_by(w.id)
+            .limit(500)
+        ).all()
+        for order_id, due_at in rows:
+            order = get_work_order(uow, int(order_id))
+            case = get_case(uow, order.case_id)
+            repository.update_work_order(uow.connection, order.id, {flag.name: now})
+            repository.add_timeline(
+                uow.connection,
+                case.id,
+                TimelineEntry(
+                    now,
+                    Milestone.SLA_BREACHED if level == "breach" else Milestone.SLA_WARNING,
+                    "system:sla",
+                    work_order_id=order.id,
+                    note=f"{deadline} deadline {due_at.isoformat()}",
+                ),
+            )
+            uow.record(
+                WorkOrderSlaAlert(
+                    **_event_fields(case, SYSTEM) | {"state": order.state.value},
+                    work_order_id=order.id,
+                    case_state=case.state.value,
+                    deadline=deadline,
+                    level=level,
+                    due_at=due_at.isoformat(),
+                )
+            )
+            announced += 1
+    return announced

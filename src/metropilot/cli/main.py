@@ -308,9 +308,11 @@ def _housekeeping(platform: Platform, tick_s: float = 30.0, maintain_every: int 
                     alarms_services.check_timers(uow, utcnow())
                     alarms_services.escalate(uow, utcnow())
                     uow.commit()
-                # Alarms and reports whose case an event handler missed (a crash in between).
+                # Alarms and reports whose case an event handler missed (a crash in between),
+                # and the SLA warnings and breaches that fell due.
                 with platform.uow_factory(write=True) as uow:
                     cases_services.open_pending(uow)
+                    cases_services.announce_deadlines(uow)
                     uow.commit()
                 # Citizens' e-mails waiting in the outbox (nothing without a mail server).
                 reports_mail.deliver_due(platform.uow_factory, platform.settings)

@@ -51,6 +51,7 @@ from metropilot.stream.model import (
     CASE_OPENED,
     CASE_ROUTED,
     CASE_TRIAGED,
+    WORK_ORDER_SLA,
     JournalEntry,
     StreamEvent,
     event_payload,
@@ -94,6 +95,7 @@ CASE_EVENT_TYPES = {
     "CaseOpened": CASE_OPENED,
     "CaseRouted": CASE_ROUTED,
     "CaseTriaged": CASE_TRIAGED,
+    "WorkOrderSlaAlert": WORK_ORDER_SLA,
 }
 CASES_MODULES = ("metropilot.cases.model",)
 # Where the alarms context's events may be defined, looked up in this order.

@@ -30,6 +30,7 @@ __all__ = [
     "CASE_TRIAGED",
     "EVENT_TYPES",
     "GAP",
+    "WORK_ORDER_SLA",
     "JournalEntry",
     "StreamEvent",
     "event_payload",
@@ -51,6 +52,7 @@ ALARM_ESCALATED = "alarm.escalated"
 CASE_OPENED = "case.opened"
 CASE_ROUTED = "case.routed"
 CASE_TRIAGED = "case.triaged"
+WORK_ORDER_SLA = "work_order.sla"
 # The types a client may ask for with ?types=; the journal stores only these.
 EVENT_TYPES = (
     ASSET_STATUS,
@@ -61,6 +63,7 @@ EVENT_TYPES = (
     CASE_OPENED,
     CASE_ROUTED,
     CASE_TRIAGED,
+    WORK_ORDER_SLA,
 )
 # Sent without an id when a resuming client asked for events the retention already removed:
 # it missed something and should reload the state it shows.
