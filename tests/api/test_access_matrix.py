@@ -112,6 +112,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("DELETE", "/api/v1/routing/rules/{rule_id}"): {"supervisor"},
     ("POST", "/api/v1/routing/explain"): {"operator", "supervisor", "admin"},
     ("POST", "/api/v1/cases/{case_id}/dispatch"): {"operator", "supervisor"},
+    ("GET", "/api/v1/chains/stats"): ALARM_READERS,
     ("GET", "/api/v1/work-orders"): STAFF
     | {"contractor-lighting", "contractor-lead", "field-dijon"},
     ("GET", "/api/v1/work-orders/{order_id}"): STAFF

@@ -260,6 +260,15 @@ def test_chain_2_from_a_citizen_report_to_the_fixed_report(platform: Platform) -
         sectors = {e["what"]: e["public"] for e in timeline["entries"]}
         assert sectors["accepted"] is False  # the contractor: private
         assert timeline["links"][-1]["to"] == "citizen_informed"
+        stats = client.get("/api/v1/chains/stats", headers=h["operator"]).json()
+        assert stats["cases"] == 1
+        assert stats["team"][LIGHTING_TEAM]["dispatched→accepted"]["count"] == 1
+        assert "private" in stats["sector"]
+        assert stats["commune"]["21231"]["detected→triaged"]["median_s"] >= 0
+        other = client.get("/api/v1/chains/stats", headers=h["contractor-lead"]).json()
+        assert other["cases"] == 0  # not its organisation's cases
+        naive = client.get("/api/v1/chains/stats?since=2026-11-01T00:00:00", headers=h["operator"])
+        assert naive.status_code == 400
     n = report_notifications.c
     with platform.uow_factory() as uow:
         subjects = (

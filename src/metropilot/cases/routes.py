@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
@@ -291,6 +292,35 @@ def work_order_step(
     uow.commit()
     response_due, resolution_due = services.work_order_deadlines(uow, order.id)
     return JSONResponseFast(work_order_out(order, response_due, resolution_due))
+
+
+@router.get(
+    "/chains/stats",
+    dependencies=[audience(*CASE_READERS)],
+    summary="Where time is lost along the chain: each link's median and 90th percentile, per "
+    "team, public or private side, and commune",
+)
+def chains_stats(
+    principal: CurrentPrincipal,
+    uow: UowDep,
+    since: Annotated[
+        datetime | None, Query(description="cases opened from; default 30 days ago")
+    ] = None,
+    until: Annotated[datetime | None, Query(description="cases opened before; default now")] = None,
+) -> Any:
+    for value, name in ((since, "since"), (until, "until")):
+        if value is not None and value.tzinfo is None:
+            raise InvalidInput(f"{name} needs a UTC offset, e.g. 2026-11-01T00:00:00+01:00")
+    end = until or utcnow()
+    start = since or end - timedelta(days=30)
+    if end <= start:
+        raise InvalidInput("until must be after since")
+    communes, organisations = _limits(principal)
+    return JSONResponseFast(
+        services.chain_stats(
+            uow, since=start, until=end, communes=communes, organisation_ids=organisations
+        )
+    )
 
 
 # --- routing -------------------------------------------------------------------------------------

@@ -77,6 +77,7 @@ __all__ = [
     "announce_deadlines",
     "attach",
     "case_timeline",
+    "chain_stats",
     "create_rule",
     "delete_rule",
     "dispatch",
@@ -894,3 +895,68 @@ def announce_deadlines(uow: UnitOfWork, now: datetime | None = None) -> int:
             )
             announced += 1
     return announced
+
+
+# --- chain statistics --------------------------------------------------------------------------
+
+
+def chain_stats(
+    uow: UnitOfWork,
+    *,
+    since: datetime,
+    until: datetime,
+    communes: Sequence[str] | None = None,
+    organisation_ids: Sequence[int] | None = None,
+) -> dict[str, Any]:
+    """Where time goes along the chain, for the cases opened in [since, until): each link's
+    count, median and 90th percentile in seconds, overall and per team, per public or private
+    side, and per commune."""
+    c = repository.cases.c
+    where: list[Any] = [c.opened_at >= since, c.opened_at < until]
+    if communes is not None:
+        where.append(c.commune_insee.in_(list(communes)))
+    if organisation_ids is not None:
+        where.append(c.organisation_id.in_(list(organisation_ids)))
+    rows = uow.connection.execute(
+        select(c.id, c.team, c.sector, c.commune_insee).where(*where).order_by(c.id)
+    ).all()
+    groups: dict[str, dict[str, dict[str, list[float]]]] = {
+        "overall": {},
+        "team": {},
+        "sector": {},
+        "commune": {},
+    }
+    for case_id, team, sector, commune in rows:
+        durations = chain_durations(repository.timeline_of(uow.connection, int(case_id)))
+        keys = {
+            "overall": "all",
+            "team": team or "command-post",
+            "sector": sector or "public",
+            "commune": commune or "unknown",
+        }
+        for link in durations.links:
+            seconds = link.duration.total_seconds()
+            for dimension, key in keys.items():
+                groups[dimension].setdefault(key, {}).setdefault(link.name, []).append(seconds)
+    return {
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "cases": len(rows),
+        **{
+            dimension: {
+                key: {name: _summary(values) for name, values in sorted(links.items())}
+                for key, links in sorted(by_key.items())
+            }
+            for dimension, by_key in groups.items()
+        },
+    }
+
+
+def _summary(values: list[float]) -> dict[str, float | int]:
+    ordered = sorted(values)
+    n = len(ordered)
+    return {
+        "count": n,
+        "median_s": ordered[(n - 1) // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2,
+        "p90_s": ordered[min(n - 1, round(0.9 * (n - 1)))],
+    }
