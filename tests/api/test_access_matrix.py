@@ -113,6 +113,10 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/routing/explain"): {"operator", "supervisor", "admin"},
     ("POST", "/api/v1/cases/{case_id}/dispatch"): {"operator", "supervisor"},
     ("GET", "/api/v1/chains/stats"): ALARM_READERS,
+    ("GET", "/api/v1/procedures"): STAFF,
+    ("GET", "/api/v1/procedures/{category}"): STAFF,
+    ("PUT", "/api/v1/procedures/{category}"): {"supervisor"},
+    ("DELETE", "/api/v1/procedures/{category}"): {"supervisor"},
     ("GET", "/api/v1/work-orders"): STAFF
     | {"contractor-lighting", "contractor-lead", "field-dijon"},
     ("GET", "/api/v1/work-orders/{order_id}"): STAFF
@@ -163,6 +167,7 @@ SAMPLES = {
     "{code}": "no-such-category",
     "{case_id}": "999999",
     "{order_id}": "999999",
+    "{category}": "no-such-category",
     "{action}": "accept",
     "{report_id}": "999999",
     "{fmt}": "json",

@@ -303,3 +303,31 @@ def test_a_refused_order_sends_the_case_back_to_triage(city: City) -> None:
     assert case["state"] == "open"
     unknown = city.client.post(f"/api/v1/work-orders/{order['id']}/fly", json={}, headers=operator)
     assert unknown.status_code == 404
+
+
+def test_supervisors_write_the_triage_procedures(city: City) -> None:
+    supervisor, operator = city.headers["supervisor"], city.headers["operator"]
+    url = "/api/v1/procedures/lamp-failure"
+    assert city.client.get(url, headers=operator).status_code == 404
+    written = city.client.put(
+        url,
+        json={
+            "title": "Lamp failure",
+            "steps": ["Check the cabinet's supply alarm", "  ", "Check nearby lamps", "Dispatch"],
+        },
+        headers=supervisor,
+    )
+    assert written.status_code == 200, written.text
+    assert written.json()["steps"] == [
+        "Check the cabinet's supply alarm",
+        "Check nearby lamps",
+        "Dispatch",
+    ]
+    case = city.client.get(f"/api/v1/cases/{city.case_id}", headers=operator).json()
+    assert case["procedure"]["title"] == "Lamp failure"
+    empty = city.client.put(url, json={"title": "x", "steps": []}, headers=supervisor)
+    assert empty.status_code == 400
+    listed = city.client.get("/api/v1/procedures", headers=operator).json()["items"]
+    assert [p["category"] for p in listed] == ["lamp-failure"]
+    assert city.client.delete(url, headers=supervisor).status_code == 204
+    assert city.client.delete(url, headers=supervisor).status_code == 404

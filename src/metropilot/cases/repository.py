@@ -154,6 +154,45 @@ work_orders = Table(
 )
 
 
+# The written procedure of a category: the checklist operators follow when they triage.
+procedures = Table(
+    "procedures",
+    metadata,
+    Column("category", String(48), primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("steps", JSONDocument, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+)
+
+
+def get_procedure(conn: Connection, category: str) -> dict[str, Any] | None:
+    row = conn.execute(select(procedures).where(procedures.c.category == category)).mappings()
+    found = row.first()
+    return None if found is None else dict(found)
+
+
+def list_procedures(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(select(procedures).order_by(procedures.c.category)).mappings()
+    return [dict(r) for r in rows]
+
+
+def put_procedure(conn: Connection, values: dict[str, Any]) -> bool:
+    """Insert or replace; whether it existed."""
+    existed = get_procedure(conn, values["category"]) is not None
+    if existed:
+        conn.execute(
+            update(procedures).where(procedures.c.category == values["category"]).values(values)
+        )
+    else:
+        conn.execute(insert(procedures), values)
+    return existed
+
+
+def delete_procedure(conn: Connection, category: str) -> int:
+    return int(conn.execute(procedures.delete().where(procedures.c.category == category)).rowcount)
+
+
 # --- routing rules -----------------------------------------------------------------------------
 
 

@@ -36,10 +36,12 @@ from metropilot.cases.schemas import (
     CaseIn,
     DispatchIn,
     ExplainIn,
+    ProcedureIn,
     TriageIn,
     WorkOrderStepIn,
     case_out,
     explanation_out,
+    procedure_out,
     rule_out,
     timeline_out,
     work_order_out,
@@ -124,7 +126,11 @@ def list_cases(
     summary="One case",
 )
 def get_case(case_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
-    return JSONResponseFast(case_out(_visible(principal, uow, case_id)))
+    case = _visible(principal, uow, case_id)
+    out = case_out(case)
+    procedure = services.get_procedure(uow, case.category)
+    out["procedure"] = procedure_out(procedure) if procedure else None
+    return JSONResponseFast(out)
 
 
 @router.get(
@@ -321,6 +327,54 @@ def chains_stats(
             uow, since=start, until=end, communes=communes, organisation_ids=organisations
         )
     )
+
+
+# --- procedures ----------------------------------------------------------------------------------
+
+
+@router.get(
+    "/procedures",
+    dependencies=[audience(*STAFF)],
+    summary="The written procedures (checklists) operators follow at triage, by category",
+)
+def list_procedures(uow: UowDep) -> Any:
+    return list_envelope((procedure_out(p) for p in services.list_procedures(uow)), None)
+
+
+@router.get(
+    "/procedures/{category}",
+    dependencies=[audience(*STAFF)],
+    summary="The procedure of a category",
+)
+def get_procedure(category: str, uow: UowDep) -> Any:
+    found = services.get_procedure(uow, category)
+    if found is None:
+        raise NotFound(f"no procedure for {category!r}")
+    return JSONResponseFast(procedure_out(found))
+
+
+@router.put(
+    "/procedures/{category}",
+    dependencies=[audience(Audience.SUPERVISOR)],
+    summary="Write or replace the procedure of a category",
+)
+def put_procedure(
+    category: str, body: ProcedureIn, principal: CurrentPrincipal, uow: WriteUowDep
+) -> Any:
+    found = services.put_procedure(uow, category, body.title, body.steps, principal.actor())
+    uow.commit()
+    return JSONResponseFast(procedure_out(found))
+
+
+@router.delete(
+    "/procedures/{category}",
+    dependencies=[audience(Audience.SUPERVISOR)],
+    summary="Delete the procedure of a category",
+    status_code=204,
+)
+def delete_procedure(category: str, principal: CurrentPrincipal, uow: WriteUowDep) -> None:
+    services.delete_procedure(uow, category, principal.actor())
+    uow.commit()
 
 
 # --- routing -------------------------------------------------------------------------------------

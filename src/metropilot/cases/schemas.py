@@ -14,10 +14,12 @@ __all__ = [
     "CaseIn",
     "DispatchIn",
     "ExplainIn",
+    "ProcedureIn",
     "TriageIn",
     "WorkOrderStepIn",
     "case_out",
     "explanation_out",
+    "procedure_out",
     "rule_out",
     "timeline_out",
     "work_order_out",
@@ -39,6 +41,22 @@ class TriageIn(BaseModel):
     category: str | None = Field(default=None, min_length=1, max_length=48)
     priority: str | None = None
     reason: str = Field(default="", max_length=2000, description="required to change category")
+
+
+class ProcedureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(max_length=200)
+    steps: list[str] = Field(max_length=60, description="the checklist, in order")
+
+
+def procedure_out(found: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "category": found["category"],
+        "title": found["title"],
+        "steps": list(found["steps"]),
+        "updated_at": found["updated_at"].isoformat(),
+        "updated_by": found["updated_by"],
+    }
 
 
 class DispatchIn(BaseModel):

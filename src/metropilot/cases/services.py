@@ -79,16 +79,20 @@ __all__ = [
     "case_timeline",
     "chain_stats",
     "create_rule",
+    "delete_procedure",
     "delete_rule",
     "dispatch",
     "explain_routing",
     "get_case",
+    "get_procedure",
     "get_work_order",
+    "list_procedures",
     "list_rules",
     "open_case",
     "open_for_alarm",
     "open_for_report",
     "open_pending",
+    "put_procedure",
     "query_cases",
     "query_work_orders",
     "triage",
@@ -960,3 +964,63 @@ def _summary(values: list[float]) -> dict[str, float | int]:
         "median_s": ordered[(n - 1) // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2,
         "p90_s": ordered[min(n - 1, round(0.9 * (n - 1)))],
     }
+
+
+# --- procedures --------------------------------------------------------------------------------
+
+MAX_STEPS = 60
+
+
+def get_procedure(uow: UnitOfWork, category: str) -> dict[str, Any] | None:
+    return repository.get_procedure(uow.connection, category)
+
+
+def list_procedures(uow: UnitOfWork) -> list[dict[str, Any]]:
+    return repository.list_procedures(uow.connection)
+
+
+def put_procedure(
+    uow: UnitOfWork, category: str, title: str, steps: Sequence[str], actor: Actor
+) -> dict[str, Any]:
+    """Write the checklist of a category (supervisors): the steps in order, each one line."""
+    cleaned = [step.strip() for step in steps if step.strip()]
+    problems = []
+    if not title.strip():
+        problems.append("a procedure needs a title")
+    if not cleaned:
+        problems.append("a procedure needs at least one step")
+    if len(cleaned) > MAX_STEPS:
+        problems.append(f"a procedure has at most {MAX_STEPS} steps")
+    long_steps = [i + 1 for i, step in enumerate(cleaned) if len(step) > 500]
+    if long_steps:
+        problems.append(f"steps {long_steps} are over 500 characters")
+    if problems:
+        raise InvalidInput("; ".join(problems), code="invalid_procedure")
+    existed = repository.put_procedure(
+        uow.connection,
+        {
+            "category": category,
+            "title": title.strip()[:200],
+            "steps": cleaned,
+            "updated_at": utcnow(),
+            "updated_by": actor.label(),
+        },
+    )
+    uow.audit(
+        AuditEntry(
+            actor,
+            "procedure.updated" if existed else "procedure.created",
+            "procedure",
+            category,
+            {"steps": [None, len(cleaned)]},
+        )
+    )
+    found = get_procedure(uow, category)
+    assert found is not None
+    return found
+
+
+def delete_procedure(uow: UnitOfWork, category: str, actor: Actor) -> None:
+    if not repository.delete_procedure(uow.connection, category):
+        raise NotFound(f"no procedure for {category!r}")
+    uow.audit(AuditEntry(actor, "procedure.deleted", "procedure", category))
