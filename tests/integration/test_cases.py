@@ -19,7 +19,7 @@ from metropilot.cases import services
 from metropilot.cases.model import CaseOrigin, CaseState, Milestone, Priority
 from metropilot.db.uow import UnitOfWork
 from metropilot.reports import services as reports_services
-from metropilot.shared.errors import Conflict, InvalidInput
+from metropilot.shared.errors import Conflict, Forbidden, InvalidInput
 from metropilot.shared.events import MessageBus
 from metropilot.simulate.services import generate_metropolis
 from metropilot.telemetry.services import IngestPipeline
@@ -316,3 +316,95 @@ def test_sla_warnings_and_breaches_are_announced_once(city: Platform) -> None:
         entries = services.case_timeline(uow, case.id)["entries"]
     alerts = [e.note.split()[0] for e in entries if e.what.value.startswith("sla_")]
     assert alerts == ["response", "response", "resolution", "resolution"]
+
+
+def test_waiting_on_a_third_party_pauses_the_sla_clock(city: Platform) -> None:
+    from metropilot.cases import repository as cases_repository
+    from metropilot.cases.model import CaseAction
+
+    (light_id, _, _, _), _ = lights(city)
+    team = a_team(city, "private")
+    with city.uow_factory(write=True) as uow:
+        services.create_rule(
+            uow, {"order": 1, "name": "all", "categories": ["pothole"], "team": team}, TEST_ACTOR
+        )
+        case = services.open_case(
+            uow,
+            origin=CaseOrigin.OPERATOR,
+            category="pothole",
+            priority=Priority.P1,
+            actor=TEST_ACTOR,
+            asset_id=light_id,
+        )
+        services.triage(uow, case.id, TEST_ACTOR, "operator")
+        order = services.dispatch(uow, case.id, TEST_ACTOR, "operator")
+        uow.commit()
+        before = services.work_order_deadlines(uow, order.id)
+    contractor = TEST_ACTOR.__class__(
+        TEST_ACTOR.kind, "crew", organisation=order.assignee.organisation, sector="private"
+    )
+    with city.uow_factory(write=True) as uow:
+        from metropilot.cases.model import WorkOrderAction
+
+        services.act(uow, order.id, WorkOrderAction.ACCEPT, contractor, "contractor")
+        uow.commit()
+    with city.uow_factory(write=True) as uow, pytest.raises(InvalidInput):
+        services.move_case(uow, case.id, CaseAction.WAIT_THIRD_PARTY, TEST_ACTOR, "operator")
+    with city.uow_factory(write=True) as uow:
+        waiting = services.move_case(
+            uow,
+            case.id,
+            CaseAction.WAIT_THIRD_PARTY,
+            TEST_ACTOR,
+            "operator",
+            reason="Waiting for the grid operator to restore the supply",
+        )
+        uow.commit()
+    assert waiting.state is CaseState.WAITING_THIRD_PARTY
+    # As if the order went out an hour ago and the wait began 30 minutes ago.
+    c, w = cases_repository.cases.c, cases_repository.work_orders.c
+    with city.uow_factory(write=True) as uow:
+        dispatched = uow.connection.execute(
+            select(w.dispatched_at).where(w.id == order.id)
+        ).scalar_one() - timedelta(hours=1)
+        uow.connection.execute(
+            cases_repository.work_orders.update()
+            .where(w.id == order.id)
+            .values(dispatched_at=dispatched)
+        )
+        [[start, end, reason]] = uow.connection.execute(
+            select(c.sla_pauses).where(c.id == case.id)
+        ).scalar_one()
+        started = datetime.fromisoformat(start) - timedelta(minutes=30)
+        uow.connection.execute(
+            cases_repository.cases.update()
+            .where(c.id == case.id)
+            .values(sla_pauses=[[started.isoformat(), end, reason]])
+        )
+        uow.commit()
+    with city.uow_factory(write=True) as uow:
+        assert services.announce_deadlines(uow, datetime.now(UTC) + timedelta(hours=10)) == 0
+        uow.rollback()
+    with city.uow_factory(write=True) as uow, pytest.raises(Forbidden):
+        services.move_case(uow, case.id, CaseAction.RESUME, contractor, "contractor")
+    with city.uow_factory(write=True) as uow:
+        resumed = services.move_case(uow, case.id, CaseAction.RESUME, TEST_ACTOR, "operator")
+        uow.commit()
+        after = services.work_order_deadlines(uow, order.id)
+    assert resumed.state is CaseState.IN_PROGRESS
+    assert before[1] is not None
+    assert after[1] is not None
+    # P1: 4 calendar hours from dispatch, plus the 30 minutes spent waiting.
+    expected = dispatched + timedelta(hours=4, minutes=30)
+    assert abs(after[1] - expected) < timedelta(seconds=5)
+    with city.uow_factory() as uow:
+        whats = [e.what for e in services.case_timeline(uow, case.id)["entries"]]
+    assert Milestone.WAITING_THIRD_PARTY in whats
+    assert Milestone.RESUMED in whats
+    # Cancelling the case cancels its live order.
+    with city.uow_factory(write=True) as uow:
+        services.move_case(
+            uow, case.id, CaseAction.CANCEL, TEST_ACTOR, "operator", reason="Duplicate case"
+        )
+        uow.commit()
+        assert services.get_work_order(uow, order.id).state.value == "cancelled"

@@ -79,6 +79,8 @@ cases = Table(
     Column("resolved_at", UTCDateTime),
     Column("closed_at", UTCDateTime),
     Column("reopened_count", Integer, nullable=False),
+    # The SLA clock's pauses while waiting on a third party: [[from, to or null, reason], ...]
+    Column("sla_pauses", JSONDocument),
     Index("ix_cases_state", "state"),
     Index("ix_cases_asset", "asset_id"),
     Index("ix_cases_team", "team"),

@@ -26,6 +26,7 @@ from metropilot.api.responses import JSONResponseFast
 from metropilot.cases import services
 from metropilot.cases.model import (
     Case,
+    CaseAction,
     CaseOrigin,
     WorkOrderAction,
     parse_case_state,
@@ -190,6 +191,9 @@ def triage(case_id: int, body: TriageIn, principal: CurrentPrincipal, uow: Write
 
 # --- work orders ---------------------------------------------------------------------------------
 
+
+CASE_MOVES = ("wait_third_party", "resume", "resolve", "close", "cancel", "reopen")
+
 WORK_ORDER_READERS = (*STAFF, Audience.CONTRACTOR, Audience.FIELD_AGENT)
 WORK_ORDER_ACTORS = (
     Audience.OPERATOR,
@@ -327,6 +331,33 @@ def chains_stats(
             uow, since=start, until=end, communes=communes, organisation_ids=organisations
         )
     )
+
+
+@router.post(
+    "/cases/{case_id}/{move}",
+    dependencies=[audience(*TRIAGERS)],
+    summary="wait_third_party (the SLA clock pauses; reason), resume, resolve, close, "
+    "cancel (reason), reopen (reason)",
+)
+def move_case(
+    case_id: int,
+    move: str,
+    body: WorkOrderStepIn,
+    principal: CurrentPrincipal,
+    uow: WriteUowDep,
+) -> Any:
+    if move not in CASE_MOVES:
+        raise NotFound(f"no move {move!r} of a case; moves: {', '.join(CASE_MOVES)}")
+    case = services.move_case(
+        uow,
+        case_id,
+        CaseAction(move),
+        principal.actor(),
+        principal.role.value if principal.role else None,
+        reason=body.note,
+    )
+    uow.commit()
+    return JSONResponseFast(case_out(case))
 
 
 # --- procedures ----------------------------------------------------------------------------------

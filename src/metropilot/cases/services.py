@@ -26,6 +26,7 @@ from metropilot.cases.model import (
     LIVE_WORK_ORDER_STATES,
     OPEN_CASE_STATES,
     TRIAGE_QUEUE_STATES,
+    ActorRole,
     Assignee,
     Case,
     CaseAction,
@@ -60,7 +61,7 @@ from metropilot.cases.routing import (
     parse_routing_rule,
     route,
 )
-from metropilot.cases.sla import BusinessCalendar, ClockKind, SlaTimer
+from metropilot.cases.sla import BusinessCalendar, ClockKind, Pause, SlaTimer
 from metropilot.db.uow import UnitOfWork, UnitOfWorkFactory
 from metropilot.reports import services as reports_services
 from metropilot.reports.model import ReportState, ReportSubmitted
@@ -88,6 +89,7 @@ __all__ = [
     "get_work_order",
     "list_procedures",
     "list_rules",
+    "move_case",
     "open_case",
     "open_for_alarm",
     "open_for_report",
@@ -866,9 +868,20 @@ def announce_deadlines(uow: UnitOfWork, now: datetime | None = None) -> int:
     )
     announced = 0
     for deadline, level, due, flag, met in checks:
+        c = repository.cases.c
         rows = uow.connection.execute(
             select(w.id, due)
-            .where(and_(w.state.in_(live), due <= now, flag.is_(None), met.is_(None)))
+            .join(repository.cases, c.id == w.case_id)
+            .where(
+                and_(
+                    w.state.in_(live),
+                    due <= now,
+                    flag.is_(None),
+                    met.is_(None),
+                    # While the case waits on a third party its clock stands still.
+                    c.state != CaseState.WAITING_THIRD_PARTY.value,
+                )
+            )
             .order_by(w.id)
             .limit(500)
         ).all()
@@ -1024,3 +1037,142 @@ def delete_procedure(uow: UnitOfWork, category: str, actor: Actor) -> None:
     if not repository.delete_procedure(uow.connection, category):
         raise NotFound(f"no procedure for {category!r}")
     uow.audit(AuditEntry(actor, "procedure.deleted", "procedure", category))
+
+
+# --- the case's own moves ------------------------------------------------------------------------
+
+CASE_MILESTONES = {
+    CaseAction.WAIT_THIRD_PARTY: Milestone.WAITING_THIRD_PARTY,
+    CaseAction.RESUME: Milestone.RESUMED,
+    CaseAction.RESOLVE: Milestone.RESOLVED,
+    CaseAction.CLOSE: Milestone.CLOSED,
+    CaseAction.CANCEL: Milestone.CANCELLED,
+    CaseAction.REOPEN: Milestone.REOPENED,
+}
+
+
+def _pauses(raw: Any) -> list[Pause]:
+    return [
+        Pause(
+            started_at=datetime.fromisoformat(start),
+            ended_at=datetime.fromisoformat(end) if end else None,
+            reason=reason,
+        )
+        for start, end, reason in (raw or [])
+    ]
+
+
+def _pauses_json(pauses: Sequence[Pause]) -> list[list[str | None]]:
+    return [
+        [p.started_at.isoformat(), p.ended_at.isoformat() if p.ended_at else None, p.reason]
+        for p in pauses
+    ]
+
+
+def _reschedule(uow: UnitOfWork, case: Case, pauses: Sequence[Pause], now: datetime) -> None:
+    """Move the live orders' deadlines and warning points by the paused working time."""
+    clock, response, resolution = DEFAULT_SLA[case.priority]
+    calendar = _BUSINESS if clock is ClockKind.BUSINESS else None
+    for order in repository.work_orders_of(uow.connection, case.id, case.reopened_count):
+        if order.state not in LIVE_WORK_ORDER_STATES or order.dispatched_at is None:
+            continue
+        values: dict[str, Any] = {}
+        for name, target in (("response", response), ("resolution", resolution)):
+            timer = SlaTimer(
+                started_at=order.dispatched_at,
+                target=target,
+                calendar=calendar,
+                pauses=tuple(pauses),
+            )
+            state = timer.state(now)
+            values[f"{name}_due_at"] = state.deadline
+            values[f"{name}_warning_at"] = state.warning_at
+        repository.update_work_order(uow.connection, order.id, values)
+
+
+def move_case(
+    uow: UnitOfWork,
+    case_id: int,
+    action: CaseAction,
+    actor: Actor,
+    actor_account_role: str | None,
+    *,
+    reason: str | None = None,
+) -> Case:
+    """The command post's own moves of a case: wait on a third party (the SLA clock pauses)
+    and resume, resolve, close, cancel (its live orders too), reopen."""
+    if action not in CASE_MILESTONES:
+        raise InvalidInput(f"{action.value} is not done by hand here", code="not_a_case_move")
+    case = get_case(uow, case_id, for_update=True)
+    target = transition_case(case.state, action, actor_role(actor_account_role), reason=reason)
+    now = utcnow()
+    c = repository.cases.c
+    raw = uow.connection.execute(select(c.sla_pauses).where(c.id == case_id)).scalar_one()
+    pauses = _pauses(raw)
+    values: dict[str, Any] = {"state": target.value, "updated_at": now}
+    if action is CaseAction.WAIT_THIRD_PARTY:
+        pauses.append(Pause(started_at=now, ended_at=None, reason=(reason or "").strip()))
+        values["sla_pauses"] = _pauses_json(pauses)
+    elif action is CaseAction.RESUME:
+        pauses = [p if not p.ongoing else Pause(p.started_at, now, p.reason) for p in pauses]
+        values["sla_pauses"] = _pauses_json(pauses)
+        _reschedule(uow, case, pauses, now)
+    elif action is CaseAction.RESOLVE:
+        values["resolved_at"] = now
+    elif action is CaseAction.CLOSE:
+        values["closed_at"] = now
+    elif action is CaseAction.REOPEN:
+        values |= {
+            "reopened_count": case.reopened_count + 1,
+            "resolved_at": None,
+            "closed_at": None,
+        }
+        values["sla_pauses"] = []
+    if action in (CaseAction.CANCEL, CaseAction.RESOLVE):
+        for order in repository.work_orders_of(uow.connection, case_id, case.reopened_count):
+            if order.state in LIVE_WORK_ORDER_STATES:
+                cancelled = transition_work_order(
+                    order.state,
+                    WorkOrderAction.CANCEL,
+                    ActorRole.SYSTEM,
+                    reason=f"the case was {target.value}",
+                )
+                repository.update_work_order(
+                    uow.connection,
+                    order.id,
+                    {"state": cancelled.value, "updated_at": now, "reason": f"case {target.value}"},
+                )
+    repository.update_case(uow.connection, case_id, values)
+    repository.add_timeline(
+        uow.connection,
+        case_id,
+        TimelineEntry(
+            now,
+            CASE_MILESTONES[action],
+            actor.label(),
+            actor.organisation,
+            actor.sector,
+            note=(reason or "").strip(),
+        ),
+    )
+    uow.audit(
+        AuditEntry(
+            actor,
+            f"case.{action.value}",
+            "case",
+            str(case_id),
+            {"state": [case.state.value, target.value]},
+        )
+    )
+    changed = get_case(uow, case_id)
+    uow.record(
+        CaseStateChanged(
+            **_event_fields(changed, actor),
+            previous=case.state.value,
+            action=action.value,
+            reason=(reason or "").strip(),
+        )
+    )
+    if action is CaseAction.RESOLVE:
+        _close_the_loop(uow, changed, (reason or "").strip(), now)
+    return changed
