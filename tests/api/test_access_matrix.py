@@ -122,6 +122,13 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     | {"contractor-lighting", "contractor-lead", "field-dijon"},
     ("GET", "/api/v1/work-orders/{order_id}"): STAFF
     | {"contractor-lighting", "contractor-lead", "field-dijon"},
+    ("POST", "/api/v1/work-orders/{order_id}/photos"): {
+        "contractor-lighting",
+        "contractor-lead",
+        "field-dijon",
+    },
+    ("GET", "/api/v1/work-orders/{order_id}/photos/{number}"): STAFF
+    | {"contractor-lighting", "contractor-lead", "field-dijon"},
     ("POST", "/api/v1/work-orders/{order_id}/{action}"): {
         "operator",
         "supervisor",
@@ -169,6 +176,7 @@ SAMPLES = {
     "{case_id}": "999999",
     "{order_id}": "999999",
     "{move}": "resume",
+    "{number}": "1.jpg",
     "{category}": "no-such-category",
     "{action}": "accept",
     "{report_id}": "999999",

@@ -222,6 +222,25 @@ def test_chain_2_from_a_citizen_report_to_the_fixed_report(platform: Platform) -
                 f"{step}/{action}", json={"note": note}, headers=h["contractor-lighting"]
             )
             assert moved.status_code == 200, (action, moved.text)
+        import io
+
+        from PIL import Image
+
+        jpeg = io.BytesIO()
+        exif = Image.Exif()
+        exif[0x010F] = "CrewPhone"
+        Image.new("RGB", (80, 60), (10, 120, 10)).save(jpeg, "JPEG", exif=exif.tobytes())
+        files = [("photos", ("after.jpg", jpeg.getvalue(), "image/jpeg"))]
+        refused = client.post(f"{step}/photos", files=files, headers=h["operator"])
+        assert refused.status_code == 403
+        added = client.post(f"{step}/photos", files=files, headers=h["contractor-lighting"])
+        assert added.status_code == 200, added.text
+        assert added.json()["photos"] == 1
+        photo = client.get(f"{step}/photos/1.jpg", headers=h["operator"])
+        assert photo.status_code == 200
+        assert b"CrewPhone" not in photo.content
+        assert client.get(f"{step}/photos/1.thumb.jpg", headers=h["operator"]).status_code == 200
+        assert client.get(f"{step}/photos/2.jpg", headers=h["operator"]).status_code == 404
         no_note = client.post(f"{step}/done", json={}, headers=h["contractor-lighting"])
         assert no_note.status_code == 400
         done = client.post(

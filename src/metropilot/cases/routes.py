@@ -14,7 +14,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from metropilot.accounts.model import Role
 from metropilot.accounts.policy import Principal
@@ -47,6 +50,7 @@ from metropilot.cases.schemas import (
     timeline_out,
     work_order_out,
 )
+from metropilot.reports.storage import FileSystemStorage
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import InvalidInput, NotFound
 
@@ -268,6 +272,61 @@ def list_work_orders(
 )
 def get_work_order(order_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
     return JSONResponseFast(work_order_out(*_visible_order(principal, uow, order_id)))
+
+
+@router.post(
+    "/work-orders/{order_id}/photos",
+    dependencies=[audience(Audience.CONTRACTOR, Audience.FIELD_AGENT)],
+    summary="Photos of the work (multipart 'photos', up to 5 an order), by its team on site",
+)
+async def add_order_photos(order_id: int, request: Request, principal: CurrentPrincipal) -> Any:
+    form = await request.form()
+    photos = [
+        await item.read()
+        for key, item in form.multi_items()
+        if key == "photos" and isinstance(item, UploadFile)
+    ]
+    if not photos:
+        raise InvalidInput("send the photos as multipart fields named 'photos'")
+    storage = FileSystemStorage(request.app.state.settings.data_dir / "photos")
+
+    def store() -> Any:
+        with request.app.state.uow_factory(write=True) as uow:
+            _visible_order(principal, uow, order_id)
+            order = services.attach_order_photos(
+                uow,
+                order_id,
+                photos,
+                storage,
+                principal.actor(),
+                principal.role.value if principal.role else None,
+            )
+            uow.commit()
+            response_due, resolution_due = services.work_order_deadlines(uow, order.id)
+        return work_order_out(order, response_due, resolution_due)
+
+    return JSONResponseFast(await run_in_threadpool(store))
+
+
+@router.get(
+    "/work-orders/{order_id}/photos/{number}",
+    dependencies=[audience(*WORK_ORDER_READERS)],
+    summary="A photo of the work (EXIF removed); '<n>.jpg' or '<n>.thumb.jpg'",
+)
+def get_order_photo(
+    order_id: int, number: str, request: Request, principal: CurrentPrincipal, uow: UowDep
+) -> Response:
+    order, _, _ = _visible_order(principal, uow, order_id)
+    thumbnail = number.endswith(".thumb.jpg")
+    stem = number.removesuffix(".thumb.jpg").removesuffix(".jpg")
+    keys = {key.rsplit("/", 1)[-1].removesuffix(".jpg"): key for key in order.photos}
+    key = keys.get(stem)
+    if key is None or not (number.endswith(".jpg")):
+        raise NotFound("no such photo")
+    if thumbnail:
+        key = key.removesuffix(".jpg") + ".thumb.jpg"
+    storage = FileSystemStorage(request.app.state.settings.data_dir / "photos")
+    return Response(storage.get(key), media_type="image/jpeg")
 
 
 @router.post(

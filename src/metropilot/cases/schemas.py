@@ -91,6 +91,7 @@ def work_order_out(
         },
         "instructions": order.instructions,
         "note": order.note,
+        "photos": len(order.photos),
         "reason": order.reason,
         "created_at": iso(order.created_at),
         "dispatched_at": iso(order.dispatched_at),

@@ -65,11 +65,13 @@ from metropilot.cases.sla import BusinessCalendar, ClockKind, Pause, SlaTimer
 from metropilot.db.uow import UnitOfWork, UnitOfWorkFactory
 from metropilot.reports import services as reports_services
 from metropilot.reports.model import ReportState, ReportSubmitted
+from metropilot.reports.photos import PhotoLimits, store_photos
 from metropilot.reports.repository import reports
+from metropilot.reports.storage import PhotoStorage
 from metropilot.shared.actors import SYSTEM, Actor
 from metropilot.shared.audit import AuditEntry
 from metropilot.shared.clock import utcnow
-from metropilot.shared.errors import InvalidInput, NotFound
+from metropilot.shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from metropilot.shared.events import MessageBus
 
 __all__ = [
@@ -77,6 +79,7 @@ __all__ = [
     "act",
     "announce_deadlines",
     "attach",
+    "attach_order_photos",
     "case_timeline",
     "chain_stats",
     "create_rule",
@@ -1176,3 +1179,48 @@ def move_case(
     if action is CaseAction.RESOLVE:
         _close_the_loop(uow, changed, (reason or "").strip(), now)
     return changed
+
+
+# --- photos of work done -------------------------------------------------------------------------
+
+MAX_ORDER_PHOTOS = 5
+
+
+def attach_order_photos(
+    uow: UnitOfWork,
+    order_id: int,
+    photos: Sequence[bytes],
+    storage: PhotoStorage,
+    actor: Actor,
+    actor_account_role: str | None,
+) -> WorkOrder:
+    """Photos of the work, by the order's team while it is on site or just done: checked and
+    stripped of their metadata like citizens' photos, all or none, at most 5 an order."""
+    found = repository.get_work_order(uow.connection, order_id, for_update=True)
+    if found is None:
+        raise NotFound(f"no work order {order_id}", code="unknown_work_order")
+    order = found[0]
+    on_team = actor.organisation is not None and actor.organisation == order.assignee.organisation
+    if actor_role(actor_account_role, on_assigned_team=on_team) is not ActorRole.ASSIGNED_TEAM:
+        raise Forbidden("only the order's team adds photos of its work", code="not_the_team")
+    if order.state not in (WorkOrderState.ON_SITE, WorkOrderState.DONE):
+        raise Conflict(
+            f"photos of the work are added on site or once done, not when {order.state.value}",
+            code="illegal_transition",
+        )
+    limits = PhotoLimits(max_per_report=MAX_ORDER_PHOTOS)
+    stored = store_photos(
+        storage, f"order-{order_id}", photos, limits, already_stored=len(order.photos)
+    )
+    keys = [*order.photos, *(photo.key for photo in stored)]
+    repository.update_work_order(uow.connection, order_id, {"photos": keys, "updated_at": utcnow()})
+    uow.audit(
+        AuditEntry(
+            actor,
+            "work_order.photos_added",
+            "work_order",
+            str(order_id),
+            {"photos": [len(order.photos), len(keys)]},
+        )
+    )
+    return get_work_order(uow, order_id)
