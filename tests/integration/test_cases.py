@@ -408,3 +408,86 @@ def test_waiting_on_a_third_party_pauses_the_sla_clock(city: Platform) -> None:
         )
         uow.commit()
         assert services.get_work_order(uow, order.id).state.value == "cancelled"
+
+
+def test_sla_policies_per_team_set_the_deadlines(city: Platform) -> None:
+    from metropilot.cases import repository as cases_repository
+
+    (light_id, _, _, _), (other_id, _, _, _) = lights(city)
+    team, other_team = a_team(city, "private"), a_team(city, "public")
+    with city.uow_factory(write=True) as uow:
+        for name, category, target in (("a", "pothole", team), ("b", "graffiti", other_team)):
+            services.create_rule(
+                uow,
+                {"order": 1, "name": name, "categories": [category], "team": target},
+                TEST_ACTOR,
+            )
+        services.put_sla_policy(
+            uow,
+            team,
+            Priority.P2,
+            "calendar",
+            timedelta(minutes=30),
+            timedelta(minutes=90),
+            None,
+            TEST_ACTOR,
+        )
+        services.put_sla_policy(
+            uow,
+            "*",
+            Priority.P2,
+            "calendar",
+            timedelta(hours=2),
+            timedelta(hours=8),
+            None,
+            TEST_ACTOR,
+        )
+        uow.commit()
+    with city.uow_factory(write=True) as uow, pytest.raises(InvalidInput):
+        services.put_sla_policy(
+            uow,
+            team,
+            Priority.P2,
+            "calendar",
+            timedelta(hours=2),
+            timedelta(hours=1),
+            None,
+            TEST_ACTOR,
+        )
+    with city.uow_factory(write=True) as uow, pytest.raises(InvalidInput):
+        services.put_sla_policy(
+            uow,
+            team,
+            Priority.P2,
+            "business",
+            timedelta(hours=1),
+            timedelta(hours=2),
+            {"hours": {"mon": ["25:00-26:00"]}},
+            TEST_ACTOR,
+        )
+
+    def dispatched(asset_id: int, category: str) -> tuple[timedelta, timedelta]:
+        with city.uow_factory(write=True) as uow:
+            case = services.open_case(
+                uow,
+                origin=CaseOrigin.OPERATOR,
+                category=category,
+                priority=Priority.P2,
+                actor=TEST_ACTOR,
+                asset_id=asset_id,
+            )
+            services.triage(uow, case.id, TEST_ACTOR, "operator")
+            order = services.dispatch(uow, case.id, TEST_ACTOR, "operator")
+            uow.commit()
+            w = cases_repository.work_orders.c
+            start, response, resolution = uow.connection.execute(
+                select(w.dispatched_at, w.response_due_at, w.resolution_due_at).where(
+                    w.id == order.id
+                )
+            ).one()
+        return response - start, resolution - start
+
+    assert dispatched(light_id, "pothole") == (timedelta(minutes=30), timedelta(minutes=90))
+    assert dispatched(other_id, "graffiti") == (timedelta(hours=2), timedelta(hours=8))
+    with city.uow_factory() as uow:
+        assert len(services.list_sla_policies(uow)) == 2

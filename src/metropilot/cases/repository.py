@@ -156,6 +156,51 @@ work_orders = Table(
 )
 
 
+# Response and resolution targets per (team, priority); the team '*' applies to every team.
+sla_policies = Table(
+    "sla_policies",
+    metadata,
+    Column("team", String(63), primary_key=True),
+    Column("priority", String(2), primary_key=True),
+    Column("clock", String(16), nullable=False),  # calendar or business
+    Column("response_minutes", Integer, nullable=False),
+    Column("resolution_minutes", Integer, nullable=False),
+    Column("calendar", JSONDocument),  # a CalendarSpec for business clocks; NULL: the default
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+def get_sla_policy(conn: Connection, team: str, priority: str) -> dict[str, Any] | None:
+    """The team's own policy for the priority, else the one for every team ('*')."""
+    p = sla_policies.c
+    for candidate in (team, "*"):
+        row = (
+            conn.execute(
+                select(sla_policies).where(and_(p.team == candidate, p.priority == priority))
+            )
+            .mappings()
+            .first()
+        )
+        if row is not None:
+            return dict(row)
+    return None
+
+
+def list_sla_policies(conn: Connection) -> list[dict[str, Any]]:
+    p = sla_policies.c
+    rows = conn.execute(select(sla_policies).order_by(p.team, p.priority)).mappings()
+    return [dict(r) for r in rows]
+
+
+def put_sla_policy(conn: Connection, values: dict[str, Any]) -> None:
+    p = sla_policies.c
+    key = and_(p.team == values["team"], p.priority == values["priority"])
+    if conn.execute(select(p.team).where(key)).first() is None:
+        conn.execute(insert(sla_policies), values)
+    else:
+        conn.execute(update(sla_policies).where(key).values(values))
+
+
 # The written procedure of a category: the checklist operators follow when they triage.
 procedures = Table(
     "procedures",

@@ -41,12 +41,14 @@ from metropilot.cases.schemas import (
     DispatchIn,
     ExplainIn,
     ProcedureIn,
+    SlaPolicyIn,
     TriageIn,
     WorkOrderStepIn,
     case_out,
     explanation_out,
     procedure_out,
     rule_out,
+    sla_policy_out,
     timeline_out,
     work_order_out,
 )
@@ -417,6 +419,40 @@ def move_case(
     )
     uow.commit()
     return JSONResponseFast(case_out(case))
+
+
+# --- SLA policies --------------------------------------------------------------------------------
+
+
+@router.get(
+    "/sla/policies",
+    dependencies=[audience(*STAFF)],
+    summary="Response and resolution targets per team ('*': every team) and priority",
+)
+def list_sla_policies(uow: UowDep) -> Any:
+    return list_envelope((sla_policy_out(p) for p in services.list_sla_policies(uow)), None)
+
+
+@router.put(
+    "/sla/policies/{team}/{priority}",
+    dependencies=[audience(Audience.SUPERVISOR)],
+    summary="Set a team's targets for a priority (applies to orders dispatched from now on)",
+)
+def put_sla_policy(
+    team: str, priority: str, body: SlaPolicyIn, principal: CurrentPrincipal, uow: WriteUowDep
+) -> Any:
+    found = services.put_sla_policy(
+        uow,
+        team,
+        parse_priority(priority),
+        body.clock,
+        timedelta(minutes=body.response_minutes),
+        timedelta(minutes=body.resolution_minutes),
+        body.calendar,
+        principal.actor(),
+    )
+    uow.commit()
+    return JSONResponseFast(sla_policy_out(found))
 
 
 # --- procedures ----------------------------------------------------------------------------------

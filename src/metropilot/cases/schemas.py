@@ -15,12 +15,14 @@ __all__ = [
     "DispatchIn",
     "ExplainIn",
     "ProcedureIn",
+    "SlaPolicyIn",
     "TriageIn",
     "WorkOrderStepIn",
     "case_out",
     "explanation_out",
     "procedure_out",
     "rule_out",
+    "sla_policy_out",
     "timeline_out",
     "work_order_out",
 ]
@@ -56,6 +58,30 @@ def procedure_out(found: dict[str, Any]) -> dict[str, Any]:
         "steps": list(found["steps"]),
         "updated_at": found["updated_at"].isoformat(),
         "updated_by": found["updated_by"],
+    }
+
+
+class SlaPolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    clock: str = Field(description="calendar (24/7) or business (working hours, holidays off)")
+    response_minutes: int = Field(gt=0, le=60 * 24 * 365)
+    resolution_minutes: int = Field(gt=0, le=60 * 24 * 365)
+    calendar: dict[str, Any] | None = Field(
+        default=None,
+        description='business hours, e.g. {"hours": {"mon": ["08:00-18:00"]}}; '
+        "default: Monday to Friday 08:00-18:00, French public holidays off",
+    )
+
+
+def sla_policy_out(found: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "team": found["team"],
+        "priority": found["priority"],
+        "clock": found["clock"],
+        "response_minutes": found["response_minutes"],
+        "resolution_minutes": found["resolution_minutes"],
+        "calendar": found["calendar"],
+        "updated_at": found["updated_at"].isoformat(),
     }
 
 

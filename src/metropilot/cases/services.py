@@ -92,12 +92,14 @@ __all__ = [
     "get_work_order",
     "list_procedures",
     "list_rules",
+    "list_sla_policies",
     "move_case",
     "open_case",
     "open_for_alarm",
     "open_for_report",
     "open_pending",
     "put_procedure",
+    "put_sla_policy",
     "query_cases",
     "query_work_orders",
     "triage",
@@ -607,17 +609,95 @@ ACTION_TIMES = {
 }
 
 
-def _deadlines(priority: Priority, start: datetime) -> dict[str, datetime]:
+def _clock_of(
+    uow: UnitOfWork, team: str, priority: Priority
+) -> tuple[BusinessCalendar | None, timedelta, timedelta]:
+    """The calendar (None: the calendar clock) and the response and resolution targets for a
+    team and priority: the team's policy, else the one for every team, else the defaults."""
+    policy = repository.get_sla_policy(uow.connection, team, priority.value)
+    if policy is None:
+        clock, response, resolution = DEFAULT_SLA[priority]
+        return (_BUSINESS if clock is ClockKind.BUSINESS else None), response, resolution
+    calendar = None
+    if policy["clock"] == ClockKind.BUSINESS.value:
+        spec = policy["calendar"]
+        calendar = BusinessCalendar.from_spec(spec) if spec else _BUSINESS
+    return (
+        calendar,
+        timedelta(minutes=int(policy["response_minutes"])),
+        timedelta(minutes=int(policy["resolution_minutes"])),
+    )
+
+
+def _deadlines(
+    uow: UnitOfWork, team: str, priority: Priority, start: datetime, pauses: Sequence[Pause] = ()
+) -> dict[str, datetime]:
     """The response and resolution deadlines of an order dispatched at ``start``, and the
-    instants 80% of each is gone (the warnings), on the priority's clock."""
-    clock, response, resolution = DEFAULT_SLA[priority]
-    calendar = _BUSINESS if clock is ClockKind.BUSINESS else None
+    instants 80% of each is gone (the warnings), on the team's clock for the priority."""
+    calendar, response, resolution = _clock_of(uow, team, priority)
     times: dict[str, datetime] = {}
     for name, target in (("response", response), ("resolution", resolution)):
-        state = SlaTimer(started_at=start, target=target, calendar=calendar).state(start)
+        timer = SlaTimer(started_at=start, target=target, calendar=calendar, pauses=tuple(pauses))
+        state = timer.state(max([start, *(p.ended_at for p in pauses if p.ended_at)]))
         times[f"{name}_due_at"] = state.deadline
         times[f"{name}_warning_at"] = state.warning_at
     return times
+
+
+def list_sla_policies(uow: UnitOfWork) -> list[dict[str, Any]]:
+    return repository.list_sla_policies(uow.connection)
+
+
+def put_sla_policy(
+    uow: UnitOfWork,
+    team: str,
+    priority: Priority,
+    clock: str,
+    response: timedelta,
+    resolution: timedelta,
+    calendar: dict[str, Any] | None,
+    actor: Actor,
+) -> dict[str, Any]:
+    """Set a team's (or every team's: '*') targets for a priority (supervisors)."""
+    if team != "*" and accounts_repository.get_team(uow.connection, team) is None:
+        raise NotFound(f"no team {team!r}")
+    try:
+        kind = ClockKind(clock)
+    except ValueError:
+        raise InvalidInput("clock is calendar or business", code="invalid_sla") from None
+    if not timedelta(0) < response <= resolution:
+        raise InvalidInput(
+            "the response target must be positive and no longer than the resolution target",
+            code="invalid_sla",
+        )
+    if calendar is not None:
+        if kind is not ClockKind.BUSINESS:
+            raise InvalidInput("a calendar goes with a business clock", code="invalid_sla")
+        BusinessCalendar.from_spec(calendar)  # refuses a wrong one, naming the field
+    repository.put_sla_policy(
+        uow.connection,
+        {
+            "team": team,
+            "priority": priority.value,
+            "clock": kind.value,
+            "response_minutes": int(response.total_seconds() // 60),
+            "resolution_minutes": int(resolution.total_seconds() // 60),
+            "calendar": calendar,
+            "updated_at": utcnow(),
+        },
+    )
+    uow.audit(
+        AuditEntry(
+            actor,
+            "sla_policy.set",
+            "sla_policy",
+            f"{team}:{priority.value}",
+            {"response_minutes": [None, int(response.total_seconds() // 60)]},
+        )
+    )
+    found = repository.get_sla_policy(uow.connection, team, priority.value)
+    assert found is not None
+    return found
 
 
 def dispatch(
@@ -640,7 +720,7 @@ def dispatch(
     case_state = transition_case(case.state, CaseAction.DISPATCH, role)
     order_state = transition_work_order(WorkOrderState.CREATED, WorkOrderAction.DISPATCH, role)
     now = utcnow()
-    deadlines = _deadlines(case.priority, now)
+    deadlines = _deadlines(uow, case.assignee.team, case.priority, now)
     assignee = case.assignee
     order_id = repository.insert_work_order(
         uow.connection,
@@ -1074,22 +1154,10 @@ def _pauses_json(pauses: Sequence[Pause]) -> list[list[str | None]]:
 
 def _reschedule(uow: UnitOfWork, case: Case, pauses: Sequence[Pause], now: datetime) -> None:
     """Move the live orders' deadlines and warning points by the paused working time."""
-    clock, response, resolution = DEFAULT_SLA[case.priority]
-    calendar = _BUSINESS if clock is ClockKind.BUSINESS else None
     for order in repository.work_orders_of(uow.connection, case.id, case.reopened_count):
         if order.state not in LIVE_WORK_ORDER_STATES or order.dispatched_at is None:
             continue
-        values: dict[str, Any] = {}
-        for name, target in (("response", response), ("resolution", resolution)):
-            timer = SlaTimer(
-                started_at=order.dispatched_at,
-                target=target,
-                calendar=calendar,
-                pauses=tuple(pauses),
-            )
-            state = timer.state(now)
-            values[f"{name}_due_at"] = state.deadline
-            values[f"{name}_warning_at"] = state.warning_at
+        values = _deadlines(uow, order.assignee.team, case.priority, order.dispatched_at, pauses)
         repository.update_work_order(uow.connection, order.id, values)
 
 
