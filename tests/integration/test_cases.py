@@ -9,6 +9,8 @@ from functools import partial
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from metropilot.accounts.repository import organisations, teams
@@ -491,3 +493,111 @@ def test_sla_policies_per_team_set_the_deadlines(city: Platform) -> None:
     assert dispatched(other_id, "graffiti") == (timedelta(hours=2), timedelta(hours=8))
     with city.uow_factory() as uow:
         assert len(services.list_sla_policies(uow)) == 2
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    steps=st.lists(
+        st.sampled_from(
+            [
+                ("team", "accept"),
+                ("team", "refuse"),
+                ("team", "en_route"),
+                ("team", "on_site"),
+                ("team", "done"),
+                ("command", "verify"),
+                ("command", "reject"),
+                ("command", "cancel"),
+                ("command", "close"),
+                ("command", "dispatch"),
+            ]
+        ),
+        max_size=14,
+    )
+)
+@example(steps=[("team", "accept"), ("team", "on_site"), ("team", "done"), ("command", "verify")])
+@example(steps=[("team", "refuse"), ("command", "dispatch"), ("team", "accept")])
+def test_every_resolved_case_with_a_report_has_told_the_reporter(
+    city: Platform, steps: list[tuple[str, str]]
+) -> None:
+    """Whatever the team and the command post do, in any order (illegal steps are refused and
+    change nothing): a case that ends resolved has fixed its citizen's report and queued the
+    e-mail telling them; a case not resolved has not."""
+    from metropilot.cases.model import WorkOrderAction
+    from metropilot.reports.repository import report_notifications
+
+    team = a_team(city, "private")
+    with city.uow_factory(write=True) as uow:
+        if not services.list_rules(uow):
+            services.create_rule(
+                uow,
+                {"order": 1, "name": "all", "categories": ["graffiti"], "team": team},
+                TEST_ACTOR,
+            )
+            uow.commit()
+    (_, _, lon, lat), _ = lights(city)
+    import random
+
+    spot = random.Random(len(steps) * 7919 + hash(tuple(steps)) % 1000)
+    with city.uow_factory(write=True) as uow:
+        report = reports_services.submit(
+            uow,
+            reports_services.Submission(
+                category_code="graffiti",
+                lon=lon + spot.uniform(-0.003, 0.003),
+                lat=lat + spot.uniform(-0.002, 0.002),
+                email="resident@example.org",
+                allow_me_too=False,
+            ),
+            TEST_ACTOR,
+        ).report
+        uow.commit()
+    with city.uow_factory() as uow:
+        [case] = [
+            c
+            for c in services.query_cases(uow, services.CaseQuery(limit=1000))
+            if report.id in c.report_ids
+        ]
+    crew = TEST_ACTOR.__class__(TEST_ACTOR.kind, "crew", sector="private")
+    with city.uow_factory(write=True) as uow:
+        services.triage(uow, case.id, TEST_ACTOR, "operator")
+        order = services.dispatch(uow, case.id, TEST_ACTOR, "operator")
+        uow.commit()
+        crew = crew.__class__(
+            crew.kind, "crew", organisation=order.assignee.organisation, sector="private"
+        )
+    orders = [order.id]
+    for who, step in steps:
+        with city.uow_factory(write=True) as uow:
+            try:
+                if step == "dispatch":
+                    orders.append(services.dispatch(uow, case.id, TEST_ACTOR, "operator").id)
+                else:
+                    actor, role = (
+                        (crew, "contractor") if who == "team" else (TEST_ACTOR, "operator")
+                    )
+                    note = "because" if step in ("refuse", "reject", "cancel", "done") else None
+                    services.act(uow, orders[-1], WorkOrderAction(step), actor, role, note=note)
+                uow.commit()
+            except (Conflict, InvalidInput, Forbidden):
+                uow.rollback()
+    n = report_notifications.c
+    with city.uow_factory() as uow:
+        final = services.get_case(uow, case.id)
+        told = (
+            uow.connection.execute(
+                select(n.subject).where(
+                    n.report_id == report.id, n.recipient == "resident@example.org"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        fixed = reports_services.get_report(uow, report.id).state.value == "fixed"
+    resolved = final.state in (CaseState.RESOLVED, CaseState.CLOSED)
+    assert fixed == resolved
+    assert any("fixed" in subject for subject in told) == resolved
