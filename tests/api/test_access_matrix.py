@@ -163,6 +163,13 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/report/track/{token}/photos/{name}"): EVERYONE,
     ("GET", "/reports/map"): EVERYONE,
     ("GET", "/reports/map.json"): EVERYONE,
+    ("GET", "/orders"): {
+        "operator",
+        "supervisor",
+        "contractor-lighting",
+        "contractor-lead",
+        "field-dijon",
+    },
 }
 # Query strings that make an allowed call end (the live stream otherwise runs on).
 QUERIES = {"/api/v1/stream": "?timeout_s=0"}

@@ -357,10 +357,12 @@ def home(
 
 def install_pages(app: FastAPI) -> None:
     # Imported here: the sign-in pages build on the helpers of this module.
+    from metropilot.web.order_pages import router as order_router
     from metropilot.web.report_pages import router as report_router
     from metropilot.web.signin import router as signin_router
 
     app.include_router(router)
     app.include_router(signin_router)
     app.include_router(report_router)
+    app.include_router(order_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
