@@ -101,6 +101,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
         "agent-chenove",
     },
     ("POST", "/api/v1/reports/{report_id}/merge"): {"operator", "supervisor"},
+    ("POST", "/api/v1/reports/{report_id}/case"): {"operator", "supervisor"},
     ("GET", "/api/v1/cases"): ALARM_READERS,
     ("GET", "/api/v1/cases/{case_id}"): ALARM_READERS,
     ("GET", "/api/v1/cases/{case_id}/timeline"): ALARM_READERS,

@@ -601,3 +601,45 @@ def test_every_resolved_case_with_a_report_has_told_the_reporter(
     resolved = final.state in (CaseState.RESOLVED, CaseState.CLOSED)
     assert fixed == resolved
     assert any("fixed" in subject for subject in told) == resolved
+
+
+def test_some_categories_wait_for_triage_before_becoming_cases(city: Platform) -> None:
+    (_, _, lon, lat), _ = lights(city)
+    with city.uow_factory(write=True) as uow:
+        report = reports_services.submit(
+            uow,
+            reports_services.Submission(category_code="bulky-waste", lon=lon, lat=lat),
+            TEST_ACTOR,
+        ).report
+        uow.commit()
+    with city.uow_factory(write=True) as uow:
+        assert services.open_pending(uow) == 0  # the sweep leaves it to the operator too
+        assert services.query_cases(uow, services.CaseQuery()) == []
+        case = services.open_for_report(uow, report.id, by_hand=True)
+        uow.commit()
+    assert case is not None
+    assert case.report_ids == (report.id,)
+    with city.uow_factory(write=True) as uow:
+        assert services.open_for_report(uow, report.id, by_hand=True) is None  # once
+        assert services.case_of_report(uow, report.id) is not None
+
+
+def test_resolving_clears_the_alarms_of_equipment_that_is_not_connected(city: Platform) -> None:
+    from metropilot.alarms import services as alarms_services
+    from metropilot.cases.model import CaseAction
+    from metropilot.telemetry.repository import asset_twin
+
+    (light_id, ref, _, _), _ = lights(city)
+    fail_lamp(city, ref)
+    with city.uow_factory() as uow:
+        [case] = services.query_cases(uow, services.CaseQuery(asset_id=light_id))
+    # As if the light had no connection: the platform holds no twin of it.
+    with city.uow_factory(write=True) as uow:
+        uow.connection.execute(asset_twin.delete().where(asset_twin.c.asset_id == light_id))
+        services.move_case(
+            uow, case.id, CaseAction.RESOLVE, TEST_ACTOR, "operator", reason="Replaced on patrol"
+        )
+        uow.commit()
+    with city.uow_factory() as uow:
+        [alarm_id] = case.alarm_ids
+        assert alarms_services.get_alarm(uow, alarm_id).state.value == "cleared"

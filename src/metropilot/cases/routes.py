@@ -421,6 +421,25 @@ def move_case(
     return JSONResponseFast(case_out(case))
 
 
+@router.post(
+    "/reports/{report_id}/case",
+    dependencies=[audience(*TRIAGERS)],
+    summary="Open the case of a citizen report at triage (or give the case it already has)",
+    status_code=201,
+)
+def case_for_report(report_id: int, uow: WriteUowDep) -> Any:
+    case = services.open_for_report(uow, report_id, by_hand=True)
+    if case is None:
+        existing = services.case_of_report(uow, report_id)
+        if existing is None:
+            raise InvalidInput(
+                f"report {report_id} cannot open a case (closed, a duplicate, or unknown)"
+            )
+        return JSONResponseFast(case_out(existing), status_code=200)
+    uow.commit()
+    return JSONResponseFast(case_out(case), status_code=201)
+
+
 # --- SLA policies --------------------------------------------------------------------------------
 
 

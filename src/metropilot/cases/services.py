@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import and_, exists, select
 
 from metropilot.accounts import repository as accounts_repository
+from metropilot.alarms import services as alarms_services
 from metropilot.alarms.model import AlarmRaised
 from metropilot.alarms.repository import alarm_rules, alarms
 from metropilot.assets import repository as assets_repository
@@ -66,6 +67,7 @@ from metropilot.db.uow import UnitOfWork, UnitOfWorkFactory
 from metropilot.reports import services as reports_services
 from metropilot.reports.model import ReportState, ReportSubmitted
 from metropilot.reports.photos import PhotoLimits, store_photos
+from metropilot.reports.repository import categories as report_categories
 from metropilot.reports.repository import reports
 from metropilot.reports.storage import PhotoStorage
 from metropilot.shared.actors import SYSTEM, Actor
@@ -73,6 +75,7 @@ from metropilot.shared.audit import AuditEntry
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from metropilot.shared.events import MessageBus
+from metropilot.telemetry.repository import asset_twin
 
 __all__ = [
     "CaseQuery",
@@ -80,6 +83,7 @@ __all__ = [
     "announce_deadlines",
     "attach",
     "attach_order_photos",
+    "case_of_report",
     "case_timeline",
     "chain_stats",
     "create_rule",
@@ -349,13 +353,16 @@ def open_for_alarm(uow: UnitOfWork, alarm_id: int) -> Case | None:
     )
 
 
-def open_for_report(uow: UnitOfWork, report_id: int) -> Case | None:
-    """A case for a citizen report: its linked equipment's open case when there is one."""
+def open_for_report(uow: UnitOfWork, report_id: int, *, by_hand: bool = False) -> Case | None:
+    """A case for a citizen report: its linked equipment's open case when there is one. Reports
+    of categories that open cases at triage (``opens_case: triage``) wait for an operator
+    (``by_hand``)."""
     if repository.open_case_for(uow.connection, report_id=report_id) is not None:
         return None
-    r = reports.c
+    r, rc = reports.c, report_categories.c
     row = uow.connection.execute(
         select(
+            rc.opens_case,
             r.category_code,
             r.priority,
             r.asset_id,
@@ -364,10 +371,14 @@ def open_for_report(uow: UnitOfWork, report_id: int) -> Case | None:
             r.description,
             r.state,
             r.duplicate_of,
-        ).where(r.id == report_id)
+        )
+        .join(report_categories, rc.code == r.category_code)
+        .where(r.id == report_id)
     ).first()
     if row is None or row.duplicate_of is not None or row.state not in ("new", "triaged"):
         return None
+    if row.opens_case != "auto" and not by_hand:
+        return None  # this category's reports become cases at triage
     now = utcnow()
     if row.asset_id is not None:
         existing = repository.open_case_on_asset(
@@ -391,6 +402,11 @@ def open_for_report(uow: UnitOfWork, report_id: int) -> Case | None:
     )
 
 
+def case_of_report(uow: UnitOfWork, report_id: int) -> Case | None:
+    case_id = repository.open_case_for(uow.connection, report_id=report_id)
+    return None if case_id is None else get_case(uow, case_id)
+
+
 def open_pending(uow: UnitOfWork, *, limit: int = 200) -> int:
     """Open the cases event handlers missed: active alarms of rules that open cases, and new
     citizen reports, that no case links yet. Returns how many were handled."""
@@ -409,10 +425,13 @@ def open_pending(uow: UnitOfWork, *, limit: int = 200) -> int:
         .order_by(a.id)
         .limit(limit)
     ).scalars()
+    rc = report_categories.c
     report_ids = uow.connection.execute(
         select(rep.id)
+        .join(report_categories, rc.code == rep.category_code)
         .where(
             and_(
+                rc.opens_case == "auto",
                 rep.state == "new",
                 rep.duplicate_of.is_(None),
                 ~exists().where(links.report_id == rep.id),
@@ -872,7 +891,25 @@ def _follow_orders(uow: UnitOfWork, case: Case, actor: Actor, order_id: int, now
 
 
 def _close_the_loop(uow: UnitOfWork, case: Case, note: str, now: datetime) -> None:
-    """A resolved case fixes its open citizen reports, whose reporters hear of it."""
+    """A resolved case fixes its open citizen reports, whose reporters hear of it; its alarms
+    on equipment that is not connected (it never reports, so nothing else would clear them)
+    clear at once. Connected equipment clears its own alarms when it reports healthy again."""
+    twin = asset_twin.c
+    for alarm_id in case.alarm_ids:
+        alarm = alarms_services.get_alarm(uow, alarm_id)
+        if alarm.state.value == "cleared":
+            continue
+        connected = uow.connection.execute(
+            select(twin.asset_id).where(twin.asset_id == alarm.asset_id)
+        ).first()
+        if connected is None:
+            alarms_services.clear(
+                uow,
+                alarm_id,
+                f"case {case.id} resolved (the equipment is not connected)",
+                SYSTEM,
+                now=now,
+            )
     informed = False
     for report_id in case.report_ids:
         report = reports_services.get_report(uow, report_id)

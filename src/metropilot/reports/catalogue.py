@@ -75,6 +75,8 @@ DEFAULT_CATEGORIES: list[dict[str, Any]] = [
         "asset_kind": "streetlight",
         "duplicate_radius_m": 50,
         "default_priority": "P4",
+        # Often a dimming program at work, not a fault: an operator looks first.
+        "opens_case": "triage",
     },
     {
         "code": "streetlight-damaged",
@@ -205,6 +207,8 @@ DEFAULT_CATEGORIES: list[dict[str, Any]] = [
         "keywords": ["furniture", "mattress", "encombrants"],
         "duplicate_radius_m": 30,
         "default_priority": "P4",
+        # Often a collection already booked by the household: an operator checks first.
+        "opens_case": "triage",
     },
     {
         "code": "bin-overflowing",

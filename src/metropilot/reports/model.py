@@ -158,6 +158,8 @@ class CategorySpec(BaseModel):
     default_priority: Priority = Priority.P3
     public: bool = True
     active: bool = True
+    # Whether its reports open a case at once ("auto") or when an operator triages them.
+    opens_case: Literal["auto", "triage"] = "auto"
     attributes: tuple[AttributeSpec, ...] = ()
 
     @field_validator("code")

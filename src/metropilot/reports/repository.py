@@ -77,6 +77,7 @@ categories = Table(
     Column("default_priority", String(2), nullable=False),
     Column("public", Boolean, nullable=False),
     Column("active", Boolean, nullable=False),
+    Column("opens_case", String(8), nullable=False, server_default="auto"),
     Column("attributes", JSONDocument, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -198,6 +199,7 @@ def _category_values(spec: CategorySpec) -> dict[str, Any]:
         "default_priority": spec.default_priority.value,
         "public": spec.public,
         "active": spec.active,
+        "opens_case": spec.opens_case,
         "attributes": [a.model_dump(mode="json") for a in spec.attributes],
     }
 
@@ -217,6 +219,7 @@ def _category(row: RowMapping) -> Category:
             "default_priority": row["default_priority"],
             "public": row["public"],
             "active": row["active"],
+            "opens_case": row["opens_case"],
             "attributes": row["attributes"],
         }
     )
