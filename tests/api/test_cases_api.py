@@ -177,23 +177,29 @@ def test_chain_2_from_a_citizen_report_to_the_fixed_report(platform: Platform) -
             },
             headers=h["supervisor"],
         ).raise_for_status()
-        from metropilot.reports import services as reports_services
+        # The citizen's app posts the report through the Open311 API.
+        from metropilot.accounts.model import parse_scope
+        from metropilot.accounts.services import create_key
+        from metropilot.shared.actors import SYSTEM
 
         with platform.uow_factory(write=True) as uow:
-            report = reports_services.submit(
-                uow,
-                reports_services.Submission(
-                    category_code="streetlight-broken",
-                    lon=float(lon),
-                    lat=float(lat),
-                    attributes={"light_state": "off"},
-                    email="camille@example.org",
-                ),
-                TEST_ACTOR,
-            ).report
+            _, app_key = create_key(uow, "city app", [parse_scope("open311:post")], SYSTEM)
             uow.commit()
+        posted = client.post(
+            "/open311/v2/requests.json",
+            data={
+                "api_key": app_key,
+                "service_code": "streetlight-broken",
+                "lat": str(lat),
+                "long": str(lon),
+                "attribute[light_state]": "off",
+                "email": "camille@example.org",
+            },
+        )
+        assert posted.status_code == 201, posted.text
+        report_id = int(posted.json()[0]["service_request_id"])
         [case] = client.get("/api/v1/cases", headers=h["operator"]).json()["items"]
-        assert case["reports"] == [report.id]
+        assert case["reports"] == [report_id]
         assert case["team"]["code"] == LIGHTING_TEAM
         cid = case["id"]
         # Not triaged yet: dispatching is refused with the reason.
@@ -258,7 +264,10 @@ def test_chain_2_from_a_citizen_report_to_the_fixed_report(platform: Platform) -
         assert verified.json()["state"] == "verified"
         resolved = client.get(f"/api/v1/cases/{cid}", headers=h["operator"]).json()
         assert resolved["state"] == "resolved"
-        fixed = client.get(f"/api/v1/reports/{report.id}", headers=h["operator"]).json()
+        fixed = client.get(f"/api/v1/reports/{report_id}", headers=h["operator"]).json()
+        public = client.get(f"/open311/v2/requests/{report_id}.json").json()[0]
+        assert public["status"] == "closed"
+        assert "Lamp and driver replaced" in public["status_notes"]
         assert fixed["state"] == "fixed"
         assert "Lamp and driver replaced" in fixed["status_notes"]
         timeline = client.get(f"/api/v1/cases/{cid}/timeline", headers=h["operator"]).json()
