@@ -22,6 +22,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from metropilot.accounts import services as accounts
@@ -399,7 +400,8 @@ async def post_request(fmt: str, request: Request) -> Response:
             chosen,
         )
 
-    return _respond(fmt, produce, status=201)
+    # The database work and the photo processing run off the event loop, as in sync routes.
+    return await run_in_threadpool(_respond, fmt, produce, 201)
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -641,7 +643,8 @@ async def post_update(fmt: str, request: Request) -> Response:
             chosen,
         )
 
-    return _respond(fmt, produce, status=201)
+    # The database work and the photo processing run off the event loop, as in sync routes.
+    return await run_in_threadpool(_respond, fmt, produce, 201)
 
 
 # --- photos --------------------------------------------------------------------------------------
