@@ -1,0 +1,1 @@
+"""The performance contract: lots, KPIs, penalties and lighting energy."""
