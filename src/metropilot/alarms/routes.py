@@ -44,7 +44,7 @@ from metropilot.alarms.services import AlarmFilter
 from metropilot.api.audience import STAFF, Audience, audience
 from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.deps import SettingsDep, UowDep, WriteUowDep
-from metropilot.api.formats import list_envelope
+from metropilot.api.formats import comma_list, list_envelope
 from metropilot.api.pagination import decode_cursor, encode_cursor
 from metropilot.api.responses import JSONResponseFast
 from metropilot.assets.model import parse_kind
@@ -69,13 +69,9 @@ ASSIGNERS = (Audience.OPERATOR, Audience.SUPERVISOR, Audience.COMMUNE_AGENT)
 CLEARERS = (Audience.OPERATOR, Audience.SUPERVISOR)
 
 
-def _split(value: str | None) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else []
-
-
 def _ids(value: str | None, name: str) -> list[int]:
     try:
-        return [int(v) for v in _split(value)]
+        return [int(v) for v in comma_list(value)]
     except ValueError:
         raise InvalidInput(f"{name} must be ids separated by commas, got {value!r}") from None
 
@@ -186,7 +182,7 @@ class AlarmQuery:
     def to_filter(
         self, uow: UnitOfWork, principal: Principal, before_id: int | None
     ) -> AlarmFilter:
-        communes = _split(self.commune)
+        communes = comma_list(self.commune)
         if communes:
             known = {c.insee for c in territory_services.list_communes(uow)}
             unknown = [c for c in communes if c not in known]
@@ -196,10 +192,10 @@ class AlarmQuery:
                 )
         return AlarmFilter(
             asset_ids=_ids(self.asset, "asset"),
-            states=[parse_state(s).value for s in _split(self.state)],
-            severities=[parse_severity(s).value for s in _split(self.severity)],
+            states=[parse_state(s).value for s in comma_list(self.state)],
+            severities=[parse_severity(s).value for s in comma_list(self.severity)],
             communes=communes,
-            kinds=[parse_kind(k, "kind").value for k in _split(self.kind)],
+            kinds=[parse_kind(k, "kind").value for k in comma_list(self.kind)],
             rule_ids=_ids(self.rule, "rule"),
             assignee=self.assignee.strip() if self.assignee else None,
             suppressed={"false": False, "true": True}.get(self.suppressed),

@@ -10,7 +10,18 @@ from fastapi import Request
 from metropilot.api.responses import GEOJSON_MEDIA_TYPE, GeoJSONResponse, JSONResponseFast
 from metropilot.shared.errors import InvalidInput
 
-__all__ = ["GEOJSON_MEDIA_TYPE", "GeoJSONResponse", "list_envelope", "wants_geojson"]
+__all__ = [
+    "GEOJSON_MEDIA_TYPE",
+    "GeoJSONResponse",
+    "comma_list",
+    "list_envelope",
+    "wants_geojson",
+]
+
+
+def comma_list(value: str | None) -> list[str]:
+    """A query parameter's comma-separated values, stripped, empty ones dropped."""
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
 
 
 def wants_geojson(request: Request, fmt: str | None) -> bool:

@@ -13,7 +13,7 @@ from metropilot.accounts.policy import asset_scope
 from metropilot.api.audience import ASSET_READERS, Audience, NotSignedIn, audience
 from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.deps import ObjectId, SettingsDep, UowDep
-from metropilot.api.formats import GeoJSONResponse, list_envelope, wants_geojson
+from metropilot.api.formats import GeoJSONResponse, comma_list, list_envelope, wants_geojson
 from metropilot.api.pagination import decode_cursor, encode_cursor
 from metropilot.api.responses import JSONResponseFast
 from metropilot.assets import services
@@ -37,10 +37,6 @@ from metropilot.territory import services as territory_services
 __all__ = ["router"]
 
 router = APIRouter(tags=["assets"])
-
-
-def _split(value: str | None) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else []
 
 
 class AssetQuery:
@@ -69,9 +65,9 @@ class AssetQuery:
     def to_filter(
         self, uow: UnitOfWork, settings: Settings, scope: Scope = UNRESTRICTED
     ) -> AssetFilter:
-        kinds = [parse_kind(k, "kind") for k in _split(self.kind)]
-        statuses = [parse_status(s, "status") for s in _split(self.status)]
-        communes = _split(self.commune)
+        kinds = [parse_kind(k, "kind") for k in comma_list(self.kind)]
+        statuses = [parse_status(s, "status") for s in comma_list(self.status)]
+        communes = comma_list(self.commune)
         if communes:
             known = {c.insee for c in territory_services.list_communes(uow)}
             unknown = [c for c in communes if c not in known]
@@ -80,7 +76,7 @@ class AssetQuery:
                     f"commune: unknown INSEE code(s) {', '.join(unknown)}", code="unknown_commune"
                 )
         maintainer_ids = accounts_services.organisation_ids(
-            uow, _split(self.maintainer), "maintainer"
+            uow, comma_list(self.maintainer), "maintainer"
         )
         try:
             box = parse_bbox(self.bbox) if self.bbox else None

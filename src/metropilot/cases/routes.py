@@ -24,7 +24,7 @@ from metropilot.accounts.policy import Principal
 from metropilot.api.audience import STAFF, Audience, audience
 from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.deps import UowDep, WriteUowDep
-from metropilot.api.formats import list_envelope
+from metropilot.api.formats import comma_list, list_envelope
 from metropilot.api.responses import JSONResponseFast
 from metropilot.cases import services
 from metropilot.cases.model import (
@@ -64,10 +64,6 @@ CASE_READERS = (*STAFF, Audience.COMMUNE_AGENT, Audience.CONTRACTOR, Audience.FI
 CASE_OPENERS = (Audience.OPERATOR, Audience.SUPERVISOR, Audience.FIELD_AGENT)
 TRIAGERS = (Audience.OPERATOR, Audience.SUPERVISOR)
 RULE_READERS = (Audience.OPERATOR, Audience.SUPERVISOR, Audience.ADMIN)
-
-
-def _split(value: str | None) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else []
 
 
 def _limits(principal: Principal) -> tuple[tuple[str, ...] | None, tuple[int, ...] | None]:
@@ -110,15 +106,15 @@ def list_cases(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
     communes, organisations = _limits(principal)
-    asked = _split(commune)
+    asked = comma_list(commune)
     if asked:
         communes = tuple(c for c in asked if communes is None or c in communes)
     query = services.CaseQuery(
         asset_id=asset,
-        states=[parse_case_state(s) for s in _split(state)],
-        teams=_split(team),
+        states=[parse_case_state(s) for s in comma_list(state)],
+        teams=comma_list(team),
         communes=communes,
-        priorities=[parse_priority(p) for p in _split(priority)],
+        priorities=[parse_priority(p) for p in comma_list(priority)],
         organisation_ids=organisations,
         triage_queue=triage,
         offset=offset,
@@ -215,6 +211,11 @@ def _order_organisations(principal: Principal) -> tuple[int, ...] | None:
     return None
 
 
+def _order_json(uow: Any, order_id: int) -> dict[str, Any]:
+    """A work order as the API answers it, with its deadlines, read in one query."""
+    return work_order_out(*services.query_work_orders(uow, order_id=order_id, limit=1)[0])
+
+
 def _visible_order(principal: Principal, uow: Any, order_id: int) -> Any:
     found = services.query_work_orders(
         uow, order_id=order_id, organisation_ids=_order_organisations(principal), limit=1
@@ -239,8 +240,7 @@ def dispatch(case_id: int, body: DispatchIn, principal: CurrentPrincipal, uow: W
         instructions=body.instructions,
     )
     uow.commit()
-    response_due, resolution_due = services.work_order_deadlines(uow, order.id)
-    return JSONResponseFast(work_order_out(order, response_due, resolution_due), status_code=201)
+    return JSONResponseFast(_order_json(uow, order.id), status_code=201)
 
 
 @router.get(
@@ -258,7 +258,7 @@ def list_work_orders(
 ) -> Any:
     found = services.query_work_orders(
         uow,
-        states=[parse_work_order_state(s) for s in _split(state)],
+        states=[parse_work_order_state(s) for s in comma_list(state)],
         case_id=case,
         organisation_ids=_order_organisations(principal),
         offset=offset,
@@ -304,8 +304,7 @@ async def add_order_photos(order_id: int, request: Request, principal: CurrentPr
                 principal.role.value if principal.role else None,
             )
             uow.commit()
-            response_due, resolution_due = services.work_order_deadlines(uow, order.id)
-        return work_order_out(order, response_due, resolution_due)
+            return _order_json(uow, order.id)
 
     return JSONResponseFast(await run_in_threadpool(store))
 
@@ -361,8 +360,7 @@ def work_order_step(
         note=body.note,
     )
     uow.commit()
-    response_due, resolution_due = services.work_order_deadlines(uow, order.id)
-    return JSONResponseFast(work_order_out(order, response_due, resolution_due))
+    return JSONResponseFast(_order_json(uow, order.id))
 
 
 @router.get(

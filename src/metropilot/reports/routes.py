@@ -25,7 +25,7 @@ from metropilot.accounts.policy import Principal
 from metropilot.api.audience import STAFF, Audience, audience
 from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.deps import UowDep, WriteUowDep
-from metropilot.api.formats import list_envelope
+from metropilot.api.formats import comma_list, list_envelope
 from metropilot.api.responses import JSONResponseFast
 from metropilot.reports import services
 from metropilot.reports.model import parse_category_spec, parse_state
@@ -121,12 +121,12 @@ def list_reports(
     if since is not None and since.tzinfo is None:
         raise InvalidInput("since needs a UTC offset, e.g. 2026-11-27T10:00:00+01:00")
     communes = _communes(principal)
-    asked = _split(commune)
+    asked = comma_list(commune)
     if asked:
         communes = tuple(c for c in asked if communes is None or c in communes)
     query = services.ReportQuery(
-        category_codes=_split(category),
-        states=[parse_state(s) for s in _split(state)],
+        category_codes=comma_list(category),
+        states=[parse_state(s) for s in comma_list(state)],
         start=since,
         communes=communes,
         offset=offset,
@@ -185,7 +185,3 @@ def merge(report_id: int, body: MergeIn, principal: CurrentPrincipal, uow: Write
     report = services.merge(uow, report_id, body.into, principal.actor())
     uow.commit()
     return JSONResponseFast(report_out(report, personal=principal.role in CONTACT_ROLES))
-
-
-def _split(value: str | None) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else []
