@@ -276,16 +276,18 @@ class EnergyFigures:
     current_kwh: float
     baseline_kwh: float
     burning_hours: float  # hours actually lit (level > 0, not failed)
+    scheduled_hours: float = 0.0  # hours the program meant it lit (level > 0), failed or not
 
     def __add__(self, other: EnergyFigures) -> EnergyFigures:
         return EnergyFigures(
             self.current_kwh + other.current_kwh,
             self.baseline_kwh + other.baseline_kwh,
             self.burning_hours + other.burning_hours,
+            self.scheduled_hours + other.scheduled_hours,
         )
 
 
-ZERO = EnergyFigures(0.0, 0.0, 0.0)
+ZERO = EnergyFigures(0.0, 0.0, 0.0, 0.0)
 
 
 # --------------------------------------------------------------------------- nights
@@ -525,6 +527,7 @@ class EnergyModel:
         curve = self._curve(lamp, program or lamp.program, days)
         start, end = period_start.timestamp(), period_end.timestamp()
         night_h, level_h, lit_h = curve.between(start, end)
+        scheduled_h = lit_h
         failures = _merged(
             (max(a.timestamp(), start), min(b.timestamp(), end)) for a, b in lamp.failures
         )
@@ -537,6 +540,7 @@ class EnergyModel:
             current_kwh=power * level_h / 1000.0,
             baseline_kwh=lamp.baseline_power_w * night_h / 1000.0,
             burning_hours=lit_h,
+            scheduled_hours=scheduled_h,
         )
 
     def total(

@@ -20,6 +20,7 @@ REPOSITORY_MODULES = (
     "metropilot.alarms.repository",
     "metropilot.reports.repository",
     "metropilot.cases.repository",
+    "metropilot.contracts.repository",
 )
 
 
