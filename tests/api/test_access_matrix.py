@@ -43,6 +43,12 @@ ALARM_ACKNOWLEDGERS = {
 }
 
 REPORT_READERS = STAFF | {"agent-dijon", "agent-chenove"}
+CONTRACT_READERS = STAFF | {
+    "agent-dijon",
+    "agent-chenove",
+    "contractor-lighting",
+    "contractor-lead",
+}
 
 # (method, path as declared) → who may call it. Path parameters are filled by SAMPLES.
 MATRIX: dict[tuple[str, str], set[str]] = {
@@ -121,6 +127,20 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/procedures/{category}"): STAFF,
     ("PUT", "/api/v1/procedures/{category}"): {"supervisor"},
     ("DELETE", "/api/v1/procedures/{category}"): {"supervisor"},
+    ("GET", "/api/v1/contracts"): CONTRACT_READERS,
+    ("GET", "/api/v1/contracts/{code}"): CONTRACT_READERS,
+    ("PUT", "/api/v1/contracts/{code}"): {"supervisor", "admin"},
+    ("POST", "/api/v1/contracts/{code}/amendments"): {"supervisor"},
+    ("GET", "/api/v1/kpis"): CONTRACT_READERS,
+    ("GET", "/api/v1/penalties"): STAFF | {"contractor-lighting", "contractor-lead"},
+    ("POST", "/api/v1/penalties/freeze"): {"supervisor"},
+    ("GET", "/api/v1/energy"): CONTRACT_READERS,
+    ("POST", "/api/v1/energy/what-if"): STAFF,
+    ("GET", "/api/v1/dimming-programs"): CONTRACT_READERS,
+    ("PUT", "/api/v1/dimming-programs/{code}"): {"supervisor"},
+    ("POST", "/api/v1/dimming-programs/{code}/assignments"): {"supervisor"},
+    ("GET", "/api/v1/lighting-groups"): CONTRACT_READERS,
+    ("PUT", "/api/v1/lighting-groups/{code}"): {"supervisor"},
     ("GET", "/api/v1/work-orders"): STAFF
     | {"contractor-lighting", "contractor-lead", "field-dijon"},
     ("GET", "/api/v1/work-orders/{order_id}"): STAFF

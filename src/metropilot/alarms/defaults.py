@@ -65,6 +65,20 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "opens_case": True,
     },
     {
+        "code": "cabinet-silent",
+        "name": "Lighting cabinet: gateway not reporting",
+        "description": "Nothing heard from the cabinet's gateway for four expected intervals "
+        "(an hour at one report every 15 minutes): its lights can no longer be seen or "
+        "controlled. Counts as gateway downtime in the contract's IT availability; its "
+        "lights' silence alarms are muted under this one.",
+        "type": "heartbeat",
+        "severity": "major",
+        "params": {"interval_s": 900, "missed": 4},
+        "scope": {"kinds": ["lighting_cabinet"]},
+        "suppresses": ["streetlight-silent"],
+        "opens_case": True,
+    },
+    {
         "code": "junction-controller-fault",
         "name": "Traffic junction: controller fault",
         "description": "The junction controller reports a fault: the lights may be dark or "

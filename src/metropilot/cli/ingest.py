@@ -13,7 +13,9 @@ from typing import Annotated
 
 import typer
 
+from metropilot.bootstrap import Platform
 from metropilot.cli.common import fail, load_platform
+from metropilot.contracts import services as contracts_services
 from metropilot.settings import get_settings
 from metropilot.shared.errors import DomainError
 from metropilot.telemetry.mqtt import MqttIngest, MqttOptions, MqttStats, parse_mqtt_url
@@ -66,6 +68,18 @@ def _retire(adapter: MqttIngest, stop: threading.Event) -> None:
         f"{adapter.stats.accepted:,}",
         f"{adapter.stats.rejected:,}",
     )
+
+
+BEAT_EVERY_S = 30.0
+
+
+def _beat(platform: Platform) -> None:
+    try:
+        with platform.uow_factory(write=True) as uow:
+            contracts_services.beat(uow, "ingest")
+            uow.commit()
+    except Exception:  # a missed beat is downtime on the record, never a stopped consumer
+        log.exception("could not record the ingest heartbeat")
 
 
 def ingest(
@@ -214,12 +228,17 @@ def ingest(
     crashed = False
     try:
         since, accepted, rejected = time.monotonic(), 0, 0
+        beaten = 0.0
         while not stop.wait(max(0.0, min(1.0, since + stats_every - time.monotonic()))):
             if not adapter.alive:
                 crashed = True
                 log.error("the ingest worker stopped unexpectedly")
                 break
             now = time.monotonic()
+            if now - beaten >= BEAT_EVERY_S and adapter.subscribed.is_set():
+                # Up means subscribed and consuming: the IT availability counts these beats.
+                beaten = now
+                _beat(platform)
             if now - since >= stats_every:
                 stats = adapter.stats
                 _report(stats, now - since, accepted, rejected, adapter.subscribed.is_set())

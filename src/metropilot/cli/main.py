@@ -26,11 +26,13 @@ from metropilot.cases import services as cases_services
 from metropilot.cli.accounts import keys_app, users_app
 from metropilot.cli.audit import app as audit_app
 from metropilot.cli.common import cli_actor, console, fail, load_platform, out
+from metropilot.cli.contracts import contract_app
 from metropilot.cli.ingest import ingest
 from metropilot.cli.privacy import app as privacy_app
 from metropilot.cli.progress import progress_bar
 from metropilot.cli.reports import reports_app
 from metropilot.cli.simulate import simulate
+from metropilot.contracts import services as contracts_services
 from metropilot.db import migrate
 from metropilot.db.engine import make_engine
 from metropilot.reports import mail as reports_mail
@@ -65,6 +67,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
 app.add_typer(reports_app, name="reports")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(contract_app, name="contract")
 app.command()(ingest)
 app.command()(simulate)
 
@@ -316,6 +319,13 @@ def _housekeeping(platform: Platform, tick_s: float = 30.0, maintain_every: int 
                     uow.commit()
                 # Citizens' e-mails waiting in the outbox (nothing without a mail server).
                 reports_mail.deliver_due(platform.uow_factory, platform.settings)
+                # The platform is up (the IT availability of the contract counts these beats);
+                # without a broker the ingest runs in this process, and is up with it.
+                with platform.uow_factory(write=True) as uow:
+                    contracts_services.beat(uow, "api")
+                    if not platform.settings.mqtt_url.strip():
+                        contracts_services.beat(uow, "ingest")
+                    uow.commit()
                 if tick % maintain_every == 0:
                     log.info("telemetry: %s", _maintain_telemetry(platform))
             except Exception:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 from metropilot.accounts import repository as accounts_repository
 from metropilot.accounts import services as accounts_services
@@ -12,12 +13,18 @@ from metropilot.accounts.model import Role, Team, User
 from metropilot.alarms import services as alarms_services
 from metropilot.assets import repository as assets_repository
 from metropilot.assets import services as assets_services
+from metropilot.contracts import services as contracts_services
 from metropilot.db.uow import UnitOfWork
 from metropilot.reports import services as reports_services
 from metropilot.reports.catalogue import default_categories
 from metropilot.shared.actors import Actor
 from metropilot.shared.audit import AuditEntry
 from metropilot.shared.errors import Conflict, InvalidInput
+from metropilot.simulate.contract import (
+    REFERENCE_ASSIGNMENT,
+    REFERENCE_CONTRACT,
+    REFERENCE_PROGRAMS,
+)
 from metropilot.simulate.layout import build_metropolis, load_reference_communes
 from metropilot.territory import repository as territory_repository
 from metropilot.territory import services as territory_services
@@ -117,6 +124,7 @@ def generate_metropolis(
     # The reference equipment's alarm rules (idempotent: kept as they are when present).
     alarms_services.install_default_rules(uow, actor)
     reports_services.install_categories(uow, default_categories(), actor)
+    install_reference_contract(uow, actor)
     # Fresh statistics let both databases pick the location index for bbox queries.
     conn.exec_driver_sql("ANALYZE")
     return GenerationReport(
@@ -126,6 +134,26 @@ def generate_metropolis(
         assets=report.total,
         boundaries="generated" if boundaries is None else "imported",
     )
+
+
+def install_reference_contract(uow: UnitOfWork, actor: Actor) -> bool:
+    """The reference contract and lighting programs, the metropolis on the 23:00–05:00 program;
+    left alone when a contract is already there. Whether it was installed."""
+    if contracts_services.list_contracts(uow):
+        return False
+    contracts_services.import_contract(uow, REFERENCE_CONTRACT, actor)
+    for code, definition in REFERENCE_PROGRAMS.items():
+        contracts_services.put_program(uow, code, definition, actor)
+    program, since = REFERENCE_ASSIGNMENT
+    contracts_services.assign_program(
+        uow,
+        program,
+        target_type="metropolis",
+        target="*",
+        effective_from=date.fromisoformat(since),
+        actor=actor,
+    )
+    return True
 
 
 # Who the demo signs in as: one account per role, in the organisations the generator creates.

@@ -16,6 +16,7 @@ from metropilot.assets.routes import router as assets_router
 from metropilot.audit.routes import router as audit_router
 from metropilot.bootstrap import Platform
 from metropilot.cases.routes import router as cases_router
+from metropilot.contracts.routes import router as contracts_router
 from metropilot.reports.open311_routes import router as open311_router
 from metropilot.reports.routes import router as reports_router
 from metropilot.stream.routes import router as stream_router
@@ -73,6 +74,7 @@ def create_app(platform: Platform) -> FastAPI:
     api.include_router(alarms_router)
     api.include_router(reports_router)
     api.include_router(cases_router)
+    api.include_router(contracts_router)
     api.include_router(stream_router)
 
     @api.get("/health", dependencies=[audience(Audience.PUBLIC)], tags=["platform"])
