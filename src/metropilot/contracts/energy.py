@@ -493,13 +493,37 @@ class EnergyModel:
         return first, end.astimezone(self._zone).date()
 
     def _curve(self, lamp: Lamp, program: DimmingProgram, days: tuple[date, date]) -> _Curve:
-        lon, lat = self._cell(lamp.lon, lamp.lat)
+        return self._curve_at(lamp.lon, lamp.lat, program, days)
+
+    def _curve_at(
+        self, lon: float, lat: float, program: DimmingProgram, days: tuple[date, date]
+    ) -> _Curve:
+        lon, lat = self._cell(lon, lat)
         key = (lon, lat, program, days[0], days[1])
         curve = self._curves.get(key)
         if curve is None:
             curve = _build_curve(lon, lat, program, *days, self._tz, self._definition)
             self._curves[key] = curve
         return curve
+
+    def cell(self, lon: float, lat: float) -> tuple[float, float]:
+        """The grid cell a location's nights are computed at: lamps sharing a cell and a
+        program burn the same hours."""
+        return self._cell(lon, lat)
+
+    def hours(
+        self,
+        lon: float,
+        lat: float,
+        program: DimmingProgram,
+        period_start: datetime,
+        period_end: datetime,
+    ) -> tuple[float, float, float]:
+        """Over ``[period_start, period_end)`` at a location, with no failure: the night hours,
+        the level-weighted hours (× power = energy) and the hours lit (level > 0)."""
+        _check_interval(period_start, period_end, "period")
+        curve = self._curve_at(lon, lat, program, self._days(period_start, period_end))
+        return curve.between(period_start.timestamp(), period_end.timestamp())
 
     def energy(
         self,

@@ -785,29 +785,49 @@ def _lighting(
     with _energy_model_lock:
         for lo, hi, day in segments:
             assigned = _assignments_on(assignment_rows, groups, day)
+            # Lamps in one grid cell on one program burn the same hours: one look-up per
+            # group, not per lamp. Failed lamps are counted one by one.
+            same_hours: dict[tuple[tuple[float, float], str], list[_LampRow]] = defaultdict(list)
             models = []
             for lamp in lamps:
-                code = assigned.program_code(lamp)
-                program = programs.get(code, FULL_NIGHT) if code else FULL_NIGHT
-                models.append(
-                    Lamp(
+                code = assigned.program_code(lamp) or ""
+                failures = tuple(
+                    (max(a, lo), min(b, hi)) for a, b in lamp.failures if a < hi and b > lo
+                )
+                if plan is not None or failures:
+                    model_lamp = Lamp(
                         ref=lamp.ref,
                         lon=lamp.lon,
                         lat=lamp.lat,
                         power_w=lamp.power_w,
                         baseline_power_w=lamp.baseline_power_w,
-                        program=program,
+                        program=programs.get(code, FULL_NIGHT),
                         technology=lamp.technology,
                         commune=lamp.commune,
-                        failures=tuple(
-                            (max(a, lo), min(b, hi)) for a, b in lamp.failures if a < hi and b > lo
-                        ),
+                        failures=failures,
                     )
+                    models.append(model_lamp)
+                if failures:
+                    lamp_figures = _energy_model.energy(models[-1], lo, hi)
+                    total = total + lamp_figures
+                    per_lamp_kwh[lamp.id] += lamp_figures.current_kwh
+                else:
+                    same_hours[(_energy_model.cell(lamp.lon, lamp.lat), code)].append(lamp)
+            for ((lon, lat), code), members in same_hours.items():
+                program = programs.get(code, FULL_NIGHT)
+                night_h, level_h, lit_h = _energy_model.hours(lon, lat, program, lo, hi)
+                power = 0.0
+                for lamp in members:
+                    per_lamp_kwh[lamp.id] += lamp.power_w * level_h / 1000.0
+                    power += lamp.power_w
+                baseline = sum(lamp.baseline_power_w for lamp in members)
+                count = len(members)
+                total = total + EnergyFigures(
+                    power * level_h / 1000.0,
+                    baseline * night_h / 1000.0,
+                    count * lit_h,
+                    count * lit_h,
                 )
-            for lamp, model_lamp in zip(lamps, models, strict=True):
-                lamp_figures = _energy_model.energy(model_lamp, lo, hi)
-                total = total + lamp_figures
-                per_lamp_kwh[lamp.id] += lamp_figures.current_kwh
             if plan is not None:
                 segment = what_if(models, plan, lo, hi, tariff, _energy_model)
                 outcome = segment if outcome is None else _add_what_if(outcome, segment)
