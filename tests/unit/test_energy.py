@@ -356,3 +356,19 @@ def test_invalid_lamps_and_periods_are_refused() -> None:
         energy(lamp(), at(2026, 1, 2), at(2026, 1, 1))
     with pytest.raises(InvalidInput):
         burning_intervals(LON, LAT, date(2026, 1, 2), date(2026, 1, 1), tz="Nowhere/City")
+
+
+@pytest.mark.parametrize("program", [STANDARD, LIGHTS_OFF, ALL_NIGHT], ids=lambda p: p.name)
+def test_the_hours_of_a_cell_give_each_of_its_lamps_energy(program: DimmingProgram) -> None:
+    """What the services sum many lamps with: one look-up per cell and program, times each
+    lamp's power, equals each lamp's own figures (lamps 300 m apart share the 0.01° cell)."""
+    model = EnergyModel()
+    start, end = at(2026, 3, 1), at(2026, 4, 1)  # across the spring clock change
+    night_h, level_h, lit_h = model.hours(LON + 0.003, LAT, program, start, end)
+    assert model.cell(LON + 0.003, LAT) == model.cell(LON, LAT)
+    for power, baseline in ((50.0, 150.0), (18.5, 70.0)):
+        own = model.energy(lamp(program, power_w=power, baseline_power_w=baseline), start, end)
+        assert own.current_kwh == pytest.approx(power * level_h / 1000, rel=1e-12)
+        assert own.baseline_kwh == pytest.approx(baseline * night_h / 1000, rel=1e-12)
+        assert own.burning_hours == pytest.approx(lit_h, rel=1e-12)
+        assert own.scheduled_hours == own.burning_hours  # no failure

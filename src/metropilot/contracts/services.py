@@ -750,18 +750,26 @@ def _segments(
     ]
 
 
-def _lighting(
-    uow: UnitOfWork,
-    start: datetime,
-    end: datetime,
-    *,
-    commune: str | None = None,
-    as_of: datetime | None = None,
-    plan: Plan | None = None,
-    tariff: Tariff = DEFAULT_TARIFF,
-) -> tuple[LightingFigures, WhatIf | None]:
-    """The lighting figures over ``[start, end)``; with a ``plan``, also its what-if."""
-    until = min(as_of or utcnow(), end)
+@dataclass(slots=True)
+class _LightingFacts:
+    """What the lighting figures are computed from, read once for a span of time."""
+
+    lamps: list[_LampRow]
+    programs: dict[str, DimmingProgram]
+    groups: dict[str, list[int]]
+    assignments: list[dict[str, Any]]
+    meters: dict[datetime, dict[int, float]] = field(default_factory=dict)
+
+    def meter_readings(self, uow: UnitOfWork, at: datetime) -> dict[int, float]:
+        found = self.meters.get(at)
+        if found is None:
+            found = self.meters[at] = _meter_readings(uow, [lamp.id for lamp in self.lamps], at)
+        return found
+
+
+def _load_lighting(
+    uow: UnitOfWork, start: datetime, end: datetime, commune: str | None, until: datetime
+) -> _LightingFacts:
     lamps = _lamp_rows(uow, commune)
     lamp_failures = _outages(uow, LAMP_FAILURE_RULES, start, end, until)
     cabinet_failures = _outages(uow, CABINET_FAILURE_RULES, start, end, until)
@@ -775,9 +783,30 @@ def _lighting(
         row["code"]: DimmingProgram.from_dict({"name": row["name"], "steps": row["steps"]})
         for row in repository.list_programs(conn)
     }
-    groups = {row["code"]: row["cabinet_ids"] for row in repository.list_groups(conn)}
+    groups = {row["code"]: list(row["cabinet_ids"]) for row in repository.list_groups(conn)}
     last_day = (end - timedelta(microseconds=1)).astimezone(CONTRACT_ZONE).date()
-    assignment_rows = repository.list_assignments(conn, until=last_day)
+    assignments = repository.list_assignments(conn, until=last_day)
+    return _LightingFacts(lamps, programs, groups, assignments)
+
+
+def _lighting(
+    uow: UnitOfWork,
+    start: datetime,
+    end: datetime,
+    *,
+    commune: str | None = None,
+    as_of: datetime | None = None,
+    plan: Plan | None = None,
+    tariff: Tariff = DEFAULT_TARIFF,
+    facts: _LightingFacts | None = None,
+) -> tuple[LightingFigures, WhatIf | None]:
+    """The lighting figures over ``[start, end)``; with a ``plan``, also its what-if. ``facts``
+    read once for a longer span (a year's months) save reading them again."""
+    until = min(as_of or utcnow(), end)
+    if facts is None:
+        facts = _load_lighting(uow, start, end, commune, until)
+    lamps, programs, groups = facts.lamps, facts.programs, facts.groups
+    assignment_rows = facts.assignments
     segments = _segments(start, end, (row["effective_from"] for row in assignment_rows))
     total = EnergyFigures(0.0, 0.0, 0.0, 0.0)
     per_lamp_kwh: dict[int, float] = defaultdict(float)
@@ -835,9 +864,8 @@ def _lighting(
     current = total.current_kwh
     measured = 0
     if lamps and until > start:
-        ids = [lamp.id for lamp in lamps]
-        before = _meter_readings(uow, ids, start)
-        after = _meter_readings(uow, ids, until) if before else {}
+        before = facts.meter_readings(uow, start)
+        after = facts.meter_readings(uow, until) if before else {}
         for lamp_id, first in before.items():
             last = after.get(lamp_id)
             if last is not None and last >= first:
@@ -915,8 +943,11 @@ def energy_report(
     totals: list[LightingFigures] = []
     month_periods = [m for p in periods for m in p.months()] if months else []
     if month_periods:
+        facts = _load_lighting(uow, start, end, commune, min(as_of or utcnow(), end))
         for month in month_periods:
-            figures, _ = _lighting(uow, month.start, month.end, commune=commune, as_of=as_of)
+            figures, _ = _lighting(
+                uow, month.start, month.end, commune=commune, as_of=as_of, facts=facts
+            )
             totals.append(figures)
             month_rows.append(
                 {
