@@ -43,6 +43,7 @@ ALARM_ACKNOWLEDGERS = {
 }
 
 REPORT_READERS = STAFF | {"agent-dijon", "agent-chenove"}
+PENALTY_READERS = STAFF | {"contractor-lighting", "contractor-lead"}
 CONTRACT_READERS = STAFF | {
     "agent-dijon",
     "agent-chenove",
@@ -132,7 +133,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("PUT", "/api/v1/contracts/{code}"): {"supervisor", "admin"},
     ("POST", "/api/v1/contracts/{code}/amendments"): {"supervisor"},
     ("GET", "/api/v1/kpis"): CONTRACT_READERS,
-    ("GET", "/api/v1/penalties"): STAFF | {"contractor-lighting", "contractor-lead"},
+    ("GET", "/api/v1/penalties"): PENALTY_READERS,
     ("POST", "/api/v1/penalties/freeze"): {"supervisor"},
     ("GET", "/api/v1/energy"): CONTRACT_READERS,
     ("POST", "/api/v1/energy/what-if"): STAFF,
@@ -173,6 +174,16 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     # field, as the specification has it): without one, every caller gets the spec's 403.
     ("POST", "/open311/v2/requests.{fmt}"): set(),
     ("POST", "/open311/v2/servicerequestupdates.{fmt}"): set(),
+    ("GET", "/contracts/reports"): PENALTY_READERS,
+    ("GET", "/contracts/reports/{lot}/{period}"): PENALTY_READERS,
+    ("GET", "/contracts/reports/{lot}/{period}.csv"): PENALTY_READERS,
+    ("GET", "/contracts/reports/{lot}/{period}.pdf"): PENALTY_READERS,
+    ("GET", "/transparency"): EVERYONE,
+    ("GET", "/transparency/{insee}"): EVERYONE,
+    ("GET", "/open-data/performance/{year}.json"): EVERYONE,
+    ("GET", "/open-data/performance/{year}.csv"): EVERYONE,
+    ("GET", "/open-data/performance/{year}/{insee}.json"): EVERYONE,
+    ("GET", "/open-data/performance/{year}/{insee}.csv"): EVERYONE,
     ("GET", "/"): EVERYONE,
     ("GET", "/docs"): EVERYONE,
     ("GET", "/login"): EVERYONE,
@@ -209,6 +220,9 @@ SAMPLES = {
     "{number}": "1.jpg",
     "{team}": "no-such-team",
     "{priority}": "P1",
+    "{lot}": "lighting",
+    "{period}": "2026-03",
+    "{year}": "2026",
     "{category}": "no-such-category",
     "{action}": "accept",
     "{report_id}": "999999",

@@ -23,6 +23,7 @@ from metropilot.stream.routes import router as stream_router
 from metropilot.telemetry.routes import router as telemetry_router
 from metropilot.territory.routes import router as territory_router
 from metropilot.web.apidocs import install_api_docs
+from metropilot.web.contract_pages import router as contract_pages_router
 from metropilot.web.pages import install_pages
 from metropilot.web.security import install_security
 
@@ -85,6 +86,7 @@ def create_app(platform: Platform) -> FastAPI:
 
     app.include_router(api)
     app.include_router(open311_router)
+    app.include_router(contract_pages_router)
     install_pages(app)
     install_api_docs(app, f"{API_PREFIX}/openapi.json")
     return app
