@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     telemetry_max_batch: int = Field(default=10_000, ge=1, description="Items per ingest batch.")
     mqtt_url: str = Field(default="", description="mqtt://host:1883 — empty: no broker.")
     stream_max_clients: int = Field(default=200, ge=1, description="Live streams per process.")
+    map_tile_url: str = Field(
+        default="",
+        description="A raster tile server for the command centre's map, e.g. "
+        "https://tiles.example.org/{z}/{x}/{y}.png — empty: the offline basemap drawn from the "
+        "platform's own communes and streets.",
+    )
+    map_tile_attribution: str = Field(default="", max_length=300)
     stream_heartbeat_s: float = Field(default=15, gt=0, le=300)
     stream_retry_ms: int = Field(default=3000, ge=100, le=600_000)
     stream_poll_interval_ms: int = Field(default=10, ge=5, le=5000)

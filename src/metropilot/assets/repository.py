@@ -419,3 +419,47 @@ def delete_all(conn: Connection) -> None:
     conn.execute(asset_history.delete())
     conn.execute(assets.update().values(parent_id=None))
     conn.execute(assets.delete())
+
+
+# --- the command centre's map -----------------------------------------------------------------
+
+
+def map_count(conn: Connection, flt: AssetFilter) -> int:
+    query = _apply_filter(select(func.count()).select_from(assets), flt)
+    return int(conn.execute(query).scalar_one())
+
+
+def map_points(conn: Connection, flt: AssetFilter) -> list[tuple[int, str, str, str, float, float]]:
+    """(id, reference, kind, status, lon, lat) of the matching assets."""
+    c = assets.c
+    query = _apply_filter(
+        select(c.id, c.external_ref, c.kind, c.status, c.lon, c.lat).select_from(assets), flt
+    )
+    return [
+        (int(i), str(r), str(k), str(s), float(x), float(y))
+        for i, r, k, s, x, y in conn.execute(query.order_by(c.id))
+    ]
+
+
+def map_cells(
+    conn: Connection, flt: AssetFilter, cell_deg: float
+) -> list[tuple[int, int, str, str, int, float, float]]:
+    """The matching assets counted per grid cell (``cell_deg`` wide, from 180° W and 90° S, so
+    that truncation is a floor), kind and status: (x, y, kind, status, count, Σlon, Σlat)."""
+    c = assets.c
+    if conn.dialect.name == "postgresql":  # PostgreSQL's cast to integer rounds
+        gx = func.floor((c.lon + 180.0) / cell_deg).label("gx")
+        gy = func.floor((c.lat + 90.0) / cell_deg).label("gy")
+    else:  # SQLite's truncates, a floor on these positive values
+        gx = cast((c.lon + 180.0) / cell_deg, Integer).label("gx")
+        gy = cast((c.lat + 90.0) / cell_deg, Integer).label("gy")
+    query = _apply_filter(
+        select(gx, gy, c.kind, c.status, func.count(), func.sum(c.lon), func.sum(c.lat))
+        .select_from(assets)
+        .group_by(gx, gy, c.kind, c.status),
+        flt,
+    )
+    return [
+        (int(x), int(y), str(k), str(s), int(n), float(sx), float(sy))
+        for x, y, k, s, n, sx, sy in conn.execute(query)
+    ]

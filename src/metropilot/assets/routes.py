@@ -158,6 +158,26 @@ def _fields(flt: AssetFilter) -> dict[str, Any]:
 
 
 @router.get(
+    "/map/assets",
+    dependencies=[audience(*ASSET_READERS)],
+    summary="What the map draws for a viewport: points, or counts per grid cell when many",
+)
+def map_assets(
+    principal: CurrentPrincipal,
+    uow: UowDep,
+    settings: SettingsDep,
+    query: Annotated[AssetQuery, Depends()],
+    zoom: Annotated[int, Query(ge=0, le=22, description="The map's zoom level.")] = 12,
+) -> Any:
+    """Points (column arrays: ``id``, ``ref``, ``kind``, ``status``, ``lon``, ``lat``) when the
+    viewport holds at most 4,000 assets or from zoom 17, else ``clusters``: per grid cell about
+    48 px wide, the count, the centroid, and the counts by status and by kind. Vehicles are
+    always points, at their last reported position. Scoped like ``/assets``."""
+    flt = query.to_filter(uow, settings, asset_scope(principal))
+    return JSONResponseFast(services.map_view(uow, flt, zoom))
+
+
+@router.get(
     "/assets/summary",
     dependencies=[audience(Audience.PUBLIC)],
     summary="Counts by kind, status and commune, under the same filters as /assets",

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
+
 from metropilot.accounts import repository as accounts_repository
 from metropilot.assets import repository
 from metropilot.assets.model import (
@@ -31,6 +33,7 @@ from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import InvalidInput, NotFound, Problem
 from metropilot.shared.events import DomainEvent
 from metropilot.shared.scope import UNRESTRICTED, Scope
+from metropilot.telemetry.repository import twin_values
 from metropilot.territory import services as territory_services
 
 __all__ = [
@@ -503,3 +506,102 @@ def set_status(
         )
     )
     return get_asset(uow, asset_id)
+
+
+# --- the command centre's map -----------------------------------------------------------------
+
+MAP_POINTS_MAX = 4000  # a viewport with more is sent as grid cells
+MAP_POINTS_ZOOM = 17  # from this zoom on, points whatever their number
+MAP_CELL_PX = 48  # a cell is about this many screen pixels wide
+
+
+def map_cell_deg(zoom: int) -> float:
+    """Degrees of longitude a cell spans at a zoom level (256-pixel Web Mercator tiles)."""
+    return 360.0 / (256 * (1 << zoom)) * MAP_CELL_PX
+
+
+def map_view(uow: UnitOfWork, flt: AssetFilter, zoom: int) -> dict[str, Any]:
+    """What the map draws for a viewport: the assets as points when few enough, else counted
+    in grid cells by kind and status (each with its assets' centroid). Vehicles are always
+    points, where they last reported being (their registry position until they do)."""
+    conn = uow.connection
+    wants_vehicles = not flt.kinds or AssetKind.VEHICLE in flt.kinds
+    fixed_kinds = [k for k in (flt.kinds or list(AssetKind)) if k is not AssetKind.VEHICLE]
+    fixed = AssetFilter(**{**_filter_fields(flt), "kinds": fixed_kinds})
+    total = repository.map_count(conn, fixed) if fixed_kinds else 0
+    columns: dict[str, list[Any]] = {k: [] for k in ("id", "ref", "kind", "status", "lon", "lat")}
+
+    def add_points(rows: Sequence[tuple[int, str, str, str, float, float]]) -> None:
+        for row in rows:
+            for name, value in zip(("id", "ref", "kind", "status", "lon", "lat"), row, strict=True):
+                columns[name].append(value)
+
+    clusters: list[dict[str, Any]] = []
+    cell_deg = map_cell_deg(zoom)
+    as_points = total <= MAP_POINTS_MAX or zoom >= MAP_POINTS_ZOOM
+    if not fixed_kinds:
+        pass
+    elif as_points:
+        add_points(repository.map_points(conn, fixed))
+    else:
+        cells: dict[tuple[int, int], dict[str, Any]] = {}
+        for x, y, kind, status, count, sum_lon, sum_lat in repository.map_cells(
+            conn, fixed, cell_deg
+        ):
+            cell = cells.setdefault(
+                (x, y), {"count": 0, "lon": 0.0, "lat": 0.0, "statuses": {}, "kinds": {}}
+            )
+            cell["count"] += count
+            cell["lon"] += sum_lon
+            cell["lat"] += sum_lat
+            cell["statuses"][status] = cell["statuses"].get(status, 0) + count
+            cell["kinds"][kind] = cell["kinds"].get(kind, 0) + count
+        for cell in cells.values():
+            cell["lon"] = round(cell["lon"] / cell["count"], 6)
+            cell["lat"] = round(cell["lat"] / cell["count"], 6)
+            clusters.append(cell)
+    if wants_vehicles:
+        vehicles = AssetFilter(
+            **{**_filter_fields(flt), "kinds": [AssetKind.VEHICLE], "bbox": None}
+        )
+        found = repository.map_points(conn, vehicles)
+        where = _last_positions(uow, [row[0] for row in found])
+        placed = []
+        for asset_id, ref, kind, status, lon, lat in found:
+            lon, lat = where.get(asset_id, (lon, lat))
+            if flt.bbox is None or flt.bbox.contains(lon, lat):
+                placed.append((asset_id, ref, kind, status, lon, lat))
+        total += len(placed)
+        add_points(placed)
+    return {
+        "mode": "points" if as_points else "clusters",
+        "zoom": zoom,
+        "total": total,
+        "cell_deg": cell_deg,
+        "clusters": clusters,
+        "points": columns,
+    }
+
+
+def _filter_fields(flt: AssetFilter) -> dict[str, Any]:
+    return {name: getattr(flt, name) for name in AssetFilter.__slots__}
+
+
+def _last_positions(uow: UnitOfWork, asset_ids: Sequence[int]) -> dict[int, tuple[float, float]]:
+    """Where each vehicle last reported being (its twin's position), when it has."""
+    if not asset_ids:
+        return {}
+    t = twin_values.c
+    rows = uow.connection.execute(
+        select(t.asset_id, t.metric, t.value).where(
+            t.asset_id.in_(list(asset_ids)), t.metric.in_(("position_lon", "position_lat"))
+        )
+    )
+    halves: dict[int, dict[str, float]] = {}
+    for asset_id, metric, value in rows:
+        halves.setdefault(int(asset_id), {})[str(metric)] = float(value)
+    return {
+        asset_id: (values["position_lon"], values["position_lat"])
+        for asset_id, values in halves.items()
+        if "position_lon" in values and "position_lat" in values
+    }

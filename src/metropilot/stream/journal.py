@@ -51,6 +51,8 @@ from metropilot.stream.model import (
     CASE_OPENED,
     CASE_ROUTED,
     CASE_TRIAGED,
+    REPORT_SUBMITTED,
+    WORK_ORDER_CHANGED,
     WORK_ORDER_SLA,
     JournalEntry,
     StreamEvent,
@@ -74,6 +76,7 @@ __all__ = [
     "read_after",
     "register_alarm_events",
     "register_case_events",
+    "register_work_order_and_report_events",
     "scope_clause",
     "signal_for",
 ]
@@ -98,6 +101,18 @@ CASE_EVENT_TYPES = {
     "WorkOrderSlaAlert": WORK_ORDER_SLA,
 }
 CASES_MODULES = ("metropilot.cases.model",)
+# A work order's steps, by class name, and the step each names on the stream.
+WORK_ORDER_STEPS = {
+    "WorkOrderDispatched": "dispatched",
+    "WorkOrderAccepted": "accepted",
+    "WorkOrderRefused": "refused",
+    "WorkOrderStateChanged": "moved",
+    "WorkOrderCompleted": "done",
+    "WorkOrderVerified": "verified",
+    "WorkOrderRejected": "rejected",
+    "WorkOrderCancelled": "cancelled",
+}
+REPORTS_MODULES = ("metropilot.reports.model",)
 # Where the alarms context's events may be defined, looked up in this order.
 ALARMS_MODULES = ("metropilot.alarms.services", "metropilot.alarms.model")
 sc = stream_events.c
@@ -412,6 +427,74 @@ def register_case_events(journal: Journal, modules: Sequence[str] = CASES_MODULE
     return added
 
 
+def work_order_mapper(step: str) -> Mapper:
+    """A work order's step, without who acted or their note (those are in the case's timeline
+    for those who may read it): the order, its case, the states, the team."""
+
+    def mapping(event: Any) -> JournalEntry:
+        return JournalEntry(
+            type=WORK_ORDER_CHANGED,
+            at=event.occurred_at,
+            payload={
+                "work_order": event.work_order_id,
+                "case": event.case_id,
+                "step": step,
+                "state": event.state,
+                "case_state": event.case_state,
+                "category": event.category,
+                "priority": event.priority,
+                "team": event.team,
+                "organisation": event.organisation,
+                "asset": event.asset_id,
+                "commune": event.commune_insee,
+                "kind": event.kind,
+            },
+            asset_id=event.asset_id,
+            commune_insee=event.commune_insee,
+            maintainer_id=event.organisation_id,
+            kind=event.kind,
+            maintainer_known=event.organisation_id is not None,
+        )
+
+    return mapping
+
+
+def report_submitted_entry(event: Any) -> JournalEntry:
+    """A new citizen report: its number, category, commune and equipment, nothing about the
+    citizen. For the command post and the commune (not for contractors: they never read
+    citizens' reports, so the maintainer is left out on purpose)."""
+    return JournalEntry(
+        type=REPORT_SUBMITTED,
+        at=event.occurred_at,
+        payload={
+            "report": event.report_id,
+            "category": event.category_code,
+            "priority": event.priority,
+            "asset": event.asset_id,
+            "commune": event.commune_insee,
+        },
+        asset_id=event.asset_id,
+        commune_insee=event.commune_insee,
+        maintainer_id=None,
+        maintainer_known=True,
+    )
+
+
+def register_work_order_and_report_events(journal: Journal) -> int:
+    """Journal the work orders' steps and new citizen reports, looked up by name."""
+    added = 0
+    for class_name, step in WORK_ORDER_STEPS.items():
+        event_type = _find_event_type(CASES_MODULES, class_name)
+        if event_type is not None:
+            journal.register(event_type, work_order_mapper(step))
+            added += 1
+    submitted = _find_event_type(REPORTS_MODULES, "ReportSubmitted")
+    if submitted is not None:
+        journal.register(submitted, report_submitted_entry)
+        added += 1
+    return added
+
+
 def _find_event_type(modules: Sequence[str], class_name: str) -> type[DomainEvent] | None:
     for name in modules:
         try:
@@ -432,4 +515,5 @@ def default_journal() -> Journal:
     journal.register(AssetStatusChanged, asset_status_entry)
     register_alarm_events(journal)
     register_case_events(journal)
+    register_work_order_and_report_events(journal)
     return journal

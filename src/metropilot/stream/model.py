@@ -53,6 +53,8 @@ CASE_OPENED = "case.opened"
 CASE_ROUTED = "case.routed"
 CASE_TRIAGED = "case.triaged"
 WORK_ORDER_SLA = "work_order.sla"
+WORK_ORDER_CHANGED = "work_order.changed"
+REPORT_SUBMITTED = "report.submitted"
 # The types a client may ask for with ?types=; the journal stores only these.
 EVENT_TYPES = (
     ASSET_STATUS,
@@ -64,6 +66,8 @@ EVENT_TYPES = (
     CASE_ROUTED,
     CASE_TRIAGED,
     WORK_ORDER_SLA,
+    WORK_ORDER_CHANGED,
+    REPORT_SUBMITTED,
 )
 # Sent without an id when a resuming client asked for events the retention already removed:
 # it missed something and should reload the state it shows.

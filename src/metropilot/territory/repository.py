@@ -148,3 +148,15 @@ def save_streets(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
     batch = list(rows)
     if batch:
         conn.execute(insert(streets), batch)
+
+
+def list_streets(
+    conn: Connection, *, category: str | None = None, commune: str | None = None
+) -> list[dict[str, Any]]:
+    s = streets.c
+    query = select(s.name, s.category, s.commune_insee, s.line).order_by(s.id)
+    if category is not None:
+        query = query.where(s.category == category)
+    if commune is not None:
+        query = query.where(s.commune_insee == commune)
+    return [dict(row) for row in conn.execute(query).mappings()]

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request
 from metropilot.api.audience import Audience, audience
 from metropilot.api.deps import UowDep
 from metropilot.api.formats import GeoJSONResponse, list_envelope, wants_geojson
-from metropilot.shared.errors import NotFound
+from metropilot.shared.errors import InvalidInput, NotFound
+from metropilot.shared.geo import parse_bbox
 from metropilot.territory import services
 from metropilot.territory.schemas import (
     commune_feature,
@@ -74,3 +75,24 @@ def list_districts(
             {"type": "FeatureCollection", "features": [district_feature(d) for d in districts]}
         )
     return list_envelope([district_out(d) for d in districts], None)
+
+
+@router.get(
+    "/streets",
+    dependencies=[audience(Audience.PUBLIC)],
+    summary="The streets, as GeoJSON LineStrings: the offline basemap",
+)
+def list_streets(
+    uow: UowDep,
+    bbox: str | None = Query(default=None, description="minlon,minlat,maxlon,maxlat"),
+    category: str | None = Query(default=None, description="main or local"),
+    commune: str | None = Query(default=None, description="INSEE code"),
+) -> Any:
+    try:
+        box = parse_bbox(bbox) if bbox else None
+    except ValueError as exc:
+        raise InvalidInput(str(exc), code="invalid_bbox") from None
+    collection = services.streets_geojson(uow, bbox=box, category=category, commune=commune)
+    response = GeoJSONResponse(collection)
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response

@@ -13,6 +13,7 @@ from metropilot.shared.actors import Actor
 from metropilot.shared.audit import AuditEntry
 from metropilot.shared.errors import InvalidInput, Problem
 from metropilot.shared.events import DomainEvent
+from metropilot.shared.geo import BBox
 from metropilot.territory import repository
 from metropilot.territory.model import (
     Commune,
@@ -245,3 +246,47 @@ def _commune_from_feature(
         area_km2=area_km2(boundary),
         centre=centre,
     )
+
+
+STREET_CATEGORIES = ("main", "local")
+
+
+def streets_geojson(
+    uow: UnitOfWork,
+    *,
+    bbox: BBox | None = None,
+    category: str | None = None,
+    commune: str | None = None,
+) -> dict[str, Any]:
+    """The streets as a GeoJSON FeatureCollection of LineStrings (the offline basemap), those
+    crossing ``bbox`` only when given."""
+    if category is not None and category not in STREET_CATEGORIES:
+        raise InvalidInput(
+            f"category must be one of {', '.join(STREET_CATEGORIES)}, not {category!r}",
+            code="invalid_category",
+        )
+    features = []
+    for row in repository.list_streets(uow.connection, category=category, commune=commune):
+        line = row["line"]
+        if bbox is not None:
+            lons = [p[0] for p in line]
+            lats = [p[1] for p in line]
+            if (
+                max(lons) < bbox.min_lon
+                or min(lons) > bbox.max_lon
+                or max(lats) < bbox.min_lat
+                or min(lats) > bbox.max_lat
+            ):
+                continue
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": line},
+                "properties": {
+                    "name": row["name"],
+                    "category": row["category"],
+                    "commune": row["commune_insee"],
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
