@@ -619,9 +619,8 @@ def test_what_if_compares_programs_and_conversions(city: ContractCity) -> None:
 
 def east_share(city: ContractCity) -> float:
     with city.platform.uow_factory() as uow:
-        report = services.energy_report(
-            uow, (Period.whole_year(2026),), commune="21002", months=False
-        )
+        year = Period.whole_year(2026)
+        report = services.energy_report(uow, (year,), commune="21002", months=False, as_of=year.end)
     return float(report["modelled_kwh"])
 
 
@@ -673,3 +672,39 @@ def test_money_is_exact_decimal_text(city: ContractCity) -> None:
     with city.platform.uow_factory() as uow:
         (statement,) = services.penalty_statements(uow, MARCH, lot="lighting")
     assert Decimal(statement["net"]) == Decimal("400.00")
+
+
+def test_a_period_not_over_counts_only_what_happened(city: ContractCity) -> None:
+    """Mid-March, March's energy is that of the nights so far and its IT availability that of
+    the elapsed days: the rest of the month has not happened."""
+    mid = datetime(2026, 3, 15, 23, 0, tzinfo=Z)
+    with city.platform.uow_factory(write=True) as uow:
+        uow.connection.execute(
+            insert(repository.component_uptime),
+            [
+                {"component": c, "started_at": MARCH.start, "last_beat_at": mid}
+                for c in ("api", "ingest")
+            ],
+        )
+        uow.commit()
+    cell = (5.05, 47.35)
+    with city.platform.uow_factory() as uow:
+        so_far = services.energy_report(uow, (MARCH,), commune="21001", as_of=mid)
+        whole = services.energy_report(uow, (MARCH,), commune="21001", as_of=MARCH.end)
+        it = kpis_of(services.kpi_report(uow, MARCH, lot="it", as_of=mid), "it")
+        lighting = kpis_of(services.kpi_report(uow, MARCH, commune="21001", as_of=mid), "lighting")
+        future = services.energy_report(uow, (Period.month(2026, 4),), as_of=mid)
+    # SL-1: 40 W at full power on the nights up to the 16th's midnight.
+    assert so_far["current_kwh"] == pytest.approx(
+        40 * night_hours(*cell, MARCH.start, mid) / 1000, rel=1e-3
+    )
+    assert (so_far["complete"], whole["complete"]) == (False, True)
+    assert so_far["as_of"] == mid.isoformat()
+    assert [m["complete"] for m in so_far["months"]] == [False]
+    assert so_far["current_kwh"] < whole["current_kwh"]
+    # Up every minute so far: 100%, not the share of the whole month.
+    assert it["uptime"]["value"] == 100.0
+    assert lighting["availability"]["basis"]["scheduled_lamp_hours"] == pytest.approx(
+        night_hours(*cell, MARCH.start, mid), abs=1e-3
+    )
+    assert (future["current_kwh"], future["saving_pct"], future["months"]) == (0.0, None, [])

@@ -358,22 +358,26 @@ def it_availability(
     uptime: Iterable[UptimeInterval],
     period: Period,
     components: Iterable[str],
+    *,
+    as_of: datetime | None = None,
 ) -> tuple[AvailabilityResult, dict[str, AvailabilityResult]]:
     """Overall and per-component availability over the period: the share of the period each
-    listed component was seen up (a listed component never seen up is at 0)."""
+    listed component was seen up (a listed component never seen up is at 0). A period not over
+    at ``as_of`` is judged on its elapsed part only."""
     names = sorted(set(components))
     if not names:
         raise InvalidInput(
             "IT availability needs the list of monitored components",
             details=[Problem("components", "empty")],
         )
+    end = min(_as_of(period, as_of), period.end)
     up: dict[str, list[tuple[datetime, datetime]]] = {name: [] for name in names}
     for interval in uptime:
         if interval.component in up and (
-            clipped := _clip(interval.start, interval.end, period.start, period.end)
+            clipped := _clip(interval.start, interval.end, period.start, end)
         ):
             up[interval.component].append(clipped)
-    span = _hours(period.duration)
+    span = _hours(max(end - period.start, timedelta(0)))
     each = {name: AvailabilityResult(span, _hours(_total(_merge(up[name])))) for name in names}
     overall = AvailabilityResult(
         span * len(names), sum((r.available_hours for r in each.values()), Decimal(0))

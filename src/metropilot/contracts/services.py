@@ -939,14 +939,21 @@ def energy_report(
     stored = _contract_or_none(uow, periods[0])
     tariff = stored.tariff() if stored is not None else DEFAULT_TARIFF
     start, end, label = _span(periods)
+    # Facts only: a period not over yet is counted up to now (its future nights are not
+    # energy anyone used), and the answer says so with `complete` and `as_of`.
+    cutoff = min(as_of or utcnow(), end)
     month_rows = []
     totals: list[LightingFigures] = []
     month_periods = [m for p in periods for m in p.months()] if months else []
-    if month_periods:
-        facts = _load_lighting(uow, start, end, commune, min(as_of or utcnow(), end))
+    if cutoff <= start:
+        figures = _no_lighting(len(_lamp_rows(uow, commune)))
+    elif month_periods:
+        facts = _load_lighting(uow, start, cutoff, commune, cutoff)
         for month in month_periods:
+            if month.start >= cutoff:
+                break
             figures, _ = _lighting(
-                uow, month.start, month.end, commune=commune, as_of=as_of, facts=facts
+                uow, month.start, min(month.end, cutoff), commune=commune, as_of=cutoff, facts=facts
             )
             totals.append(figures)
             month_rows.append(
@@ -955,21 +962,28 @@ def energy_report(
                     "baseline_kwh": round(figures.baseline_kwh, 3),
                     "current_kwh": round(figures.current_kwh, 3),
                     "saving_pct": _saving(figures),
+                    "complete": month.end <= cutoff,
                 }
             )
         figures = _sum_lighting(totals)
-        figures = LightingFigures(
-            lamps=totals[0].lamps,
-            baseline_kwh=figures.baseline_kwh,
-            modelled_kwh=figures.modelled_kwh,
-            current_kwh=figures.current_kwh,
-            measured_lamps=min(t.measured_lamps for t in totals),
-            scheduled_hours=figures.scheduled_hours,
-            lit_hours=figures.lit_hours,
-        )
     else:
-        figures, _ = _lighting(uow, start, end, commune=commune, as_of=as_of)
-    return _energy_dict(figures, tariff, stored, periods, label, start, end, commune, month_rows)
+        figures, _ = _lighting(uow, start, cutoff, commune=commune, as_of=cutoff)
+    report = _energy_dict(figures, tariff, stored, periods, label, start, end, commune, month_rows)
+    return {**report, "as_of": cutoff.isoformat(), "complete": cutoff >= end}
+
+
+def _no_lighting(lamps: int) -> LightingFigures:
+    return LightingFigures(lamps, 0.0, 0.0, 0.0, 0, 0.0, 0.0)
+
+
+def _lighting_to(
+    uow: UnitOfWork, period: Period, cutoff: datetime, commune: str | None
+) -> LightingFigures:
+    """The period's lighting figures up to ``cutoff`` (nothing before it starts)."""
+    if cutoff <= period.start:
+        return _no_lighting(len(_lamp_rows(uow, commune)))
+    figures, _ = _lighting(uow, period.start, cutoff, commune=commune, as_of=cutoff)
+    return figures
 
 
 def _sum_lighting(parts: Sequence[LightingFigures]) -> LightingFigures:
@@ -1221,9 +1235,7 @@ def _measure(
             value = None if mean is None else mean.total_seconds() / 3600
         elif measure == "lighting_availability":
             if facts.lighting is None:
-                facts.lighting, _ = _lighting(
-                    uow, period.start, period.end, commune=commune, as_of=cutoff
-                )
+                facts.lighting = _lighting_to(uow, period, cutoff, commune)
             light = facts.lighting
             basis = {
                 "scheduled_lamp_hours": round(light.scheduled_hours, 3),
@@ -1233,9 +1245,7 @@ def _measure(
             value = light.lit_hours / light.scheduled_hours * 100 if light.scheduled_hours else None
         elif measure == "energy_saving":
             if facts.lighting is None:
-                facts.lighting, _ = _lighting(
-                    uow, period.start, period.end, commune=commune, as_of=cutoff
-                )
+                facts.lighting = _lighting_to(uow, period, cutoff, commune)
             light = facts.lighting
             basis = {
                 "baseline_kwh": round(light.baseline_kwh, 3),
@@ -1246,8 +1256,8 @@ def _measure(
             value = _saving(light)
         elif measure == "it_availability":
             if facts.it is None:
-                uptime, components = _it_uptime(uow, stored, period.start, period.end, cutoff)
-                overall, each = it_availability(uptime, period, components)
+                uptime, components = _it_uptime(uow, stored, period.start, cutoff, cutoff)
+                overall, each = it_availability(uptime, period, components, as_of=cutoff)
                 facts.it = (
                     None if overall.ratio is None else overall.ratio * 100,
                     {
