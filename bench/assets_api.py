@@ -11,20 +11,23 @@ subprocess and is queried over loopback HTTP, as a browser or script would.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import orjson
 
-from bench.common import BENCH_ACTOR, header, sqlite_platform, summarise, time_calls
+from bench.common import (
+    BENCH_ACTOR,
+    header,
+    serving,
+    sqlite_platform,
+    summarise,
+    time_calls,
+)
 from metropilot.accounts.model import parse_scope
 from metropilot.accounts.services import create_key
 from metropilot.simulate.services import generate_metropolis
@@ -83,12 +86,6 @@ def boxes_with_at_least(db: Path, count: int, how_many: int, seed: int) -> list[
     return boxes
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def measure(scale: float, seed: int, requests: int, fresh: bool) -> dict[str, float]:
     data_dir = ensure_database(scale, seed, fresh)
     db = data_dir / "metropilot.db"
@@ -108,44 +105,28 @@ def measure(scale: float, seed: int, requests: int, fresh: bool) -> dict[str, fl
     with sqlite_platform(data_dir) as platform, platform.uow_factory(write=True) as uow:
         _, api_key = create_key(uow, "bench reader", [parse_scope("assets:read")], BENCH_ACTOR)
         uow.commit()
-    port = free_port()
-    env = {**os.environ, "METROPILOT_DATA_DIR": str(data_dir), "METROPILOT_DATABASE_URL": ""}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "metropilot", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=base, timeout=30, headers={"X-API-Key": api_key}) as client:
-            for _ in range(100):
-                try:
-                    if client.get("/api/v1/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            api_cycle = iter(boxes * (requests // len(boxes) + 10))
+    with (
+        serving(data_dir) as base,
+        httpx.Client(base_url=base, timeout=30, headers={"X-API-Key": api_key}) as client,
+    ):
+        api_cycle = iter(boxes * (requests // len(boxes) + 10))
 
-            responses: list[httpx.Response] = []
+        responses: list[httpx.Response] = []
 
-            def api_query() -> None:
-                b = next(api_cycle)
-                responses.append(
-                    client.get(
-                        "/api/v1/assets",
-                        params={"bbox": ",".join(f"{v:.6f}" for v in b), "limit": PAGE},
-                    )
+        def api_query() -> None:
+            b = next(api_cycle)
+            responses.append(
+                client.get(
+                    "/api/v1/assets",
+                    params={"bbox": ",".join(f"{v:.6f}" for v in b), "limit": PAGE},
                 )
+            )
 
-            # Timed: request sent to body received. The client's JSON parsing is checked after.
-            api_times = time_calls(api_query, requests)
-            for response in responses:
-                assert response.status_code == 200, response.text
-                assert len(orjson.loads(response.content)["items"]) == PAGE
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+        # Timed: request sent to body received. The client's JSON parsing is checked after.
+        api_times = time_calls(api_query, requests)
+        for response in responses:
+            assert response.status_code == 200, response.text
+            assert len(orjson.loads(response.content)["items"]) == PAGE
     api = summarise(api_times)
     sql = summarise(raw_times)
     return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import socket
 import statistics
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from metropilot.bootstrap import Platform, bootstrap
 from metropilot.settings import Settings
@@ -97,3 +100,44 @@ def git_revision() -> str:
 
 def python() -> str:
     return sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serving(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """A real ``metropilot serve`` (uvicorn, one process) on the SQLite database of
+    ``data_dir``; yields its base URL once it answers, stops it afterwards."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "METROPILOT_DATA_DIR": str(data_dir),
+        "METROPILOT_DATABASE_URL": "",
+        **(extra_env or {}),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "metropilot", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=30) as probe:
+            for _ in range(600):
+                try:
+                    if probe.get("/api/v1/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.1)
+            else:
+                raise RuntimeError(f"the server on {base} did not answer in 60 s")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(30)

@@ -17,11 +17,8 @@ Usage: .venv/bin/python -m bench.open311 [--seconds 10] [--clients 8] [--scale 1
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -30,8 +27,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.assets_api import free_port
-from bench.common import BENCH_ACTOR, header, percentile, sqlite_platform
+from bench.common import BENCH_ACTOR, header, percentile, serving, sqlite_platform
 from metropilot.accounts.model import parse_scope
 from metropilot.accounts.services import create_key
 from metropilot.simulate.services import generate_metropolis
@@ -92,31 +88,13 @@ def main() -> None:
         db = sqlite3.connect(data_dir / "metropilot.db")
         lights = db.execute("SELECT lon, lat FROM assets WHERE kind = 'streetlight'").fetchall()
         db.close()
-        port = free_port()
-        env = {
-            **os.environ,
-            "METROPILOT_DATA_DIR": str(data_dir),
-            "METROPILOT_DATABASE_URL": "",
+        extra_env = {
             "METROPILOT_SMTP_HOST": "",
             # The throughput is measured here, not the rate limits that protect it.
             "METROPILOT_OPEN311_POSTS_PER_MINUTE": "1000000",
             "METROPILOT_OPEN311_POSTS_PER_MINUTE_PER_KEY": "1000000",
         }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "metropilot", "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            with httpx.Client(base_url=base, timeout=30) as probe:
-                for _ in range(200):
-                    try:
-                        if probe.get("/api/v1/health").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        time.sleep(0.1)
+        with serving(data_dir, extra_env) as base:
 
             def health(client: httpx.Client, rng: random.Random) -> int:
                 return client.get("/api/v1/health").status_code
@@ -168,9 +146,6 @@ def main() -> None:
                     run_for(args.seconds, args.clients, get_list, base),
                 )
             )
-        finally:
-            server.terminate()
-            server.wait(timeout=15)
     print(f"{'request':<46} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for name, (rate, p50, p99, errors) in rows:
         print(f"{name:<46} {rate:>8,.0f} {p50:>8.1f} {p99:>8.1f} {errors:>7}")

@@ -61,7 +61,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from bench.common import BENCH_ACTOR, header, percentile, sqlite_platform
+from bench.common import BENCH_ACTOR, free_port, header, percentile, sqlite_platform
 from metropilot.accounts.model import parse_scope
 from metropilot.accounts.services import create_key
 from metropilot.simulate.services import generate_metropolis
@@ -87,12 +87,6 @@ def parse_broker(url: str) -> Broker:
     if parts.scheme != "mqtt" or not parts.hostname:
         raise SystemExit(f"--broker must be mqtt://host[:port], got {url!r}")
     return Broker(parts.hostname, parts.port or 1883)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def load_average() -> str:
