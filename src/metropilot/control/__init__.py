@@ -1,0 +1,1 @@
+"""Remote control: commands to equipment, their lifecycle and interlocks, scenarios."""
