@@ -12,6 +12,8 @@ from metropilot.accounts import passwords
 from metropilot.alarms.services import AlarmEngine
 from metropilot.audit import services as audit_services
 from metropilot.cases import services as cases_services
+from metropilot.control import services as control_services
+from metropilot.control.services import CommandTransport, LocalTransport
 from metropilot.db import migrate
 from metropilot.db.engine import make_engine
 from metropilot.db.uow import UnitOfWork, UnitOfWorkFactory
@@ -19,9 +21,9 @@ from metropilot.settings import Settings, get_settings
 from metropilot.shared.errors import DomainError
 from metropilot.shared.events import MessageBus
 from metropilot.stream.journal import Journal, default_journal
-from metropilot.telemetry.services import BatchObserver, IngestPipeline
+from metropilot.telemetry.services import BatchObserver, EventObserver, IngestPipeline
 
-__all__ = ["BATCH_OBSERVERS", "Platform", "SchemaOutOfDate", "bootstrap"]
+__all__ = ["BATCH_OBSERVERS", "EVENT_OBSERVERS", "Platform", "SchemaOutOfDate", "bootstrap"]
 
 
 class SchemaOutOfDate(DomainError):
@@ -34,8 +36,22 @@ class Platform:
     engine: Engine
     uow_factory: UnitOfWorkFactory
     _pipeline: IngestPipeline | None = field(default=None, repr=False)
+    _transport: CommandTransport | None = field(default=None, repr=False)
     journal: Journal | None = field(default=None, repr=False)
     bus: MessageBus | None = field(default=None, repr=False)
+
+    @property
+    def command_transport(self) -> CommandTransport:
+        """How commands reach the equipment: the MQTT broker when one is configured, else this
+        process's own transport (the embedded demo's simulated equipment listens on it)."""
+        if self._transport is None:
+            if self.settings.mqtt_url.strip():
+                from metropilot.control.mqtt import MqttCommandTransport
+
+                self._transport = MqttCommandTransport(self.settings.mqtt_url)
+            else:
+                self._transport = LocalTransport()
+        return self._transport
 
     @property
     def ingest_pipeline(self) -> IngestPipeline:
@@ -47,17 +63,22 @@ class Platform:
                 raw_retention=timedelta(days=s.telemetry_raw_retention_days),
                 max_batch=s.telemetry_max_batch,
                 observers=list(BATCH_OBSERVERS),
+                event_observers=list(EVENT_OBSERVERS),
             )
         return self._pipeline
 
     def close(self) -> None:
         if self.journal is not None:
             self.journal.detach()
+        if self._transport is not None and hasattr(self._transport, "close"):
+            self._transport.close()
         self.engine.dispose()
 
 
-# What reacts to each ingest batch inside its transaction: the rules engine.
+# What reacts to each ingest batch inside its transaction: the rules engine; and to its device
+# events: the command tracker (equipment answers commands with events).
 BATCH_OBSERVERS: list[BatchObserver] = [AlarmEngine()]
+EVENT_OBSERVERS: list[EventObserver] = [control_services.record_answers]
 
 
 def bootstrap(settings: Settings | None = None, *, upgrade: bool | None = None) -> Platform:

@@ -44,6 +44,7 @@ ALARM_ACKNOWLEDGERS = {
 
 REPORT_READERS = STAFF | {"agent-dijon", "agent-chenove"}
 PENALTY_READERS = STAFF | {"contractor-lighting", "contractor-lead"}
+COMMANDERS = {"operator", "supervisor", "agent-dijon", "agent-chenove"}
 CONTRACT_READERS = STAFF | {
     "agent-dijon",
     "agent-chenove",
@@ -130,6 +131,10 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/procedures/{category}"): STAFF,
     ("PUT", "/api/v1/procedures/{category}"): {"supervisor"},
     ("DELETE", "/api/v1/procedures/{category}"): {"supervisor"},
+    ("POST", "/api/v1/commands"): COMMANDERS,
+    ("GET", "/api/v1/commands"): COMMANDERS,
+    ("GET", "/api/v1/commands/{command_id}"): COMMANDERS,
+    ("GET", "/api/v1/command-batches/{batch_id}"): COMMANDERS,
     ("GET", "/api/v1/contracts"): CONTRACT_READERS,
     ("GET", "/api/v1/contracts/{code}"): CONTRACT_READERS,
     ("PUT", "/api/v1/contracts/{code}"): {"supervisor", "admin"},
@@ -225,6 +230,8 @@ SAMPLES = {
     "{lot}": "lighting",
     "{period}": "2026-03",
     "{year}": "2026",
+    "{command_id}": "999999",
+    "{batch_id}": "999999",
     "{category}": "no-such-category",
     "{action}": "accept",
     "{report_id}": "999999",

@@ -33,6 +33,8 @@ from metropilot.cli.progress import progress_bar
 from metropilot.cli.reports import reports_app
 from metropilot.cli.simulate import simulate
 from metropilot.contracts import services as contracts_services
+from metropilot.control import services as control_services
+from metropilot.control.services import LocalTransport
 from metropilot.db import migrate
 from metropilot.db.engine import make_engine
 from metropilot.reports import mail as reports_mail
@@ -41,6 +43,7 @@ from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import DomainError
 from metropilot.simulate import runner as simulate_runner
 from metropilot.simulate import services as simulate_services
+from metropilot.simulate.commands import Responder
 from metropilot.stream import services as stream_services
 from metropilot.telemetry import services as telemetry_services
 from metropilot.territory import services as territory_services
@@ -336,6 +339,26 @@ def _housekeeping(platform: Platform, tick_s: float = 30.0, maintain_every: int 
     threading.Thread(target=loop, name="housekeeping", daemon=True).start()
 
 
+def _command_dispatcher(platform: Platform, tick_s: float = 0.25) -> None:
+    """In the background: send the commands that are due, retry the unanswered, time out the
+    overdue (the commands table is the outbox, so a restart picks up where this left off)."""
+    import logging
+    import threading
+
+    log = logging.getLogger("metropilot.commands")
+    transport = platform.command_transport
+
+    def loop() -> None:
+        while True:
+            try:
+                control_services.dispatch(platform.uow_factory, transport)
+            except Exception:
+                log.exception("command dispatch failed; trying again")
+            time.sleep(tick_s)
+
+    threading.Thread(target=loop, name="command-dispatcher", daemon=True).start()
+
+
 def _serve(platform: Platform, host: str, port: int) -> None:
     import uvicorn
 
@@ -343,6 +366,7 @@ def _serve(platform: Platform, host: str, port: int) -> None:
 
     platform.ingest_pipeline.warm_up(long_lived=True)
     _housekeeping(platform)
+    _command_dispatcher(platform)
     try:
         uvicorn.run(create_app(platform), host=host, port=port, log_level="info")
     finally:
@@ -401,6 +425,13 @@ def demo(
         seed=seed,
         report=lambda line: console.print(f"simulator: {line}", highlight=False),
     )
+    # The simulated equipment answers commands too, through this process's transport.
+    transport = platform.command_transport
+    if isinstance(transport, LocalTransport):
+        responder = Responder(
+            lambda items: platform.ingest_pipeline.ingest(items, source="simulator"), seed=seed
+        )
+        transport.listen(responder.on_command)
     try:
         _serve(platform, host, port)
     finally:

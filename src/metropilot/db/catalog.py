@@ -21,6 +21,7 @@ REPOSITORY_MODULES = (
     "metropilot.reports.repository",
     "metropilot.cases.repository",
     "metropilot.contracts.repository",
+    "metropilot.control.repository",
 )
 
 

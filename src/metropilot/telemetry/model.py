@@ -82,6 +82,14 @@ METRICS: dict[str, MetricSpec] = {
     "battery_pct": MetricSpec("number", "%", 0, 100),
     "charging_kw": MetricSpec("number", "kW", 0, 1000),
     "water_level_cm": MetricSpec("number", "cm", -1000, 10_000),
+    # States the equipment reports after a command (see docs/control.md).
+    "junction_mode": MetricSpec(
+        "number", "", 0, 3, "0 normal, 1 flashing amber, 2 all red, 3 forced green"
+    ),
+    "junction_approach": MetricSpec("number", "", 0, 12, "the approach given a forced green"),
+    "bollard_up": MetricSpec("bool", "", description="the bollard is raised"),
+    "door_locked": MetricSpec("bool", "", description="the building's doors are locked"),
+    "camera_preset": MetricSpec("number", "", 0, 256, "the camera's current preset"),
 }
 
 # TALQ-inspired gateway vocabulary → ours, with a unit factor where they differ.

@@ -100,6 +100,16 @@ class BatchObserver(Protocol):
     def __call__(self, uow: UnitOfWork, changes: Sequence[TwinChange], now: datetime) -> None: ...
 
 
+class EventObserver(Protocol):
+    """Something that reads a batch's device events, payloads included, inside its transaction
+    (the command tracker: equipment answers commands with events). Each event is (asset id,
+    time in ms, code, payload as JSON)."""
+
+    def __call__(
+        self, uow: UnitOfWork, events: Sequence[tuple[int, int, str, str]], now: datetime
+    ) -> object: ...
+
+
 @dataclass(slots=True)
 class BatchResult:
     """The outcome of each item: the asset id it was stored for, or why it was refused.
@@ -160,12 +170,14 @@ class IngestPipeline:
         raw_retention: timedelta,
         max_batch: int,
         observers: Sequence[BatchObserver] = (),
+        event_observers: Sequence[EventObserver] = (),
         twin_flush_interval: float = 5.0,
     ) -> None:
         self._uow_factory = uow_factory
         self.raw_retention = raw_retention
         self.max_batch = max_batch
         self.observers = list(observers)
+        self.event_observers = list(event_observers)
         self.twin_flush_interval = twin_flush_interval
         self.directory = AssetDirectory()
         self.twin = Twin()
@@ -527,6 +539,9 @@ class IngestPipeline:
                     status_updates.append((change.asset.id, change.status_after))
             for observer in self.observers:
                 observer(uow, settled, now)
+            if event_rows:
+                for event_observer in self.event_observers:
+                    event_observer(uow, event_rows, now)
             uow.commit()
 
         # Committed: now the process's memory may move on.

@@ -17,6 +17,7 @@ from metropilot.audit.routes import router as audit_router
 from metropilot.bootstrap import Platform
 from metropilot.cases.routes import router as cases_router
 from metropilot.contracts.routes import router as contracts_router
+from metropilot.control.routes import router as control_router
 from metropilot.reports.open311_routes import router as open311_router
 from metropilot.reports.routes import router as reports_router
 from metropilot.stream.routes import router as stream_router
@@ -76,6 +77,7 @@ def create_app(platform: Platform) -> FastAPI:
     api.include_router(reports_router)
     api.include_router(cases_router)
     api.include_router(contracts_router)
+    api.include_router(control_router)
     api.include_router(stream_router)
 
     @api.get("/health", dependencies=[audience(Audience.PUBLIC)], tags=["platform"])

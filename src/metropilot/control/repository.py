@@ -1,0 +1,184 @@
+"""Storage of commands to equipment and of the batches an area command makes.
+
+The commands table is also the outbox: a command is stored ``pending`` in the transaction that
+accepts it, and the dispatcher sends what is pending (and retries what went unanswered) after
+the commit, so a command the caller was told about is never lost to a crash in between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    and_,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection
+
+from metropilot.db.schema import JSONDocument, UTCDateTime, metadata
+
+__all__ = ["command_batches", "commands"]
+
+command_batches = Table(
+    "command_batches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("command", String(32), nullable=False),
+    Column("params", JSONDocument, nullable=False),
+    Column("area", JSONDocument, nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("targets", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+)
+
+commands = Table(
+    "commands",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("batch_id", Integer, ForeignKey("command_batches.id"), index=True),
+    Column("asset_id", Integer, ForeignKey("assets.id"), nullable=False, index=True),
+    Column("asset_ref", String(100), nullable=False),
+    Column("command", String(32), nullable=False),
+    Column("params", JSONDocument, nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("acknowledged_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Column("deadline", UTCDateTime, nullable=False),
+    Column("next_send_at", UTCDateTime),  # NULL: nothing to send
+    Column("result", String(500)),  # what the equipment said when it failed, or why it timed out
+    Column("actor", String(200), nullable=False),
+    Index("ix_commands_next_send_at", "next_send_at"),
+    Index("ix_commands_status_deadline", "status", "deadline"),
+)
+
+
+def insert_batch(conn: Connection, values: dict[str, Any]) -> int:
+    result = conn.execute(insert(command_batches).values(values))
+    (key,) = result.inserted_primary_key or (None,)
+    assert key is not None
+    return int(key)
+
+
+def insert_commands(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    ids: list[int] = []
+    for row in rows:
+        result = conn.execute(insert(commands).values(row).returning(commands.c.id))
+        ids.append(int(result.scalar_one()))
+    return ids
+
+
+def get_command(conn: Connection, command_id: int) -> dict[str, Any] | None:
+    row = conn.execute(select(commands).where(commands.c.id == command_id)).mappings().first()
+    return None if row is None else dict(row)
+
+
+def get_batch(conn: Connection, batch_id: int) -> dict[str, Any] | None:
+    query = select(command_batches).where(command_batches.c.id == batch_id)
+    row = conn.execute(query).mappings().first()
+    return None if row is None else dict(row)
+
+
+def batch_counts(conn: Connection, batch_id: int) -> dict[str, int]:
+    from sqlalchemy import func
+
+    c = commands.c
+    rows = conn.execute(
+        select(c.status, func.count()).where(c.batch_id == batch_id).group_by(c.status)
+    )
+    return {str(status): int(n) for status, n in rows}
+
+
+def list_commands(
+    conn: Connection,
+    *,
+    asset_id: int | None = None,
+    batch_id: int | None = None,
+    statuses: Sequence[str] = (),
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    c = commands.c
+    query = select(commands)
+    if asset_id is not None:
+        query = query.where(c.asset_id == asset_id)
+    if batch_id is not None:
+        query = query.where(c.batch_id == batch_id)
+    if statuses:
+        query = query.where(c.status.in_(list(statuses)))
+    rows = conn.execute(query.order_by(c.id.desc()).limit(limit)).mappings()
+    return [dict(r) for r in rows]
+
+
+def due_to_send(conn: Connection, now: datetime, limit: int) -> list[dict[str, Any]]:
+    """Commands whose (re)sending is due, oldest first."""
+    c = commands.c
+    query = (
+        select(commands)
+        .where(c.next_send_at.is_not(None), c.next_send_at <= now)
+        .order_by(c.next_send_at, c.id)
+        .limit(limit)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def overdue(conn: Connection, now: datetime, limit: int) -> list[dict[str, Any]]:
+    """Commands still waiting for the equipment past their deadline."""
+    c = commands.c
+    query = (
+        select(commands)
+        .where(c.status.in_(("pending", "sent", "acknowledged")), c.deadline <= now)
+        .order_by(c.deadline, c.id)
+        .limit(limit)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def update_command(conn: Connection, command_id: int, values: dict[str, Any]) -> None:
+    conn.execute(update(commands).where(commands.c.id == command_id).values(values))
+
+
+def mark_sent(conn: Connection, ids: Sequence[int], now: datetime, next_send_at: datetime) -> None:
+    """Sent (again) now; to be sent again at ``next_send_at`` unless answered before."""
+    c = commands.c
+    conn.execute(
+        update(commands)
+        .where(c.id.in_(list(ids)), c.status.in_(("pending", "sent")))
+        .values(
+            status="sent",
+            attempts=c.attempts + 1,
+            sent_at=now,
+            next_send_at=next_send_at,
+        )
+    )
+
+
+def stop_sending(conn: Connection, ids: Sequence[int]) -> None:
+    c = commands.c
+    conn.execute(update(commands).where(c.id.in_(list(ids))).values(next_send_at=None))
+
+
+def open_for_assets(conn: Connection, asset_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The commands still in flight for these assets."""
+    c = commands.c
+    query = select(commands).where(
+        and_(
+            c.asset_id.in_(list(asset_ids)),
+            or_(c.status == "pending", c.status == "sent", c.status == "acknowledged"),
+        )
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]

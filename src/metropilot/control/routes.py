@@ -1,0 +1,100 @@
+"""HTTP: commands to equipment and their follow-up.
+
+| action | operator | supervisor | commune agent | others |
+|---|---|---|---|---|
+| give a command | ✓ | ✓ | lights and buildings of their communes | |
+| apply a dimming program | | ✓ | | |
+| follow commands | ✓ | ✓ | their communes' | |
+
+Which command each role may give is checked per command type (`control.model.COMMAND_SPECS`);
+the equipment a caller may command is the equipment they may see.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from metropilot.accounts.policy import Principal, asset_scope
+from metropilot.api.audience import Audience, audience
+from metropilot.api.auth import CurrentPrincipal
+from metropilot.api.deps import UowDep, WriteUowDep
+from metropilot.api.formats import comma_list, list_envelope
+from metropilot.api.responses import JSONResponseFast
+from metropilot.control import services
+from metropilot.control.schemas import CommandIn
+from metropilot.shared.errors import NotFound
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["control"])
+
+COMMANDERS = (Audience.OPERATOR, Audience.SUPERVISOR, Audience.COMMUNE_AGENT)
+
+
+def _caller(principal: Principal) -> services.Caller:
+    role = principal.role.value if principal.role is not None else None
+    return services.Caller(role=role, scope=asset_scope(principal), actor=principal.actor())
+
+
+@router.post(
+    "/commands",
+    dependencies=[audience(*COMMANDERS)],
+    summary="Command one asset or an area (confirmed); followed by GET /commands/{id}",
+    status_code=201,
+)
+def post_command(body: CommandIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
+    found = services.issue(
+        uow,
+        _caller(principal),
+        command=body.command,
+        params=body.params,
+        reason=body.reason,
+        asset=body.asset,
+        area=body.area,
+        confirm=body.confirm,
+    )
+    uow.commit()
+    return JSONResponseFast(found, status_code=201)
+
+
+@router.get("/commands", dependencies=[audience(*COMMANDERS)], summary="Commands, newest first")
+def list_commands(
+    principal: CurrentPrincipal,
+    uow: UowDep,
+    asset: Annotated[int | None, Query()] = None,
+    batch: Annotated[int | None, Query()] = None,
+    status: Annotated[str | None, Query(description="statuses, comma separated")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Any:
+    scope = asset_scope(principal)
+    found = services.list_commands(
+        uow, asset_id=asset, batch_id=batch, statuses=comma_list(status), limit=limit
+    )
+    visible = [c for c in found if services.visible(uow, scope, c["asset"])]
+    return list_envelope(visible, None)
+
+
+@router.get(
+    "/commands/{command_id}",
+    dependencies=[audience(*COMMANDERS)],
+    summary="One command: pending, sent, acknowledged, done, failed or timed_out",
+)
+def get_command(command_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
+    return JSONResponseFast(services.get_command(uow, command_id, asset_scope(principal)))
+
+
+@router.get(
+    "/command-batches/{batch_id}",
+    dependencies=[audience(*COMMANDERS)],
+    summary="An area command: how many of its commands are in each status",
+)
+def get_batch(batch_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
+    found = services.get_batch(uow, batch_id)
+    scope = asset_scope(principal)
+    if not scope.unrestricted:
+        mine = services.list_commands(uow, batch_id=batch_id, limit=1)
+        if not mine or not services.visible(uow, scope, mine[0]["asset"]):
+            raise NotFound(f"no command batch {batch_id}", code="unknown_batch")
+    return JSONResponseFast(found)

@@ -1,0 +1,514 @@
+"""Commands to equipment: accepted and stored, sent after the commit, answered by the equipment.
+
+1. `issue` checks the command (its parameters, who gives it, why, to what — one asset, or an
+   area after an explicit confirmation — and the junction interlocks against what the junction
+   last reported) and stores one ``pending`` command per asset in the caller's transaction.
+2. `dispatch` (a loop of the server, every half second) sends what is due on the transport —
+   MQTT ``metropilot/<asset>/commands`` or the in-process one of the embedded platform — marks
+   it ``sent``, sends it again while no acknowledgement came (at most three times: a command
+   asks for a state, so a second delivery is harmless), and times out what was not answered by
+   its deadline.
+3. The equipment answers with device events on its events topic (or ``POST /telemetry``):
+   ``command.ack``, then ``command.done`` or ``command.failed``, each with ``{"command": id}``
+   and, on failure, a ``message``; `record_answers` applies them in the ingest's transaction.
+   An answer from another asset than the one commanded is ignored.
+The state the equipment then reports (``light_level_pct``, ``junction_mode``, …) is what the
+twin shows; a command never changes the twin itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final, Protocol
+
+import orjson
+from sqlalchemy import select
+
+from metropilot.assets import repository as assets_repository
+from metropilot.contracts import repository as contracts_repository
+from metropilot.control import repository
+from metropilot.control.model import (
+    AREA_CONFIRMATION,
+    COMMAND_SPECS,
+    CommandStatus,
+    CommandType,
+    check_junction,
+    check_permission,
+    check_reason,
+    check_target,
+    parse_command,
+    transition,
+)
+from metropilot.db.uow import UnitOfWork, UnitOfWorkFactory
+from metropilot.shared.actors import Actor
+from metropilot.shared.audit import AuditEntry
+from metropilot.shared.clock import utcnow
+from metropilot.shared.errors import Conflict, InvalidInput, NotFound, Problem
+from metropilot.shared.geo import BBox, LocalPlane
+from metropilot.shared.scope import Scope
+from metropilot.telemetry.repository import telemetry_raw, twin_values
+
+__all__ = [
+    "ANSWER_CODES",
+    "JUNCTION_MODE_CODES",
+    "Caller",
+    "CommandTransport",
+    "LocalTransport",
+    "dispatch",
+    "get_batch",
+    "get_command",
+    "issue",
+    "record_answers",
+]
+
+log = logging.getLogger(__name__)
+
+ANSWER_CODES: Final = {"command.ack": "ack", "command.done": "done", "command.failed": "failed"}
+# How a junction reports its mode as a number (telemetry metrics are numbers).
+JUNCTION_MODE_CODES: Final = {0: "normal", 1: "flashing_amber", 2: "all_red", 3: "forced_green"}
+MAX_AREA: Final = 20_000
+DISPATCH_BATCH: Final = 2_000
+
+
+class CommandTransport(Protocol):
+    """Delivers a command message to one asset (MQTT, or in-process for the embedded demo)."""
+
+    def send(self, asset_ref: str, message: Mapping[str, Any]) -> None: ...
+
+
+class LocalTransport:
+    """The embedded platform's transport: hands each message to the listeners in this process
+    (the demo's simulated equipment), as a broker would."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[str, Mapping[str, Any]], None]] = []
+
+    def listen(self, listener: Callable[[str, Mapping[str, Any]], None]) -> None:
+        self._listeners.append(listener)
+
+    def send(self, asset_ref: str, message: Mapping[str, Any]) -> None:
+        for listener in list(self._listeners):
+            listener(asset_ref, message)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who gives the command: their role (for the permission), their scope (the equipment they
+    may command is the equipment they may see), and the actor the audit trail names."""
+
+    role: str | None
+    scope: Scope
+    actor: Actor
+
+
+# --- targets ----------------------------------------------------------------------------------
+
+
+def _asset_rows(uow: UnitOfWork, caller: Caller, where: Any) -> list[dict[str, Any]]:
+    a = assets_repository.assets.c
+    query = select(
+        a.id, a.external_ref, a.kind, a.commune_insee, a.attributes, a.parent_id, a.lon, a.lat
+    ).where(where, a.status != "decommissioned")
+    if not caller.scope.unrestricted:
+        query = query.where(assets_repository.scope_clause(caller.scope))
+    return [dict(r) for r in uow.connection.execute(query.order_by(a.id)).mappings()]
+
+
+def _one_asset(uow: UnitOfWork, caller: Caller, asset: str | int) -> dict[str, Any]:
+    a = assets_repository.assets.c
+    where = a.id == asset if isinstance(asset, int) else a.external_ref == asset
+    found = _asset_rows(uow, caller, where)
+    if not found:
+        raise NotFound(f"no asset {asset!r} you may command", code="unknown_asset")
+    return found[0]
+
+
+AREA_KEYS: Final = ("commune", "around", "cabinet", "group", "assets")
+
+
+def _area_rows(
+    uow: UnitOfWork, caller: Caller, area: Mapping[str, Any], kinds: frozenset[str]
+) -> list[dict[str, Any]]:
+    """The assets of the kinds a command applies to, in the area: a commune, a radius around a
+    point, the lights of a cabinet or of a group of cabinets, or a list of references."""
+    a = assets_repository.assets.c
+    given = [key for key in AREA_KEYS if key in area]
+    if len(given) != 1 or set(area) - set(AREA_KEYS):
+        raise InvalidInput(
+            f"an area is exactly one of {', '.join(AREA_KEYS)}",
+            details=[Problem("area", f"got {sorted(area)}")],
+            code="invalid_area",
+        )
+    key = given[0]
+    value = area[key]
+    of_kind = a.kind.in_(sorted(kinds))
+    if key == "commune":
+        return _asset_rows(uow, caller, of_kind & (a.commune_insee == str(value)))
+    if key == "assets":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InvalidInput("area.assets is a list of references", code="invalid_area")
+        return _asset_rows(uow, caller, of_kind & a.external_ref.in_(value))
+    if key == "around":
+        try:
+            lon, lat, radius = float(value["lon"]), float(value["lat"]), float(value["radius_m"])
+        except (TypeError, KeyError, ValueError):
+            raise InvalidInput("area.around is {lon, lat, radius_m}", code="invalid_area") from None
+        if not 0 < radius <= 5_000:
+            raise InvalidInput("area.around.radius_m must be 0–5,000 m", code="invalid_area")
+        box = BBox.around(lon, lat, radius)
+        rows = _asset_rows(
+            uow,
+            caller,
+            of_kind
+            & a.lon.between(box.min_lon, box.max_lon)
+            & a.lat.between(box.min_lat, box.max_lat),
+        )
+        plane = LocalPlane(lon, lat)
+        return [row for row in rows if plane.distance_m(lon, lat, row["lon"], row["lat"]) <= radius]
+    cabinets: list[int]
+    if key == "cabinet":
+        cabinet = _one_asset(uow, caller, value)
+        if cabinet["kind"] != "lighting_cabinet":
+            raise InvalidInput(f"{cabinet['external_ref']} is not a lighting cabinet")
+        cabinets = [cabinet["id"]]
+    else:
+        group = contracts_repository.get_group(uow.connection, str(value))
+        if group is None:
+            raise NotFound(f"no lighting group {value!r}", code="unknown_group")
+        cabinets = [int(i) for i in group["cabinet_ids"]]
+    return _asset_rows(uow, caller, of_kind & (a.parent_id.in_(cabinets) | a.id.in_(cabinets)))
+
+
+# --- issuing ----------------------------------------------------------------------------------
+
+
+JUNCTION_METRICS: Final = ("junction_mode", "junction_approach", "controller_fault")
+
+
+def _reported(uow: UnitOfWork, asset_id: int) -> dict[str, float]:
+    """What the junction last reported: its newest raw readings, written in the very transaction
+    that accepted them (the stored twin may lag by a few seconds), else the stored twin."""
+    found: dict[str, float] = {}
+    r, t = telemetry_raw.c, twin_values.c
+    for metric in JUNCTION_METRICS:
+        newest = uow.connection.execute(
+            select(r.value)
+            .where(r.asset_id == asset_id, r.metric == metric)
+            .order_by(r.ts_ms.desc())
+            .limit(1)
+        ).scalar()
+        if newest is None:
+            newest = uow.connection.execute(
+                select(t.value).where(t.asset_id == asset_id, t.metric == metric)
+            ).scalar()
+        if newest is not None:
+            found[metric] = float(newest)
+    return found
+
+
+def _check_junction(uow: UnitOfWork, row: Mapping[str, Any], params: Mapping[str, Any]) -> None:
+    reported = _reported(uow, row["id"])
+    code = reported.get("junction_mode")
+    approach = reported.get("junction_approach")
+    check_junction(
+        params,
+        reported_mode=None if code is None else JUNCTION_MODE_CODES.get(int(code)),
+        reported_approach=None if approach is None else int(approach),
+        controller_fault=reported.get("controller_fault") == 1.0,
+        approaches=int((row["attributes"] or {}).get("approaches", 4)),
+        ref=row["external_ref"],
+    )
+
+
+def issue(
+    uow: UnitOfWork,
+    caller: Caller,
+    *,
+    command: str,
+    params: Mapping[str, Any] | None,
+    reason: str | None,
+    asset: str | int | None = None,
+    area: Mapping[str, Any] | None = None,
+    confirm: bool = False,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Accept a command for one asset or an area; stored ``pending``, sent after the commit."""
+    kind, normalised = parse_command(command, params)
+    check_permission(kind, caller.role)
+    why = check_reason(reason)
+    spec = COMMAND_SPECS[kind]
+    now = now or utcnow()
+    if (asset is None) == (area is None):
+        raise InvalidInput('give either "asset" or "area"', code="invalid_target")
+    if kind is CommandType.APPLY_DIMMING_PROGRAM and (
+        contracts_repository.get_program(uow.connection, normalised["program"]) is None
+    ):
+        raise NotFound(f"no dimming program {normalised['program']!r}", code="unknown_program")
+    batch_id: int | None = None
+    if asset is not None:
+        rows = [_one_asset(uow, caller, asset)]
+        check_target(kind, rows[0]["kind"], rows[0]["external_ref"])
+    else:
+        assert area is not None
+        rows = _area_rows(uow, caller, area, spec.kinds)
+        if not rows:
+            raise NotFound("no equipment this command applies to in the area", code="empty_area")
+        if len(rows) > MAX_AREA:
+            raise InvalidInput(
+                f"{len(rows):,} assets: an area command reaches at most {MAX_AREA:,}",
+                code="area_too_large",
+            )
+        if not confirm:
+            raise Conflict(
+                f"{kind.value} would reach {len(rows):,} assets: send it again with "
+                f'"{AREA_CONFIRMATION}": true to confirm',
+                details=[Problem("confirm", f"{len(rows)} assets")],
+                code="confirmation_required",
+            )
+    if kind is CommandType.SET_JUNCTION_MODE:
+        for row in rows:
+            _check_junction(uow, row, normalised)
+    if area is not None:
+        batch_id = repository.insert_batch(
+            uow.connection,
+            {
+                "command": kind.value,
+                "params": normalised,
+                "area": dict(area),
+                "reason": why,
+                "targets": len(rows),
+                "created_at": now,
+                "actor": caller.actor.label(),
+            },
+        )
+    ids = repository.insert_commands(
+        uow.connection,
+        [
+            {
+                "batch_id": batch_id,
+                "asset_id": row["id"],
+                "asset_ref": row["external_ref"],
+                "command": kind.value,
+                "params": normalised,
+                "reason": why,
+                "status": CommandStatus.PENDING.value,
+                "attempts": 0,
+                "created_at": now,
+                "deadline": now + spec.answer_within,
+                "next_send_at": now,
+                "actor": caller.actor.label(),
+            }
+            for row in rows
+        ],
+    )
+    uow.audit(
+        AuditEntry(
+            caller.actor,
+            "command.issued",
+            "command_batch" if batch_id is not None else "command",
+            str(batch_id if batch_id is not None else ids[0]),
+            {
+                "command": [None, kind.value],
+                "params": [None, normalised],
+                "reason": [None, why],
+                "assets": [None, len(rows) if batch_id is not None else rows[0]["external_ref"]],
+            },
+            at=now,
+        )
+    )
+    if batch_id is not None:
+        return get_batch(uow, batch_id)
+    return get_command(uow, ids[0])
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _command_out(row: Mapping[str, Any]) -> dict[str, Any]:
+    def when(key: str) -> str | None:
+        value = row[key]
+        return None if value is None else value.isoformat()
+
+    return {
+        "id": row["id"],
+        "batch": row["batch_id"],
+        "asset": row["asset_id"],
+        "asset_ref": row["asset_ref"],
+        "command": row["command"],
+        "params": row["params"],
+        "reason": row["reason"],
+        "status": row["status"],
+        "attempts": row["attempts"],
+        "created_at": when("created_at"),
+        "sent_at": when("sent_at"),
+        "acknowledged_at": when("acknowledged_at"),
+        "finished_at": when("finished_at"),
+        "deadline": when("deadline"),
+        "result": row["result"],
+        "actor": row["actor"],
+    }
+
+
+def get_command(uow: UnitOfWork, command_id: int, scope: Scope | None = None) -> dict[str, Any]:
+    row = repository.get_command(uow.connection, command_id)
+    if row is None or (scope is not None and not visible(uow, scope, row["asset_id"])):
+        raise NotFound(f"no command {command_id}", code="unknown_command")
+    return _command_out(row)
+
+
+def visible(uow: UnitOfWork, scope: Scope, asset_id: int) -> bool:
+    if scope.unrestricted:
+        return True
+    a = assets_repository.assets.c
+    query = select(a.id).where(a.id == asset_id, assets_repository.scope_clause(scope))
+    return uow.connection.execute(query).first() is not None
+
+
+def get_batch(uow: UnitOfWork, batch_id: int) -> dict[str, Any]:
+    row = repository.get_batch(uow.connection, batch_id)
+    if row is None:
+        raise NotFound(f"no command batch {batch_id}", code="unknown_batch")
+    counts = repository.batch_counts(uow.connection, batch_id)
+    settled = sum(n for status, n in counts.items() if CommandStatus(status).final)
+    return {
+        "id": row["id"],
+        "batch": row["id"],
+        "command": row["command"],
+        "params": row["params"],
+        "area": row["area"],
+        "reason": row["reason"],
+        "targets": row["targets"],
+        "status": "done" if settled == row["targets"] else "in_progress",
+        "counts": {status.value: counts.get(status.value, 0) for status in CommandStatus},
+        "created_at": row["created_at"].isoformat(),
+        "actor": row["actor"],
+    }
+
+
+def list_commands(
+    uow: UnitOfWork,
+    *,
+    asset_id: int | None = None,
+    batch_id: int | None = None,
+    statuses: Sequence[str] = (),
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    for status in statuses:
+        try:
+            CommandStatus(status)
+        except ValueError:
+            raise InvalidInput(f"unknown command status {status!r}") from None
+    rows = repository.list_commands(
+        uow.connection, asset_id=asset_id, batch_id=batch_id, statuses=statuses, limit=limit
+    )
+    return [_command_out(row) for row in rows]
+
+
+# --- sending, retrying, timing out ------------------------------------------------------------
+
+
+def message_of(row: Mapping[str, Any]) -> dict[str, Any]:
+    """What the equipment receives on ``metropilot/<asset>/commands``."""
+    return {
+        "command": row["id"],
+        "type": row["command"],
+        "params": row["params"],
+        "deadline": row["deadline"].isoformat(),
+    }
+
+
+def dispatch(
+    uow_factory: UnitOfWorkFactory, transport: CommandTransport, now: datetime | None = None
+) -> tuple[int, int]:
+    """Send what is due (new commands and retries), time out what went unanswered; returns
+    (messages sent, commands timed out)."""
+    now = now or utcnow()
+    with uow_factory(write=True) as uow:
+        due = repository.due_to_send(uow.connection, now, DISPATCH_BATCH)
+        sent_ids: list[int] = []
+        last_ids: list[int] = []
+        for row in due:
+            if row["deadline"] <= now:
+                continue  # the timeout below settles it
+            spec = COMMAND_SPECS[CommandType(row["command"])]
+            try:
+                transport.send(row["asset_ref"], message_of(row))
+            except Exception:  # the broker is away: try again at the next round
+                log.exception("could not send command %s to %s", row["id"], row["asset_ref"])
+                break
+            if row["attempts"] + 1 >= spec.max_attempts:
+                last_ids.append(row["id"])
+            else:
+                sent_ids.append(row["id"])
+        by_spec: dict[timedelta, list[int]] = {}
+        for row in due:
+            if row["id"] in sent_ids:
+                spec = COMMAND_SPECS[CommandType(row["command"])]
+                by_spec.setdefault(spec.answer_within / spec.max_attempts, []).append(row["id"])
+        for interval, ids in by_spec.items():
+            repository.mark_sent(uow.connection, ids, now, now + interval)
+        if last_ids:
+            repository.mark_sent(uow.connection, last_ids, now, now)
+            repository.stop_sending(uow.connection, last_ids)
+        timed_out = 0
+        for row in repository.overdue(uow.connection, now, DISPATCH_BATCH):
+            repository.update_command(
+                uow.connection,
+                row["id"],
+                {
+                    "status": transition(CommandStatus(row["status"]), "timeout").value,
+                    "finished_at": now,
+                    "next_send_at": None,
+                    "result": f"no answer by the deadline after {row['attempts']} attempt(s)",
+                },
+            )
+            timed_out += 1
+        uow.commit()
+    return len(sent_ids) + len(last_ids), timed_out
+
+
+# --- answers from the equipment ---------------------------------------------------------------
+
+
+def record_answers(
+    uow: UnitOfWork, events: Sequence[tuple[int, int, str, str]], now: datetime
+) -> int:
+    """Apply the equipment's answers among a batch's device events (asset id, time, code,
+    payload JSON), in the ingest's transaction; returns how many moved a command on."""
+    applied = 0
+    for asset_id, _ts_ms, code, payload_json in events:
+        event = ANSWER_CODES.get(code)
+        if event is None:
+            continue
+        try:
+            payload = orjson.loads(payload_json)
+            command_id = int(payload["command"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            log.warning("asset %s sent %s without a command id", asset_id, code)
+            continue
+        row = repository.get_command(uow.connection, command_id)
+        if row is None or row["asset_id"] != asset_id:
+            log.warning("asset %s answered command %s, which is not its own", asset_id, command_id)
+            continue
+        status = CommandStatus(row["status"])
+        try:
+            after = transition(status, event)
+        except Conflict:
+            continue  # a late or repeated answer: the device event keeps it on record
+        values: dict[str, Any] = {"status": after.value, "next_send_at": None}
+        if after is CommandStatus.ACKNOWLEDGED and row["acknowledged_at"] is None:
+            values["acknowledged_at"] = now
+        if after.final:
+            values["finished_at"] = now
+            if row["acknowledged_at"] is None:
+                values["acknowledged_at"] = now
+        if after is CommandStatus.FAILED:
+            values["result"] = str(payload.get("message") or "the equipment reported a failure")[
+                :500
+            ]
+        repository.update_command(uow.connection, command_id, values)
+        applied += 1
+    return applied

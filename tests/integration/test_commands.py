@@ -1,0 +1,288 @@
+"""Commands to equipment on both databases: stored pending, sent after the commit, retried while
+unanswered, timed out, answered by the equipment through its events; area commands confirmed;
+interlocks judged on what the junction reported; roles and scopes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from metropilot.accounts.policy import asset_scope
+from metropilot.assets import repository as assets_repository
+from metropilot.bootstrap import Platform
+from metropilot.control import services
+from metropilot.shared.actors import Actor, ActorKind
+from metropilot.shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from metropilot.shared.scope import UNRESTRICTED, Scope
+from metropilot.simulate.commands import Responder, ResponderConfig
+from metropilot.simulate.services import generate_metropolis
+from tests.conftest import TEST_ACTOR
+
+OPERATOR = services.Caller("operator", UNRESTRICTED, Actor(ActorKind.USER, "operator"))
+
+
+class Recorder:
+    """A transport that keeps what it was asked to send."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def send(self, asset_ref: str, message: Mapping[str, Any]) -> None:
+        self.sent.append((asset_ref, dict(message)))
+
+
+@pytest.fixture
+def city(platform: Platform) -> Platform:
+    with platform.uow_factory(write=True) as uow:
+        generate_metropolis(uow, TEST_ACTOR, scale=0.01, seed=3)
+        uow.commit()
+    return platform
+
+
+def first(city: Platform, kind: str, commune: str | None = None) -> tuple[int, str]:
+    a = assets_repository.assets.c
+    query = select(a.id, a.external_ref).where(a.kind == kind).order_by(a.id).limit(1)
+    if commune is not None:
+        query = query.where(a.commune_insee == commune)
+    with city.uow_factory() as uow:
+        row = uow.connection.execute(query).one()
+    return int(row[0]), str(row[1])
+
+
+def give(city: Platform, caller: services.Caller = OPERATOR, **fields: Any) -> dict[str, Any]:
+    with city.uow_factory(write=True) as uow:
+        found = services.issue(uow, caller, **fields)
+        uow.commit()
+    return found
+
+
+def status_of(city: Platform, command_id: int) -> dict[str, Any]:
+    with city.uow_factory() as uow:
+        return services.get_command(uow, command_id)
+
+
+def answer(city: Platform, ref: str, *items: dict[str, Any]) -> None:
+    stamp = datetime.now(UTC).isoformat()
+    result = city.ingest_pipeline.ingest(
+        [{"asset": ref, "ts": stamp, **item} for item in items], source="test"
+    )
+    assert result.rejected == 0, result.as_json()
+
+
+def event(code: str, **payload: Any) -> dict[str, Any]:
+    return {"event": {"code": code, "payload": payload}}
+
+
+def test_a_command_is_sent_after_the_commit_and_done_when_the_equipment_says_so(
+    city: Platform,
+) -> None:
+    light_id, ref = first(city, "streetlight")
+    command = give(
+        city,
+        asset=ref,
+        command="set_light_level",
+        params={"level_pct": 100},
+        reason="night accident at the junction",
+    )
+    assert (command["status"], command["attempts"]) == ("pending", 0)
+    transport = Recorder()
+    sent, timed_out = services.dispatch(city.uow_factory, transport)
+    assert (sent, timed_out) == (1, 0)
+    assert transport.sent == [
+        (
+            ref,
+            {
+                "command": command["id"],
+                "type": "set_light_level",
+                "params": {"level_pct": 100},
+                "deadline": command["deadline"],
+            },
+        )
+    ]
+    assert status_of(city, command["id"])["status"] == "sent"
+    answer(city, ref, event("command.ack", command=command["id"]))
+    assert status_of(city, command["id"])["status"] == "acknowledged"
+    # Not done because it was sent or acknowledged: done when the equipment reports it.
+    answer(
+        city,
+        ref,
+        {"metrics": {"light_level_pct": 100}},
+        event("command.done", command=command["id"]),
+    )
+    done = status_of(city, command["id"])
+    assert done["status"] == "done"
+    assert done["finished_at"] is not None
+    assert city.ingest_pipeline.latest_values(light_id)["light_level_pct"][1] == 100.0
+    # Nothing more to send.
+    assert services.dispatch(city.uow_factory, transport) == (0, 0)
+
+
+def test_unanswered_commands_are_sent_again_then_time_out(city: Platform) -> None:
+    _, ref = first(city, "camera")
+    t0 = datetime.now(UTC)
+    command = give(
+        city,
+        asset=ref,
+        command="camera_preset",
+        params={"preset": 3},
+        reason="look at the junction",
+        now=t0,
+    )
+    transport = Recorder()
+    # 10 s to answer, three attempts: sent at once, again after 3.3 s, and after 6.7 s.
+    assert services.dispatch(city.uow_factory, transport, t0) == (1, 0)
+    assert services.dispatch(city.uow_factory, transport, t0 + timedelta(seconds=1)) == (0, 0)
+    assert services.dispatch(city.uow_factory, transport, t0 + timedelta(seconds=3.5)) == (1, 0)
+    assert services.dispatch(city.uow_factory, transport, t0 + timedelta(seconds=7)) == (1, 0)
+    assert services.dispatch(city.uow_factory, transport, t0 + timedelta(seconds=9)) == (0, 0)
+    assert [m["command"] for _, m in transport.sent] == [command["id"]] * 3
+    assert services.dispatch(city.uow_factory, transport, t0 + timedelta(seconds=11)) == (0, 1)
+    final = status_of(city, command["id"])
+    assert (final["status"], final["attempts"]) == ("timed_out", 3)
+    assert "after 3 attempt" in final["result"]
+    # A late answer changes nothing.
+    answer(city, ref, event("command.done", command=command["id"]))
+    assert status_of(city, command["id"])["status"] == "timed_out"
+
+
+def test_failures_and_answers_from_elsewhere(city: Platform) -> None:
+    _, bollard = first(city, "bollard")
+    _, other = first(city, "camera")
+    command = give(
+        city,
+        asset=bollard,
+        command="set_bollard",
+        params={"position": "down"},
+        reason="ambulance on its way",
+    )
+    services.dispatch(city.uow_factory, Recorder())
+    answer(city, other, event("command.done", command=command["id"]))  # not the bollard
+    assert status_of(city, command["id"])["status"] == "sent"
+    answer(city, bollard, event("command.failed", command=command["id"], message="jammed"))
+    failed = status_of(city, command["id"])
+    assert (failed["status"], failed["result"]) == ("failed", "jammed")
+
+
+def test_area_commands_are_confirmed_then_answered_by_the_simulated_equipment(
+    city: Platform,
+) -> None:
+    area = {"commune": "21231"}
+    with pytest.raises(Conflict, match="confirm") as refused:
+        give(
+            city,
+            area=area,
+            command="set_light_level",
+            params={"level_pct": 100},
+            reason="concert on the square",
+        )
+    lights = int(refused.value.details[0]["message"].split()[0])
+    batch = give(
+        city,
+        area=area,
+        command="set_light_level",
+        params={"level_pct": 100},
+        reason="concert on the square",
+        confirm=True,
+    )
+    assert batch["targets"] == lights > 1
+    assert batch["counts"]["pending"] == lights
+    responder = Responder(
+        lambda items: city.ingest_pipeline.ingest(items, source="simulator"),
+        config=ResponderConfig(failure_rate=0.0, ack_delay_s=(0, 0.01), work_delay_s=(0, 0.01)),
+    )
+    transport = services.LocalTransport()
+    transport.listen(responder.on_command)
+    try:
+        services.dispatch(city.uow_factory, transport)
+        deadline = datetime.now(UTC) + timedelta(seconds=10)
+        while datetime.now(UTC) < deadline:
+            with city.uow_factory() as uow:
+                now = services.get_batch(uow, batch["id"])
+            if now["status"] == "done":
+                break
+    finally:
+        responder.stop()
+    assert now["counts"]["done"] == lights
+
+
+def test_who_may_command_what(city: Platform) -> None:
+    _, junction = first(city, "traffic_junction")
+    agent = services.Caller(
+        "commune_agent", Scope(communes=("21231",)), Actor(ActorKind.USER, "agent")
+    )
+    with pytest.raises(Forbidden):
+        give(
+            city,
+            agent,
+            asset=junction,
+            command="set_junction_mode",
+            params={"mode": "all_red"},
+            reason="accident",
+        )
+    _, elsewhere = first(city, "streetlight", "21166")
+    with pytest.raises(NotFound):  # outside their communes: not there for them
+        give(
+            city,
+            agent,
+            asset=elsewhere,
+            command="switch_light",
+            params={"on": True},
+            reason="festival",
+        )
+    _, mine = first(city, "streetlight", "21231")
+    assert (
+        give(
+            city, agent, asset=mine, command="switch_light", params={"on": True}, reason="festival"
+        )["status"]
+        == "pending"
+    )
+    with pytest.raises(InvalidInput, match="reason"):
+        give(city, asset=mine, command="switch_light", params={"on": True}, reason="")
+    with pytest.raises(InvalidInput, match="applies to"):
+        give(city, asset=mine, command="set_bollard", params={"position": "up"}, reason="test it")
+
+
+def test_junction_interlocks_use_what_the_junction_reported(city: Platform) -> None:
+    _, junction = first(city, "traffic_junction")
+    forced = {"mode": "forced_green", "approach": 1, "duration_s": 120}
+    answer(city, junction, {"metrics": {"junction_mode": 1}})  # flashing amber
+    with pytest.raises(Conflict, match="all_red first"):
+        give(city, asset=junction, command="set_junction_mode", params=forced, reason="escort")
+    give(
+        city,
+        asset=junction,
+        command="set_junction_mode",
+        params={"mode": "all_red"},
+        reason="escort",
+    )
+    answer(city, junction, {"metrics": {"junction_mode": 2}})  # all red, as reported
+    assert (
+        give(city, asset=junction, command="set_junction_mode", params=forced, reason="escort")[
+            "status"
+        ]
+        == "pending"
+    )
+    answer(city, junction, {"metrics": {"controller_fault": True}})
+    with pytest.raises(Conflict, match="controller fault"):
+        give(
+            city,
+            asset=junction,
+            command="set_junction_mode",
+            params={"mode": "normal"},
+            reason="back to normal",
+        )
+
+
+def test_the_caller_scope_comes_from_the_account(city: Platform) -> None:
+    """The routes build the caller's scope with the registry's own policy."""
+    from metropilot.accounts.model import Role
+    from metropilot.accounts.policy import Principal
+
+    principal = Principal(
+        kind=ActorKind.USER, name="agent", role=Role.COMMUNE_AGENT, communes=("21231",)
+    )
+    assert asset_scope(principal) == Scope(communes=("21231",))
