@@ -13,14 +13,30 @@ from sqlalchemy import select
 
 from metropilot.accounts.policy import asset_scope
 from metropilot.assets import repository as assets_repository
-from metropilot.bootstrap import Platform
+from metropilot.bootstrap import BATCH_OBSERVERS, EVENT_OBSERVERS, Platform
 from metropilot.control import services
 from metropilot.shared.actors import Actor, ActorKind
 from metropilot.shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from metropilot.shared.scope import UNRESTRICTED, Scope
 from metropilot.simulate.commands import Responder, ResponderConfig
 from metropilot.simulate.services import generate_metropolis
+from metropilot.telemetry.services import IngestPipeline
 from tests.conftest import TEST_ACTOR
+
+
+@pytest.fixture
+def pipeline(city: Platform) -> IngestPipeline:
+    """The test's own ingest pipeline, with the platform's observers (the session's platform
+    outlives each test's city, and a pipeline remembers the assets it met)."""
+    return IngestPipeline(
+        city.uow_factory,
+        raw_retention=timedelta(days=30),
+        max_batch=10_000,
+        observers=list(BATCH_OBSERVERS),
+        event_observers=list(EVENT_OBSERVERS),
+        twin_flush_interval=0,
+    )
+
 
 OPERATOR = services.Caller("operator", UNRESTRICTED, Actor(ActorKind.USER, "operator"))
 
@@ -65,11 +81,9 @@ def status_of(city: Platform, command_id: int) -> dict[str, Any]:
         return services.get_command(uow, command_id)
 
 
-def answer(city: Platform, ref: str, *items: dict[str, Any]) -> None:
+def answer(pipeline: IngestPipeline, ref: str, *items: dict[str, Any]) -> None:
     stamp = datetime.now(UTC).isoformat()
-    result = city.ingest_pipeline.ingest(
-        [{"asset": ref, "ts": stamp, **item} for item in items], source="test"
-    )
+    result = pipeline.ingest([{"asset": ref, "ts": stamp, **item} for item in items], source="test")
     assert result.rejected == 0, result.as_json()
 
 
@@ -79,6 +93,7 @@ def event(code: str, **payload: Any) -> dict[str, Any]:
 
 def test_a_command_is_sent_after_the_commit_and_done_when_the_equipment_says_so(
     city: Platform,
+    pipeline: IngestPipeline,
 ) -> None:
     light_id, ref = first(city, "streetlight")
     command = give(
@@ -104,11 +119,11 @@ def test_a_command_is_sent_after_the_commit_and_done_when_the_equipment_says_so(
         )
     ]
     assert status_of(city, command["id"])["status"] == "sent"
-    answer(city, ref, event("command.ack", command=command["id"]))
+    answer(pipeline, ref, event("command.ack", command=command["id"]))
     assert status_of(city, command["id"])["status"] == "acknowledged"
     # Not done because it was sent or acknowledged: done when the equipment reports it.
     answer(
-        city,
+        pipeline,
         ref,
         {"metrics": {"light_level_pct": 100}},
         event("command.done", command=command["id"]),
@@ -116,12 +131,14 @@ def test_a_command_is_sent_after_the_commit_and_done_when_the_equipment_says_so(
     done = status_of(city, command["id"])
     assert done["status"] == "done"
     assert done["finished_at"] is not None
-    assert city.ingest_pipeline.latest_values(light_id)["light_level_pct"][1] == 100.0
+    assert pipeline.latest_values(light_id)["light_level_pct"][1] == 100.0
     # Nothing more to send.
     assert services.dispatch(city.uow_factory, transport) == (0, 0)
 
 
-def test_unanswered_commands_are_sent_again_then_time_out(city: Platform) -> None:
+def test_unanswered_commands_are_sent_again_then_time_out(
+    city: Platform, pipeline: IngestPipeline
+) -> None:
     _, ref = first(city, "camera")
     t0 = datetime.now(UTC)
     command = give(
@@ -145,11 +162,11 @@ def test_unanswered_commands_are_sent_again_then_time_out(city: Platform) -> Non
     assert (final["status"], final["attempts"]) == ("timed_out", 3)
     assert "after 3 attempt" in final["result"]
     # A late answer changes nothing.
-    answer(city, ref, event("command.done", command=command["id"]))
+    answer(pipeline, ref, event("command.done", command=command["id"]))
     assert status_of(city, command["id"])["status"] == "timed_out"
 
 
-def test_failures_and_answers_from_elsewhere(city: Platform) -> None:
+def test_failures_and_answers_from_elsewhere(city: Platform, pipeline: IngestPipeline) -> None:
     _, bollard = first(city, "bollard")
     _, other = first(city, "camera")
     command = give(
@@ -160,15 +177,16 @@ def test_failures_and_answers_from_elsewhere(city: Platform) -> None:
         reason="ambulance on its way",
     )
     services.dispatch(city.uow_factory, Recorder())
-    answer(city, other, event("command.done", command=command["id"]))  # not the bollard
+    answer(pipeline, other, event("command.done", command=command["id"]))  # not the bollard
     assert status_of(city, command["id"])["status"] == "sent"
-    answer(city, bollard, event("command.failed", command=command["id"], message="jammed"))
+    answer(pipeline, bollard, event("command.failed", command=command["id"], message="jammed"))
     failed = status_of(city, command["id"])
     assert (failed["status"], failed["result"]) == ("failed", "jammed")
 
 
 def test_area_commands_are_confirmed_then_answered_by_the_simulated_equipment(
     city: Platform,
+    pipeline: IngestPipeline,
 ) -> None:
     area = {"commune": "21231"}
     with pytest.raises(Conflict, match="confirm") as refused:
@@ -191,7 +209,7 @@ def test_area_commands_are_confirmed_then_answered_by_the_simulated_equipment(
     assert batch["targets"] == lights > 1
     assert batch["counts"]["pending"] == lights
     responder = Responder(
-        lambda items: city.ingest_pipeline.ingest(items, source="simulator"),
+        lambda items: pipeline.ingest(items, source="simulator"),
         config=ResponderConfig(failure_rate=0.0, ack_delay_s=(0, 0.01), work_delay_s=(0, 0.01)),
     )
     transport = services.LocalTransport()
@@ -246,10 +264,12 @@ def test_who_may_command_what(city: Platform) -> None:
         give(city, asset=mine, command="set_bollard", params={"position": "up"}, reason="test it")
 
 
-def test_junction_interlocks_use_what_the_junction_reported(city: Platform) -> None:
+def test_junction_interlocks_use_what_the_junction_reported(
+    city: Platform, pipeline: IngestPipeline
+) -> None:
     _, junction = first(city, "traffic_junction")
     forced = {"mode": "forced_green", "approach": 1, "duration_s": 120}
-    answer(city, junction, {"metrics": {"junction_mode": 1}})  # flashing amber
+    answer(pipeline, junction, {"metrics": {"junction_mode": 1}})  # flashing amber
     with pytest.raises(Conflict, match="all_red first"):
         give(city, asset=junction, command="set_junction_mode", params=forced, reason="escort")
     give(
@@ -259,14 +279,14 @@ def test_junction_interlocks_use_what_the_junction_reported(city: Platform) -> N
         params={"mode": "all_red"},
         reason="escort",
     )
-    answer(city, junction, {"metrics": {"junction_mode": 2}})  # all red, as reported
+    answer(pipeline, junction, {"metrics": {"junction_mode": 2}})  # all red, as reported
     assert (
         give(city, asset=junction, command="set_junction_mode", params=forced, reason="escort")[
             "status"
         ]
         == "pending"
     )
-    answer(city, junction, {"metrics": {"controller_fault": True}})
+    answer(pipeline, junction, {"metrics": {"controller_fault": True}})
     with pytest.raises(Conflict, match="controller fault"):
         give(
             city,

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 
 from metropilot.db.schema import JSONDocument, UTCDateTime, metadata
 
-__all__ = ["command_batches", "commands"]
+__all__ = ["command_batches", "commands", "public_alerts", "scenario_runs"]
 
 command_batches = Table(
     "command_batches",
@@ -180,5 +180,75 @@ def open_for_assets(conn: Connection, asset_ids: Sequence[int]) -> list[dict[str
             c.asset_id.in_(list(asset_ids)),
             or_(c.status == "pending", c.status == "sent", c.status == "acknowledged"),
         )
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+# --- scenarios and public alerts --------------------------------------------------------------
+
+scenario_runs = Table(
+    "scenario_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("scenario", String(48), nullable=False),
+    Column("params", JSONDocument, nullable=False),
+    Column("plan", JSONDocument, nullable=False),  # what the preview showed, as it ran
+    Column("previous", JSONDocument, nullable=False),  # asset id → the state reported before
+    Column("batches", JSONDocument, nullable=False),  # command batch ids
+    Column("cases", JSONDocument, nullable=False),
+    Column("alert_id", Integer),
+    Column("reason", String(500), nullable=False),
+    Column("run_at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("rolled_back_at", UTCDateTime),
+    Column("rollback_batches", JSONDocument),
+)
+
+public_alerts = Table(
+    "public_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message", String(500), nullable=False),
+    Column("commune_insee", String(5)),  # NULL: the whole metropolis
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("scenario_run_id", Integer),
+)
+
+
+def insert_run(conn: Connection, values: dict[str, Any]) -> int:
+    result = conn.execute(insert(scenario_runs).values(values))
+    (key,) = result.inserted_primary_key or (None,)
+    assert key is not None
+    return int(key)
+
+
+def get_run(conn: Connection, run_id: int) -> dict[str, Any]:
+    row = conn.execute(select(scenario_runs).where(scenario_runs.c.id == run_id)).mappings()
+    found = row.first()
+    return {} if found is None else dict(found)
+
+
+def update_run(conn: Connection, run_id: int, values: dict[str, Any]) -> None:
+    conn.execute(update(scenario_runs).where(scenario_runs.c.id == run_id).values(values))
+
+
+def insert_alert(conn: Connection, values: dict[str, Any]) -> int:
+    result = conn.execute(insert(public_alerts).values(values))
+    (key,) = result.inserted_primary_key or (None,)
+    assert key is not None
+    return int(key)
+
+
+def end_alert(conn: Connection, alert_id: int, at: datetime) -> None:
+    conn.execute(update(public_alerts).where(public_alerts.c.id == alert_id).values(ends_at=at))
+
+
+def active_alerts(conn: Connection, now: datetime) -> list[dict[str, Any]]:
+    p = public_alerts.c
+    query = (
+        select(p.id, p.message, p.commune_insee, p.starts_at, p.ends_at)
+        .where(p.starts_at <= now, p.ends_at > now)
+        .order_by(p.starts_at.desc())
     )
     return [dict(r) for r in conn.execute(query).mappings()]

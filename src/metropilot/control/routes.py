@@ -23,7 +23,8 @@ from metropilot.api.deps import UowDep, WriteUowDep
 from metropilot.api.formats import comma_list, list_envelope
 from metropilot.api.responses import JSONResponseFast
 from metropilot.control import services
-from metropilot.control.schemas import CommandIn
+from metropilot.control.scenarios import SCENARIOS, describe
+from metropilot.control.schemas import CommandIn, RollbackIn, ScenarioIn
 from metropilot.shared.errors import NotFound
 
 __all__ = ["router"]
@@ -98,3 +99,76 @@ def get_batch(batch_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
         if not mine or not services.visible(uow, scope, mine[0]["asset"]):
             raise NotFound(f"no command batch {batch_id}", code="unknown_batch")
     return JSONResponseFast(found)
+
+
+# --- scenarios ------------------------------------------------------------------------------
+
+SCENARIO_RUNNERS = (Audience.OPERATOR, Audience.SUPERVISOR)
+
+
+@router.get(
+    "/scenarios",
+    dependencies=[audience(*SCENARIO_RUNNERS)],
+    summary="The response plans, their parameters and steps",
+)
+def list_scenarios() -> Any:
+    return list_envelope((describe(s) for s in SCENARIOS.values()), None)
+
+
+@router.post(
+    "/scenarios/{code}/preview",
+    dependencies=[audience(*SCENARIO_RUNNERS)],
+    summary="Exactly what running the scenario would do now",
+)
+def preview_scenario(code: str, body: ScenarioIn, principal: CurrentPrincipal, uow: UowDep) -> Any:
+    return JSONResponseFast(services.preview_scenario(uow, _caller(principal), code, body.params))
+
+
+@router.post(
+    "/scenarios/{code}/run",
+    dependencies=[audience(*SCENARIO_RUNNERS)],
+    summary="Run the scenario (with its confirmation): commands, work orders, public message",
+    status_code=201,
+)
+def run_scenario(code: str, body: ScenarioIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
+    run = services.run_scenario(
+        uow,
+        _caller(principal),
+        code,
+        body.params,
+        reason=body.reason,
+        confirm=body.confirm,
+    )
+    uow.commit()
+    return JSONResponseFast(run, status_code=201)
+
+
+@router.get(
+    "/scenario-runs/{run_id}",
+    dependencies=[audience(*SCENARIO_RUNNERS)],
+    summary="A scenario run: its plan, its commands' progress, its cases",
+)
+def get_run(run_id: int, uow: UowDep) -> Any:
+    return JSONResponseFast(services.get_run(uow, run_id))
+
+
+@router.post(
+    "/scenario-runs/{run_id}/rollback",
+    dependencies=[audience(*SCENARIO_RUNNERS)],
+    summary="Send every asset the run touched back to the state it reported before",
+)
+def rollback_run(
+    run_id: int, body: RollbackIn, principal: CurrentPrincipal, uow: WriteUowDep
+) -> Any:
+    run = services.rollback_scenario(uow, _caller(principal), run_id, reason=body.reason)
+    uow.commit()
+    return JSONResponseFast(run)
+
+
+@router.get(
+    "/alerts",
+    dependencies=[audience(Audience.PUBLIC)],
+    summary="The public messages in force (road closures, events, weather plans)",
+)
+def list_alerts(uow: UowDep) -> Any:
+    return list_envelope(services.public_alerts(uow), None)

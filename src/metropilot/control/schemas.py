@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["CommandIn"]
+__all__ = ["CommandIn", "RollbackIn", "ScenarioIn"]
 
 
 class CommandIn(BaseModel):
@@ -21,3 +21,15 @@ class CommandIn(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict, examples=[{"level_pct": 100}])
     reason: str = Field(default="", max_length=500)
     confirm: bool = Field(default=False, description="required for an area command")
+
+
+class ScenarioIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    params: dict[str, Any] = Field(default_factory=dict, examples=[{"junction": "TJ-21231-001"}])
+    reason: str = Field(default="", max_length=500)
+    confirm: bool = Field(default=False, description="required to run")
+
+
+class RollbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(default="", max_length=500)

@@ -28,6 +28,8 @@ import orjson
 from sqlalchemy import select
 
 from metropilot.assets import repository as assets_repository
+from metropilot.cases import services as cases_services
+from metropilot.cases.model import CaseOrigin, parse_priority
 from metropilot.contracts import repository as contracts_repository
 from metropilot.control import repository
 from metropilot.control.model import (
@@ -42,6 +44,14 @@ from metropilot.control.model import (
     parse_command,
     transition,
 )
+from metropilot.control.scenarios import (
+    CommandStep,
+    Scenario,
+    Selection,
+    WorkOrderStep,
+    get_scenario,
+    parse_params,
+)
 from metropilot.db.uow import UnitOfWork, UnitOfWorkFactory
 from metropilot.shared.actors import Actor
 from metropilot.shared.audit import AuditEntry
@@ -50,6 +60,7 @@ from metropilot.shared.errors import Conflict, InvalidInput, NotFound, Problem
 from metropilot.shared.geo import BBox, LocalPlane
 from metropilot.shared.scope import Scope
 from metropilot.telemetry.repository import telemetry_raw, twin_values
+from metropilot.territory.repository import communes
 
 __all__ = [
     "ANSWER_CODES",
@@ -247,7 +258,6 @@ def issue(
         contracts_repository.get_program(uow.connection, normalised["program"]) is None
     ):
         raise NotFound(f"no dimming program {normalised['program']!r}", code="unknown_program")
-    batch_id: int | None = None
     if asset is not None:
         rows = [_one_asset(uow, caller, asset)]
         check_target(kind, rows[0]["kind"], rows[0]["external_ref"])
@@ -271,12 +281,31 @@ def issue(
     if kind is CommandType.SET_JUNCTION_MODE:
         for row in rows:
             _check_junction(uow, row, normalised)
+    batch_id, ids = _store(uow, caller, kind, normalised, rows, why, area, now)
+    if batch_id is not None:
+        return get_batch(uow, batch_id)
+    return get_command(uow, ids[0])
+
+
+def _store(
+    uow: UnitOfWork,
+    caller: Caller,
+    kind: CommandType,
+    normalised: Mapping[str, Any],
+    rows: Sequence[Mapping[str, Any]],
+    why: str,
+    area: Mapping[str, Any] | None,
+    now: datetime,
+) -> tuple[int | None, list[int]]:
+    """One pending command per asset (a batch when for an area), audited."""
+    spec = COMMAND_SPECS[kind]
+    batch_id: int | None = None
     if area is not None:
         batch_id = repository.insert_batch(
             uow.connection,
             {
                 "command": kind.value,
-                "params": normalised,
+                "params": dict(normalised),
                 "area": dict(area),
                 "reason": why,
                 "targets": len(rows),
@@ -292,7 +321,7 @@ def issue(
                 "asset_id": row["id"],
                 "asset_ref": row["external_ref"],
                 "command": kind.value,
-                "params": normalised,
+                "params": dict(normalised),
                 "reason": why,
                 "status": CommandStatus.PENDING.value,
                 "attempts": 0,
@@ -312,16 +341,14 @@ def issue(
             str(batch_id if batch_id is not None else ids[0]),
             {
                 "command": [None, kind.value],
-                "params": [None, normalised],
+                "params": [None, dict(normalised)],
                 "reason": [None, why],
                 "assets": [None, len(rows) if batch_id is not None else rows[0]["external_ref"]],
             },
             at=now,
         )
     )
-    if batch_id is not None:
-        return get_batch(uow, batch_id)
-    return get_command(uow, ids[0])
+    return batch_id, ids
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -512,3 +539,434 @@ def record_answers(
         repository.update_command(uow.connection, command_id, values)
         applied += 1
     return applied
+
+
+# --- scenarios --------------------------------------------------------------------------------
+
+# What each command changes, as the equipment reports it: remembered before a scenario runs, so
+# that a rollback can ask for it again.
+STATE_METRICS: Final[Mapping[CommandType, tuple[str, ...]]] = {
+    CommandType.SET_LIGHT_LEVEL: ("light_level_pct",),
+    CommandType.SWITCH_LIGHT: ("light_level_pct",),
+    CommandType.SET_JUNCTION_MODE: ("junction_mode",),
+    CommandType.SET_BOLLARD: ("bollard_up",),
+    CommandType.SET_DOOR_LOCK: ("door_locked",),
+    CommandType.CAMERA_PRESET: ("camera_preset",),
+}
+NEAREST_WITHIN_M: Final = 1_000.0
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedCommand:
+    step: int
+    label: str
+    command: CommandType
+    params: Mapping[str, Any]
+    assets: tuple[Mapping[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    scenario: Scenario
+    params: Mapping[str, Any]
+    commands: tuple[PlannedCommand, ...]
+    work_orders: tuple[dict[str, Any], ...]
+    alert: dict[str, Any] | None
+    warnings: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.code,
+            "name": self.scenario.name,
+            "params": {k: list(v) if isinstance(v, tuple) else v for k, v in self.params.items()},
+            "commands": [
+                {
+                    "step": c.step,
+                    "label": c.label,
+                    "command": c.command.value,
+                    "params": dict(c.params),
+                    "assets": [a["external_ref"] for a in c.assets],
+                    "count": len(c.assets),
+                }
+                for c in self.commands
+            ],
+            "work_orders": list(self.work_orders),
+            "alert": self.alert,
+            "warnings": list(self.warnings),
+        }
+
+
+def _latest(uow: UnitOfWork, asset_id: int, metrics: Sequence[str]) -> dict[str, float]:
+    """The newest reported value of each metric (raw readings first, then the stored twin)."""
+    found: dict[str, float] = {}
+    r, t = telemetry_raw.c, twin_values.c
+    for metric in metrics:
+        newest = uow.connection.execute(
+            select(r.value)
+            .where(r.asset_id == asset_id, r.metric == metric)
+            .order_by(r.ts_ms.desc())
+            .limit(1)
+        ).scalar()
+        if newest is None:
+            newest = uow.connection.execute(
+                select(t.value).where(t.asset_id == asset_id, t.metric == metric)
+            ).scalar()
+        if newest is not None:
+            found[metric] = float(newest)
+    return found
+
+
+def _place(
+    uow: UnitOfWork, caller: Caller, scenario: Scenario, values: Mapping[str, Any]
+) -> tuple[dict[str, tuple[float, float]], dict[str, dict[str, Any]], dict[str, str]]:
+    """The scenario's places: (lon, lat) of its asset and point parameters, the asset rows, and
+    the display name of each parameter (for the public message)."""
+    points: dict[str, tuple[float, float]] = {}
+    assets: dict[str, dict[str, Any]] = {}
+    names: dict[str, str] = {}
+    for param in scenario.params:
+        value = values.get(param.name)
+        if param.kind == "asset":
+            row = _one_asset(uow, caller, str(value))
+            if param.asset_kind and row["kind"] != param.asset_kind:
+                raise InvalidInput(
+                    f"{param.name}: {row['external_ref']} is a {row['kind']}, not a "
+                    f"{param.asset_kind}",
+                    code="invalid_scenario",
+                )
+            assets[param.name] = row
+            points[param.name] = (row["lon"], row["lat"])
+            names[param.name] = row["external_ref"]
+        elif param.kind == "point":
+            assert isinstance(value, tuple)
+            points[param.name] = value
+            names[param.name] = f"{value[1]:.4f}, {value[0]:.4f}"
+        elif param.kind == "commune":
+            names[param.name] = _commune_name(uow, str(value))
+        else:
+            names[param.name] = str(value)
+    return points, assets, names
+
+
+def _commune_name(uow: UnitOfWork, insee: str) -> str:
+    row = uow.connection.execute(select(communes.c.name).where(communes.c.insee == insee)).first()
+    if row is None:
+        raise NotFound(f"no commune {insee!r}", code="unknown_commune")
+    return str(row[0])
+
+
+def _selected(
+    uow: UnitOfWork,
+    caller: Caller,
+    selection: Selection,
+    values: Mapping[str, Any],
+    points: Mapping[str, tuple[float, float]],
+    assets: Mapping[str, dict[str, Any]],
+) -> list[dict[str, Any]]:
+    a = assets_repository.assets.c
+    if selection.of is not None:
+        return [assets[selection.of]]
+    of_kind = a.kind.in_(list(selection.kinds))
+    if selection.commune is not None:
+        return _asset_rows(uow, caller, of_kind & (a.commune_insee == values[selection.commune]))
+    assert selection.around is not None
+    lon, lat = points[selection.around]
+    radius = float(values[selection.within]) if selection.within else NEAREST_WITHIN_M
+    box = BBox.around(lon, lat, radius)
+    rows = _asset_rows(
+        uow,
+        caller,
+        of_kind & a.lon.between(box.min_lon, box.max_lon) & a.lat.between(box.min_lat, box.max_lat),
+    )
+    plane = LocalPlane(lon, lat)
+    placed = sorted(
+        (plane.distance_m(lon, lat, row["lon"], row["lat"]), row["id"], row) for row in rows
+    )
+    inside = [row for distance, _, row in placed if distance <= radius]
+    return inside[: selection.nearest] if selection.nearest else inside
+
+
+def plan_scenario(uow: UnitOfWork, caller: Caller, code: str, given: Mapping[str, Any]) -> Plan:
+    """Exactly what running the scenario would do now: the commands and their assets, the work
+    orders, the public message. `run_scenario` carries out this same plan."""
+    scenario = get_scenario(code)
+    values = parse_params(scenario, given)
+    points, assets, names = _place(uow, caller, scenario, values)
+    commands: list[PlannedCommand] = []
+    work_orders: list[dict[str, Any]] = []
+    alert: dict[str, Any] | None = None
+    warnings: list[str] = []
+    for index, step in enumerate(scenario.steps):
+        if isinstance(step, CommandStep):
+            kind, normalised = parse_command(step.command, step.params)
+            check_permission(kind, caller.role)
+            rows = _selected(uow, caller, step.select, values, points, assets)
+            if not rows:
+                warnings.append(f"{step.label}: no such equipment there")
+                continue
+            if kind is CommandType.SET_JUNCTION_MODE:
+                for row in rows:
+                    _check_junction(uow, row, normalised)
+            commands.append(PlannedCommand(index, step.label, kind, normalised, tuple(rows)))
+        elif isinstance(step, WorkOrderStep):
+            at = assets.get(step.at)
+            work_orders.append(
+                {
+                    "step": index,
+                    "category": step.category,
+                    "priority": step.priority,
+                    "asset": None if at is None else at["external_ref"],
+                    "commune": at["commune_insee"] if at is not None else values.get(step.at),
+                    "title": step.title,
+                    "instructions": step.instructions,
+                }
+            )
+        else:
+            alert = {
+                "message": step.message.format(**names),
+                "hours": step.hours,
+                "commune": _alert_commune(scenario, values, assets),
+            }
+    return Plan(scenario, values, tuple(commands), tuple(work_orders), alert, tuple(warnings))
+
+
+def _alert_commune(
+    scenario: Scenario, values: Mapping[str, Any], assets: Mapping[str, dict[str, Any]]
+) -> str | None:
+    for param in scenario.params:
+        if param.kind == "commune":
+            return str(values[param.name])
+        if param.kind == "asset":
+            return str(assets[param.name]["commune_insee"])
+    return None
+
+
+def preview_scenario(
+    uow: UnitOfWork, caller: Caller, code: str, given: Mapping[str, Any]
+) -> dict[str, Any]:
+    return plan_scenario(uow, caller, code, given).as_dict()
+
+
+def run_scenario(
+    uow: UnitOfWork,
+    caller: Caller,
+    code: str,
+    given: Mapping[str, Any],
+    *,
+    reason: str | None,
+    confirm: bool,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Carry the plan out in one transaction: the commands (sent after the commit), the cases
+    and their work orders, the public message; remember each touched asset's reported state."""
+    why = check_reason(reason)
+    now = now or utcnow()
+    plan = plan_scenario(uow, caller, code, given)
+    if not confirm:
+        total = sum(len(c.assets) for c in plan.commands)
+        raise Conflict(
+            f"{plan.scenario.name} would command {total:,} assets and open "
+            f"{len(plan.work_orders)} work order(s): preview it, then run it with "
+            f'"{AREA_CONFIRMATION}": true',
+            code="confirmation_required",
+        )
+    previous: dict[str, dict[str, float]] = {}
+    batches: list[int] = []
+    for planned in plan.commands:
+        metrics = STATE_METRICS.get(planned.command, ())
+        for row in planned.assets:
+            state = _latest(uow, row["id"], metrics)
+            previous.setdefault(str(row["id"]), {}).update(
+                {k: v for k, v in state.items() if k not in previous.get(str(row["id"]), {})}
+            )
+        batch_id, _ = _store(
+            uow,
+            caller,
+            planned.command,
+            planned.params,
+            planned.assets,
+            f"{plan.scenario.name}: {why}",
+            {"scenario": plan.scenario.code, "step": planned.label},
+            now,
+        )
+        assert batch_id is not None
+        batches.append(batch_id)
+    case_ids = [_open_work_order(uow, caller, order, why) for order in plan.work_orders]
+    alert_id = None
+    if plan.alert is not None:
+        alert_id = repository.insert_alert(
+            uow.connection,
+            {
+                "message": plan.alert["message"],
+                "commune_insee": plan.alert["commune"],
+                "starts_at": now,
+                "ends_at": now + timedelta(hours=float(plan.alert["hours"])),
+            },
+        )
+    run_id = repository.insert_run(
+        uow.connection,
+        {
+            "scenario": plan.scenario.code,
+            "params": plan.as_dict()["params"],
+            "plan": plan.as_dict(),
+            "previous": previous,
+            "batches": batches,
+            "cases": case_ids,
+            "alert_id": alert_id,
+            "reason": why,
+            "run_at": now,
+            "actor": caller.actor.label(),
+        },
+    )
+    uow.audit(
+        AuditEntry(
+            caller.actor,
+            "scenario.run",
+            "scenario_run",
+            str(run_id),
+            {"scenario": [None, plan.scenario.code], "reason": [None, why]},
+            at=now,
+        )
+    )
+    return get_run(uow, run_id)
+
+
+def _open_work_order(uow: UnitOfWork, caller: Caller, order: Mapping[str, Any], why: str) -> int:
+    asset_id = None
+    if order["asset"] is not None:
+        asset_id = _one_asset(uow, caller, order["asset"])["id"]
+    case = cases_services.open_case(
+        uow,
+        origin=CaseOrigin.OPERATOR,
+        category=order["category"],
+        priority=parse_priority(order["priority"]),
+        actor=caller.actor,
+        asset_id=asset_id,
+        commune_insee=order["commune"],
+        title=order["title"],
+        description=f"{order['instructions']} ({why})",
+    )
+    # The operator running the plan decided it: triaged at once, and sent to the team the
+    # routing rules give it (without one, it waits in the command post's queue).
+    case = cases_services.triage(uow, case.id, caller.actor, caller.role)
+    if case.assignee is not None:
+        cases_services.dispatch(
+            uow, case.id, caller.actor, caller.role, instructions=order["instructions"]
+        )
+    return case.id
+
+
+def get_run(uow: UnitOfWork, run_id: int) -> dict[str, Any]:
+    row = repository.get_run(uow.connection, run_id)
+    if not row:
+        raise NotFound(f"no scenario run {run_id}", code="unknown_run")
+    return {
+        "id": row["id"],
+        "scenario": row["scenario"],
+        "plan": row["plan"],
+        "batches": [get_batch(uow, b) for b in row["batches"]],
+        "cases": row["cases"],
+        "alert": row["alert_id"],
+        "reason": row["reason"],
+        "run_at": row["run_at"].isoformat(),
+        "actor": row["actor"],
+        "rolled_back_at": None
+        if row["rolled_back_at"] is None
+        else row["rolled_back_at"].isoformat(),
+        "rollback_batches": [get_batch(uow, b) for b in row["rollback_batches"] or []],
+    }
+
+
+def _restoring(kind: CommandType, state: Mapping[str, float]) -> dict[str, Any] | None:
+    """The parameters that ask for a remembered state again (None: nothing was reported)."""
+    if kind in (CommandType.SET_LIGHT_LEVEL, CommandType.SWITCH_LIGHT):
+        level = state.get("light_level_pct")
+        return None if level is None else {"level_pct": round(level)}
+    if kind is CommandType.SET_JUNCTION_MODE:
+        code = state.get("junction_mode")
+        mode = JUNCTION_MODE_CODES.get(int(code)) if code is not None else None
+        # A forced green is never restored: it was a moment of an escort, not a state.
+        return None if mode is None else {"mode": "normal" if mode == "forced_green" else mode}
+    if kind is CommandType.SET_BOLLARD:
+        up = state.get("bollard_up")
+        return None if up is None else {"position": "up" if up == 1.0 else "down"}
+    if kind is CommandType.SET_DOOR_LOCK:
+        locked = state.get("door_locked")
+        return None if locked is None else {"locked": locked == 1.0}
+    if kind is CommandType.CAMERA_PRESET:
+        preset = state.get("camera_preset")
+        return None if preset is None or preset < 1 else {"preset": int(preset)}
+    return None
+
+
+def rollback_scenario(
+    uow: UnitOfWork, caller: Caller, run_id: int, *, reason: str | None, now: datetime | None = None
+) -> dict[str, Any]:
+    """Ask every asset the run touched for the state it reported before the run; end its public
+    message. The work orders stay: they are real work, closed by the teams."""
+    why = check_reason(reason)
+    now = now or utcnow()
+    row = repository.get_run(uow.connection, run_id)
+    if not row:
+        raise NotFound(f"no scenario run {run_id}", code="unknown_run")
+    if row["rolled_back_at"] is not None:
+        raise Conflict(f"scenario run {run_id} was already rolled back", code="already_rolled_back")
+    a = assets_repository.assets.c
+    batches: list[int] = []
+    unknown: list[str] = []
+    for planned in row["plan"]["commands"]:
+        kind = CommandType(planned["command"])
+        check_permission(kind, caller.role)
+        by_params: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        for target in _asset_rows(uow, caller, a.external_ref.in_(planned["assets"])):
+            wanted = _restoring(kind, row["previous"].get(str(target["id"]), {}))
+            if wanted is None:
+                unknown.append(target["external_ref"])
+                continue
+            key = orjson.dumps(wanted, option=orjson.OPT_SORT_KEYS).decode()
+            by_params.setdefault(key, (wanted, []))[1].append(target)
+        for wanted, targets in by_params.values():
+            kind_params = parse_command(kind.value, wanted)[1]
+            batch_id, _ = _store(
+                uow,
+                caller,
+                kind,
+                kind_params,
+                targets,
+                f"rollback of {row['scenario']} run {run_id}: {why}",
+                {"rollback": run_id, "step": planned["label"]},
+                now,
+            )
+            assert batch_id is not None
+            batches.append(batch_id)
+    if row["alert_id"] is not None:
+        repository.end_alert(uow.connection, row["alert_id"], now)
+    repository.update_run(
+        uow.connection, run_id, {"rolled_back_at": now, "rollback_batches": batches}
+    )
+    uow.audit(
+        AuditEntry(
+            caller.actor,
+            "scenario.rolled_back",
+            "scenario_run",
+            str(run_id),
+            {"reason": [None, why], "unknown_state": [None, len(unknown)]},
+            at=now,
+        )
+    )
+    result = get_run(uow, run_id)
+    result["not_restored"] = sorted(set(unknown))
+    return result
+
+
+def public_alerts(uow: UnitOfWork, now: datetime | None = None) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": row["id"],
+            "message": row["message"],
+            "commune": row["commune_insee"],
+            "from": row["starts_at"].isoformat(),
+            "until": row["ends_at"].isoformat(),
+        }
+        for row in repository.active_alerts(uow.connection, now or utcnow())
+    ]
