@@ -141,6 +141,8 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/scenario-runs/{run_id}"): {"operator", "supervisor"},
     ("POST", "/api/v1/scenario-runs/{run_id}/rollback"): {"operator", "supervisor"},
     ("GET", "/api/v1/alerts"): EVERYONE,
+    ("GET", "/api/v1/lighting-cabinets/programs"): COMMANDERS,
+    ("POST", "/api/v1/lighting-cabinets/programs/push"): {"supervisor"},
     ("GET", "/api/v1/contracts"): CONTRACT_READERS,
     ("GET", "/api/v1/contracts/{code}"): CONTRACT_READERS,
     ("PUT", "/api/v1/contracts/{code}"): {"supervisor", "admin"},

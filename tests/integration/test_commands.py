@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -306,3 +307,63 @@ def test_the_caller_scope_comes_from_the_account(city: Platform) -> None:
         kind=ActorKind.USER, name="agent", role=Role.COMMUNE_AGENT, communes=("21231",)
     )
     assert asset_scope(principal) == Scope(communes=("21231",))
+
+
+def test_cabinets_are_given_their_program_and_drift_is_flagged(
+    city: Platform, pipeline: IngestPipeline
+) -> None:
+    """The synthetic metropolis runs 'eco-23-05' (50% from 23:00 to 05:00) everywhere."""
+    supervisor = services.Caller("supervisor", UNRESTRICTED, Actor(ActorKind.USER, "supervisor"))
+    night = datetime(2026, 1, 15, 23, 30, tzinfo=UTC)  # 00:30 in Paris: the program says 50%
+    with city.uow_factory() as uow:
+        before = services.cabinet_programs(uow, supervisor, commune="21231", now=night)
+    assert before
+    assert all(c["reasons"] == ["never given its program"] for c in before)
+    assert {c["expected"]["program"] for c in before} == {"eco-23-05"}
+    assert {c["level_now"] for c in before} == {50.0}
+    with city.uow_factory(write=True) as uow:
+        with pytest.raises(Conflict, match="confirm"):
+            services.push_programs(
+                uow, supervisor, reason="monthly check", confirm=False, commune="21231", now=night
+            )
+        (batch,) = services.push_programs(
+            uow, supervisor, reason="monthly check", confirm=True, commune="21231", now=night
+        )
+        uow.commit()
+    assert batch["targets"] == len(before)
+    transport = Recorder()
+    services.dispatch(city.uow_factory, transport, night)
+    _, message = transport.sent[0]
+    assert message["type"] == "apply_dimming_program"
+    assert message["params"]["program"] == "eco-23-05"
+    assert message["params"]["steps"][1] == {"from": "23:00", "to": "05:00", "level": 50.0}
+    # Every cabinet confirms; one lamp of the first cabinet then reports full power at night.
+    for cabinet, sent in transport.sent:
+        answer(pipeline, cabinet, event("command.done", command=sent["command"]))
+    a = assets_repository.assets.c
+    with city.uow_factory() as uow:
+        first_cabinet = before[0]
+        lamp = uow.connection.execute(
+            select(a.external_ref).where(a.parent_id == first_cabinet["cabinet"]).limit(1)
+        ).scalar_one()
+    # Last night at 00:30 Paris time the program asked for 50%; the lamp said 100%.
+    paris = ZoneInfo("Europe/Paris")
+    today = datetime.now(paris).date()
+    last_night = datetime(today.year, today.month, today.day, 0, 30, tzinfo=paris)
+    pipeline.ingest(
+        [{"asset": lamp, "ts": last_night.isoformat(), "metrics": {"light_level_pct": 100}}],
+        source="test",
+        now=last_night + timedelta(seconds=1),
+    )
+    with city.uow_factory() as uow:
+        after = services.cabinet_programs(
+            uow, supervisor, commune="21231", now=last_night + timedelta(minutes=1)
+        )
+    assert all(c["running"]["program"] == "eco-23-05" for c in after)
+    assert {c["level_now"] for c in after} == {50.0}
+    drifting = [c for c in after if c["drift"]]
+    assert [c["ref"] for c in drifting] == [first_cabinet["ref"]]
+    assert drifting[0]["reasons"] == ["its lamps report 100% where the program asks 50%"]
+    agent = services.Caller("commune_agent", Scope(communes=("21231",)), Actor(ActorKind.USER, "a"))
+    with city.uow_factory(write=True) as uow, pytest.raises(Forbidden):
+        services.push_programs(uow, agent, reason="not mine to do", confirm=True)

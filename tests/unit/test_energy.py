@@ -21,6 +21,7 @@ from metropilot.contracts.energy import (
     Tariff,
     burning_intervals,
     energy,
+    level_at,
     money_and_carbon,
     saving_pct,
     target_trajectory,
@@ -372,3 +373,15 @@ def test_the_hours_of_a_cell_give_each_of_its_lamps_energy(program: DimmingProgr
         assert own.baseline_kwh == pytest.approx(baseline * night_h / 1000, rel=1e-12)
         assert own.burning_hours == pytest.approx(lit_h, rel=1e-12)
         assert own.scheduled_hours == own.burning_hours  # no failure
+
+
+def test_the_level_a_program_asks_for_at_an_instant() -> None:
+    # The night of 15 January in Dijon: dusk about 17:15, dawn about 08:15 (Paris time).
+    assert lamp().program is STANDARD
+    assert level_at(STANDARD, LON, LAT, at(2026, 1, 15, 12, 0)) is None  # daytime: off
+    assert level_at(STANDARD, LON, LAT, at(2026, 1, 15, 20, 0)) == 100.0
+    assert level_at(STANDARD, LON, LAT, at(2026, 1, 15, 23, 30)) == 50.0
+    assert level_at(STANDARD, LON, LAT, at(2026, 1, 16, 2, 0)) == 50.0  # after midnight
+    assert level_at(STANDARD, LON, LAT, at(2026, 1, 16, 6, 0)) == 100.0
+    assert level_at(LIGHTS_OFF, LON, LAT, at(2026, 1, 16, 3, 0)) == 0.0
+    assert level_at(ALL_NIGHT, LON, LAT, at(2026, 6, 21, 23, 0)) == 100.0

@@ -62,6 +62,7 @@ __all__ = [
     "WhatIf",
     "burning_intervals",
     "energy",
+    "level_at",
     "money_and_carbon",
     "saving_pct",
     "target_trajectory",
@@ -359,6 +360,34 @@ def burning_intervals(
         nights.append((datetime.fromtimestamp(dusk, zone), datetime.fromtimestamp(dawn, zone)))
         day += timedelta(days=1)
     return nights
+
+
+def level_at(
+    program: DimmingProgram,
+    lon: float,
+    lat: float,
+    at: datetime,
+    tz: str = DEFAULT_TIMEZONE,
+    definition: NightDefinition = NightDefinition.SUNSET_SUNRISE,
+) -> float | None:
+    """The level (0–100) the program asks for at an instant at a place, or None in daytime
+    (lamps are off between dawn and dusk whatever the program)."""
+    _require_aware(at, "at")
+    zone = _zone(tz)
+    local = at.astimezone(zone)
+    for dusk, dawn in burning_intervals(
+        lon, lat, local.date() - timedelta(days=1), local.date(), tz, definition
+    ):
+        if dusk <= at < dawn:
+            break
+    else:
+        return None
+    minute = _night_minute(local.time())
+    level = program.steps[0].level
+    for step in program.steps[1:]:
+        if isinstance(step.start, time) and minute >= _night_minute(step.start):
+            level = step.level
+    return level
 
 
 # --------------------------------------------------------------------------- level curves

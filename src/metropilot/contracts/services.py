@@ -106,6 +106,7 @@ __all__ = [
     "list_programs",
     "lots_held",
     "penalty_statements",
+    "programs_in_force",
     "period_report",
     "put_group",
     "put_program",
@@ -660,12 +661,27 @@ class _Assignments:
     metropolis: str | None
 
     def program_code(self, lamp: _LampRow) -> str | None:
-        if lamp.cabinet_id is not None:
-            if (found := self.by_cabinet.get(lamp.cabinet_id)) is not None:
+        return self.for_cabinet(lamp.cabinet_id, lamp.commune)
+
+    def for_cabinet(self, cabinet_id: int | None, commune: str) -> str | None:
+        """The cabinet's program, else its group's, else its commune's, else the metropolis'."""
+        if cabinet_id is not None:
+            if (found := self.by_cabinet.get(cabinet_id)) is not None:
                 return found
-            if (found := self.by_group_cabinet.get(lamp.cabinet_id)) is not None:
+            if (found := self.by_group_cabinet.get(cabinet_id)) is not None:
                 return found
-        return self.by_commune.get(lamp.commune, self.metropolis)
+        return self.by_commune.get(commune, self.metropolis)
+
+
+def programs_in_force(
+    uow: UnitOfWork, cabinets: Sequence[tuple[int, str]], day: date
+) -> dict[int, str | None]:
+    """The program each (cabinet id, commune) should run on a day (None: full power, the
+    default when nothing is assigned)."""
+    conn = uow.connection
+    groups = {row["code"]: list(row["cabinet_ids"]) for row in repository.list_groups(conn)}
+    assigned = _assignments_on(repository.list_assignments(conn, until=day), groups, day)
+    return {cabinet: assigned.for_cabinet(cabinet, commune) for cabinet, commune in cabinets}
 
 
 def _assignments_on(

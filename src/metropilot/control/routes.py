@@ -24,7 +24,7 @@ from metropilot.api.formats import comma_list, list_envelope
 from metropilot.api.responses import JSONResponseFast
 from metropilot.control import services
 from metropilot.control.scenarios import SCENARIOS, describe
-from metropilot.control.schemas import CommandIn, RollbackIn, ScenarioIn
+from metropilot.control.schemas import CommandIn, PushProgramsIn, RollbackIn, ScenarioIn
 from metropilot.shared.errors import NotFound
 
 __all__ = ["router"]
@@ -172,3 +172,35 @@ def rollback_run(
 )
 def list_alerts(uow: UowDep) -> Any:
     return list_envelope(services.public_alerts(uow), None)
+
+
+# --- dimming programs on the cabinets ---------------------------------------------------------
+
+
+@router.get(
+    "/lighting-cabinets/programs",
+    dependencies=[audience(*COMMANDERS)],
+    summary="Which program each cabinet should run and runs, and which drift",
+)
+def cabinet_programs(
+    principal: CurrentPrincipal,
+    uow: UowDep,
+    commune: Annotated[str | None, Query(min_length=5, max_length=5)] = None,
+    drift: Annotated[bool, Query(description="only the drifting cabinets")] = False,
+) -> Any:
+    found = services.cabinet_programs(uow, _caller(principal), commune=commune)
+    return list_envelope((c for c in found if c["drift"] or not drift), None)
+
+
+@router.post(
+    "/lighting-cabinets/programs/push",
+    dependencies=[audience(Audience.SUPERVISOR)],
+    summary="Give every drifting cabinet (of a commune) its program, confirmed",
+    status_code=201,
+)
+def push_programs(body: PushProgramsIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
+    batches = services.push_programs(
+        uow, _caller(principal), reason=body.reason, confirm=body.confirm, commune=body.commune
+    )
+    uow.commit()
+    return list_envelope(batches, None)

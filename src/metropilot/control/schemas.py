@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["CommandIn", "RollbackIn", "ScenarioIn"]
+__all__ = ["CommandIn", "PushProgramsIn", "RollbackIn", "ScenarioIn"]
 
 
 class CommandIn(BaseModel):
@@ -33,3 +33,10 @@ class ScenarioIn(BaseModel):
 class RollbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(default="", max_length=500)
+
+
+class PushProgramsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    commune: str | None = Field(default=None, min_length=5, max_length=5)
+    reason: str = Field(default="", max_length=500)
+    confirm: bool = False
