@@ -210,3 +210,29 @@ def test_a_junction_in_fault_cannot_be_sent_a_plan_it_would_refuse(
             uow, OPERATOR, "night-accident", {"junction": junction["external_ref"]}
         )
     assert preview["commands"][0]["params"] == {"mode": "flashing_amber"}
+
+
+def test_a_route_closure_takes_what_stands_along_the_route(city: Platform) -> None:
+    """A route along a row of street lights: those within the width are taken, in the order
+    they come along it; those farther are not."""
+    a = assets_repository.assets.c
+    with city.uow_factory() as uow:
+        lights = uow.connection.execute(
+            select(a.external_ref, a.lon, a.lat)
+            .where(a.kind == "streetlight", a.commune_insee == "21231")
+            .order_by(a.id)
+            .limit(2)
+        ).all()
+    (ref_a, lon_a, lat_a), (ref_b, lon_b, lat_b) = lights
+    route = [[lon_a, lat_a], [lon_b, lat_b]]
+    with city.uow_factory() as uow:
+        narrow = services.preview_scenario(
+            uow, OPERATOR, "route-closure", {"route": route, "width_m": 5}
+        )
+        with pytest.raises(InvalidInput) as refused:
+            services.preview_scenario(uow, OPERATOR, "route-closure", {"route": [[5.0, 47.3]]})
+    lit = next(c for c in narrow["commands"] if c["command"] == "set_light_level")
+    assert lit["assets"][0] == ref_a  # in order along the route
+    assert ref_b in lit["assets"]
+    assert "Dijon" in narrow["alert"]["message"]
+    assert refused.value.details[0]["loc"] == "route"

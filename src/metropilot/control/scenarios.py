@@ -38,7 +38,7 @@ __all__ = [
 @dataclass(frozen=True, slots=True)
 class Param:
     name: str
-    kind: str  # "asset", "commune", "number", "point", "text"
+    kind: str  # "asset", "commune", "number", "point", "route", "text"
     description: str
     default: Any = None
     asset_kind: str | None = None  # for "asset": the kind it must be
@@ -50,11 +50,13 @@ class Param:
 class Selection:
     """Where a step's assets are: ``of`` the asset parameter itself; or assets of ``kinds``
     ``within`` the radius parameter of ``around`` (an asset or point parameter), the
-    ``nearest`` N of them (within ``within``), or those of the ``commune`` parameter."""
+    ``nearest`` N of them (within ``within``), those ``within`` the width parameter ``along``
+    a route parameter, or those of the ``commune`` parameter."""
 
     kinds: tuple[str, ...] = ()
     of: str | None = None
     around: str | None = None
+    along: str | None = None
     within: str | None = None
     nearest: int | None = None
     commune: str | None = None
@@ -180,6 +182,44 @@ SCENARIOS: Final[Mapping[str, Scenario]] = {
             ),
         ),
         Scenario(
+            "route-closure",
+            "Route closure",
+            "Along a route (a parade, a race, an escort): the bollards up to close the side "
+            "streets, the lights at full power, the cameras on the route, and a public message.",
+            (
+                Param("route", "route", "the route, [[lon, lat], …] (two points at least)"),
+                Param(
+                    "width_m",
+                    "number",
+                    "how far from the route, metres",
+                    40,
+                    minimum=5,
+                    maximum=500,
+                ),
+            ),
+            (
+                CommandStep(
+                    Selection(kinds=("bollard",), along="route", within="width_m"),
+                    "set_bollard",
+                    {"position": "up"},
+                    "the bollards along the route up",
+                ),
+                CommandStep(
+                    Selection(kinds=("streetlight",), along="route", within="width_m"),
+                    "set_light_level",
+                    {"level_pct": 100},
+                    "the lights along the route at full power",
+                ),
+                CommandStep(
+                    Selection(kinds=("camera",), along="route", within="width_m"),
+                    "camera_preset",
+                    {"preset": 1},
+                    "the cameras on the route",
+                ),
+                AlertStep("Route closed to traffic: {route}.", 4),
+            ),
+        ),
+        Scenario(
             "snow-plan",
             "Snow plan",
             "In a commune: lights at full power for visibility, a gritting crew sent, and a "
@@ -259,6 +299,20 @@ def parse_params(scenario: Scenario, given: Mapping[str, Any]) -> dict[str, Any]
                 problems.append(Problem(param.name, f"must be {param.minimum:g}–{param.maximum:g}"))
                 continue
             values[param.name] = float(value)
+        elif param.kind == "route":
+            if (
+                not isinstance(value, list)
+                or len(value) < 2
+                or not all(
+                    isinstance(p, list | tuple)
+                    and len(p) == 2
+                    and all(isinstance(v, int | float) and not isinstance(v, bool) for v in p)
+                    for p in value
+                )
+            ):
+                problems.append(Problem(param.name, "must be [[lon, lat], …], two points at least"))
+                continue
+            values[param.name] = tuple((float(p[0]), float(p[1])) for p in value)
         elif param.kind == "point":
             if (
                 not isinstance(value, list | tuple)

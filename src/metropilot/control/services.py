@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final, Protocol
 
 import orjson
+from shapely.geometry import LineString, Point
 from sqlalchemy import func, select
 
 from metropilot.assets import repository as assets_repository
@@ -60,9 +61,10 @@ from metropilot.shared.actors import Actor
 from metropilot.shared.audit import AuditEntry
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import Conflict, InvalidInput, NotFound, Problem
-from metropilot.shared.geo import BBox, LocalPlane
+from metropilot.shared.geo import METRES_PER_DEGREE_LAT, BBox, LocalPlane
 from metropilot.shared.scope import Scope
 from metropilot.telemetry.repository import telemetry_raw, twin_values
+from metropilot.territory import services as territory_services
 from metropilot.territory.repository import communes
 
 __all__ = [
@@ -642,11 +644,26 @@ def _place(
             assert isinstance(value, tuple)
             points[param.name] = value
             names[param.name] = f"{value[1]:.4f}, {value[0]:.4f}"
+        elif param.kind == "route":
+            assert isinstance(value, tuple)
+            names[param.name] = _route_name(uow, value)
         elif param.kind == "commune":
             names[param.name] = _commune_name(uow, str(value))
         else:
             names[param.name] = str(value)
     return points, assets, names
+
+
+def _route_name(uow: UnitOfWork, route: Sequence[tuple[float, float]]) -> str:
+    """The route told by the communes it starts and ends in (or its end points)."""
+    locator = territory_services.locator(uow)
+    ends = [locator.locate(*route[0]), locator.locate(*route[-1])]
+    named = [_commune_name(uow, insee) for insee in ends if insee is not None]
+    if not named:
+        return (
+            f"from {route[0][1]:.4f}, {route[0][0]:.4f} to {route[-1][1]:.4f}, {route[-1][0]:.4f}"
+        )
+    return named[0] if len(set(named)) == 1 else f"{named[0]} to {named[-1]}"
 
 
 def _commune_name(uow: UnitOfWork, insee: str) -> str:
@@ -670,6 +687,10 @@ def _selected(
     of_kind = a.kind.in_(list(selection.kinds))
     if selection.commune is not None:
         return _asset_rows(uow, caller, of_kind & (a.commune_insee == values[selection.commune]))
+    if selection.along is not None:
+        return _along(
+            uow, caller, of_kind, values[selection.along], float(values[selection.within or ""])
+        )
     assert selection.around is not None
     lon, lat = points[selection.around]
     radius = float(values[selection.within]) if selection.within else NEAREST_WITHIN_M
@@ -685,6 +706,35 @@ def _selected(
     )
     inside = [row for distance, _, row in placed if distance <= radius]
     return inside[: selection.nearest] if selection.nearest else inside
+
+
+def _along(
+    uow: UnitOfWork,
+    caller: Caller,
+    of_kind: Any,
+    route: Sequence[tuple[float, float]],
+    width_m: float,
+) -> list[dict[str, Any]]:
+    """The assets within ``width_m`` of a route, in the order they come along it."""
+    a = assets_repository.assets.c
+    lons, lats = [p[0] for p in route], [p[1] for p in route]
+    plane = LocalPlane(lons[0], lats[0])
+    margin_lon = width_m / plane.metres_per_degree_lon
+    margin_lat = width_m / METRES_PER_DEGREE_LAT
+    rows = _asset_rows(
+        uow,
+        caller,
+        of_kind
+        & a.lon.between(min(lons) - margin_lon, max(lons) + margin_lon)
+        & a.lat.between(min(lats) - margin_lat, max(lats) + margin_lat),
+    )
+    line = LineString([plane.to_xy(lon, lat) for lon, lat in route])
+    placed = []
+    for row in rows:
+        point = Point(plane.to_xy(row["lon"], row["lat"]))
+        if line.distance(point) <= width_m:
+            placed.append((line.project(point), row["id"], row))
+    return [row for _, _, row in sorted(placed)]
 
 
 def plan_scenario(uow: UnitOfWork, caller: Caller, code: str, given: Mapping[str, Any]) -> Plan:
