@@ -13,6 +13,7 @@ from metropilot.control.model import (
     Command,
     CommandStatus,
     CommandType,
+    batch_status,
     check_junction,
     check_permission,
     check_reason,
@@ -153,3 +154,13 @@ def test_junction_interlocks() -> None:
         junction(FORCED, reported_mode="flashing_amber")
     with pytest.raises(Conflict, match="approach 1"):
         junction(FORCED, reported_mode="forced_green", reported_approach=1)
+
+
+def test_an_area_commands_status_in_the_words_of_one() -> None:
+    assert batch_status({"pending": 3}, 3) == "pending"
+    assert batch_status({"pending": 1, "sent": 2}, 3) == "sent"
+    assert batch_status({"acknowledged": 2, "done": 1}, 3) == "acknowledged"
+    assert batch_status({"done": 3}, 3) == "done"
+    assert batch_status({"done": 2, "failed": 1}, 3) == "failed"
+    assert batch_status({"done": 2, "timed_out": 1}, 3) == "timed_out"
+    assert batch_status({"done": 2, "sent": 1}, 3) == "sent"

@@ -47,6 +47,7 @@ __all__ = [
     "CommandStatus",
     "CommandType",
     "JunctionMode",
+    "batch_status",
     "check_junction",
     "check_permission",
     "check_reason",
@@ -104,6 +105,25 @@ _TRANSITIONS: Final[Mapping[tuple[CommandStatus, str], CommandStatus]] = {
     (CommandStatus.SENT, "timeout"): CommandStatus.TIMED_OUT,
     (CommandStatus.ACKNOWLEDGED, "timeout"): CommandStatus.TIMED_OUT,
 }
+
+
+def batch_status(counts: Mapping[str, int], targets: int) -> str:
+    """An area command's status in the words of a single one: ``done`` once every command is,
+    ``failed`` or ``timed_out`` once all are settled and some did not succeed, else how far
+    all of them got (``pending``, ``sent``, ``acknowledged``)."""
+    settled = sum(counts.get(s.value, 0) for s in CommandStatus if s.final)
+    if settled == targets:
+        if counts.get(CommandStatus.DONE.value, 0) == targets:
+            return CommandStatus.DONE.value
+        if counts.get(CommandStatus.FAILED.value, 0):
+            return CommandStatus.FAILED.value
+        return CommandStatus.TIMED_OUT.value
+    beyond_ack = settled + counts.get(CommandStatus.ACKNOWLEDGED.value, 0)
+    if beyond_ack == targets:
+        return CommandStatus.ACKNOWLEDGED.value
+    if counts.get(CommandStatus.PENDING.value, 0) == targets:
+        return CommandStatus.PENDING.value
+    return CommandStatus.SENT.value
 
 
 def transition(status: CommandStatus, event: str) -> CommandStatus:

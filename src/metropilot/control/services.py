@@ -41,6 +41,7 @@ from metropilot.control.model import (
     COMMAND_SPECS,
     CommandStatus,
     CommandType,
+    batch_status,
     check_junction,
     check_permission,
     check_reason,
@@ -402,16 +403,16 @@ def get_batch(uow: UnitOfWork, batch_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"no command batch {batch_id}", code="unknown_batch")
     counts = repository.batch_counts(uow.connection, batch_id)
-    settled = sum(n for status, n in counts.items() if CommandStatus(status).final)
     return {
         "id": row["id"],
         "batch": row["id"],
+        "url": f"/api/v1/command-batches/{row['id']}",
         "command": row["command"],
         "params": row["params"],
         "area": row["area"],
         "reason": row["reason"],
         "targets": row["targets"],
-        "status": "done" if settled == row["targets"] else "in_progress",
+        "status": batch_status(counts, row["targets"]),
         "counts": {status.value: counts.get(status.value, 0) for status in CommandStatus},
         "created_at": row["created_at"].isoformat(),
         "actor": row["actor"],
