@@ -27,15 +27,47 @@ AuditSink = Callable[[Connection, list[AuditEntry]], None]
 EventSink = Callable[[Connection, list[DomainEvent]], Callable[[], None] | None]
 
 
-_writer_queues: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+class WriterQueue:
+    """The queue of a process's SQLite writers: one at a time, in order.
+
+    Re-entrant for the thread that holds it (an event handler may write in the same thread once
+    the outer write has committed), and released by whichever thread ends the unit of work: the
+    web framework enters a request's unit of work in one worker thread and may leave it in
+    another, which a `threading.RLock` refuses (it raised, and the queue stayed held for good).
+    """
+
+    def __init__(self) -> None:
+        self._turn = threading.Condition()
+        self._holder: int | None = None
+        self._depth = 0
+
+    def acquire(self) -> None:
+        me = threading.get_ident()
+        with self._turn:
+            while self._depth and self._holder != me:
+                self._turn.wait()
+            self._holder = me
+            self._depth += 1
+
+    def release(self) -> None:
+        with self._turn:
+            if not self._depth:
+                raise RuntimeError("the writer queue is not held")
+            self._depth -= 1
+            if not self._depth:
+                self._holder = None
+                self._turn.notify()
+
+
+_writer_queues: weakref.WeakKeyDictionary[Engine, WriterQueue] = weakref.WeakKeyDictionary()
 _writer_queues_lock = threading.Lock()
 
 
-def _writer_queue(engine: Engine) -> threading.RLock:
+def _writer_queue(engine: Engine) -> WriterQueue:
     with _writer_queues_lock:
         found = _writer_queues.get(engine)
         if found is None:
-            found = _writer_queues[engine] = threading.RLock()
+            found = _writer_queues[engine] = WriterQueue()
         return found
 
 
@@ -57,7 +89,7 @@ class UnitOfWork:
         self._connection: Connection | None = None
         self._events: list[DomainEvent] = []
         self._audit: list[AuditEntry] = []
-        self._queued: threading.RLock | None = None
+        self._queued: WriterQueue | None = None
 
     @property
     def connection(self) -> Connection:
