@@ -123,3 +123,28 @@ def test_new_boundaries_move_assets_or_are_refused(platform: Platform) -> None:
     assert moved > 0
     assert after["21231"] == before["21231"] + moved
     assert after.get("21166", 0) == before["21166"] - moved
+
+
+def test_the_demo_routes_faults_to_the_lots_contractors(platform: Platform) -> None:
+    from metropilot.cases import services as cases_services
+    from metropilot.cases.routing import CaseFacts, route
+    from metropilot.shared.clock import utcnow
+    from metropilot.simulate.services import install_reference_routing
+
+    with platform.uow_factory(write=True) as uow:
+        generate_metropolis(uow, TEST_ACTOR, scale=0.01, seed=3)
+        assert install_reference_routing(uow, TEST_ACTOR) == 3
+        assert install_reference_routing(uow, TEST_ACTOR) == 0  # never twice, never over a rule
+        uow.commit()
+    with platform.uow_factory() as uow:
+        rules = cases_services.list_rules(uow)
+    teams = {
+        category: route(rules, CaseFacts(category, None, "21231"), utcnow()).team
+        for category in ("lamp-failure", "junction-controller-fault", "road-clearance", "graffiti")
+    }
+    assert teams == {
+        "lamp-failure": "lucerna-eclairage-field",
+        "junction-controller-fault": "ordival-infrastructures-field",
+        "road-clearance": "metropole-roads-field",
+        "graffiti": "command-post",  # the command post's triage queue
+    }

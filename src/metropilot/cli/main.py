@@ -405,6 +405,8 @@ def demo(
             report = simulate_services.generate_metropolis(
                 uow, cli_actor(), scale=scale, seed=seed, progress=progress
             )
+            # The demo routes faults to the contractors' teams, so work orders flow by themselves.
+            simulate_services.install_reference_routing(uow, cli_actor())
             uow.commit()
         console.print(
             f"{report.assets:,} assets in {report.communes} communes, "

@@ -15,7 +15,13 @@ from typing import Any, Final
 from metropilot.contracts.energy import target_trajectory
 from metropilot.simulate.layout import IT_COMPANY, LEAD_CONTRACTOR, LIGHTING_COMPANY
 
-__all__ = ["REFERENCE_ASSIGNMENT", "REFERENCE_CONTRACT", "REFERENCE_PROGRAMS", "reference_contract"]
+__all__ = [
+    "REFERENCE_ASSIGNMENT",
+    "REFERENCE_CONTRACT",
+    "REFERENCE_PROGRAMS",
+    "REFERENCE_ROUTING",
+    "reference_contract",
+]
 
 START_YEAR: Final = 2025
 TERM_YEARS: Final = 12
@@ -221,3 +227,52 @@ REFERENCE_PROGRAMS: Final[dict[str, dict[str, Any]]] = {
 
 # The program the whole metropolis runs from the contract's start.
 REFERENCE_ASSIGNMENT: Final = ("eco-23-05", f"{START_YEAR}-01-01")
+
+# Who repairs what under the contract: each lot's contractor gets the faults of its equipment,
+# the roads department the public space (and the scenarios' road crews). Report categories
+# without a rule here (litter, graffiti, bulky waste…) wait for the command post's triage.
+REFERENCE_ROUTING: Final[list[dict[str, Any]]] = [
+    {
+        "order": 100,
+        "name": "Lighting faults to the lighting lot",
+        "categories": [
+            "lamp-failure",
+            "streetlight-supply-loss",
+            "streetlight-silent",
+            "cabinet-supply-loss",
+            "cabinet-silent",
+            "streetlight-broken",
+            "streetlight-daytime",
+            "streetlight-damaged",
+        ],
+        "team": f"{LIGHTING_COMPANY}-field",
+    },
+    {
+        "order": 110,
+        "name": "Traffic signals, bollards, cameras and buildings to the lead contractor",
+        "categories": [
+            "junction-controller-fault",
+            "traffic-light-fault",
+            "bollard-damaged",
+            "camera-offline",
+            "camera-damaged",
+            "building-intrusion",
+            "building-fire",
+        ],
+        "team": f"{LEAD_CONTRACTOR}-field",
+    },
+    {
+        "order": 120,
+        "name": "Roads and the response plans' crews to the roads department",
+        "categories": [
+            "pothole",
+            "pavement-damaged",
+            "road-sign-damaged",
+            "manhole-displaced",
+            "road-clearance",
+            "snow-clearing",
+            "flood-pumping",
+        ],
+        "team": "metropole-roads-field",
+    },
+]

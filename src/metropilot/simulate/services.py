@@ -13,6 +13,7 @@ from metropilot.accounts.model import Role, Team, User
 from metropilot.alarms import services as alarms_services
 from metropilot.assets import repository as assets_repository
 from metropilot.assets import services as assets_services
+from metropilot.cases import services as cases_services
 from metropilot.contracts import services as contracts_services
 from metropilot.db.uow import UnitOfWork
 from metropilot.reports import services as reports_services
@@ -24,6 +25,7 @@ from metropilot.simulate.contract import (
     REFERENCE_ASSIGNMENT,
     REFERENCE_CONTRACT,
     REFERENCE_PROGRAMS,
+    REFERENCE_ROUTING,
 )
 from metropilot.simulate.layout import build_metropolis, load_reference_communes
 from metropilot.territory import repository as territory_repository
@@ -154,6 +156,17 @@ def install_reference_contract(uow: UnitOfWork, actor: Actor) -> bool:
         actor=actor,
     )
     return True
+
+
+def install_reference_routing(uow: UnitOfWork, actor: Actor) -> int:
+    """The demo's routing: each lot's faults to its contractor's field team, the roads to the
+    roads department (`simulate.contract.REFERENCE_ROUTING`), when no rule exists yet; how many
+    rules were installed."""
+    if cases_services.list_rules(uow):
+        return 0
+    for rule in REFERENCE_ROUTING:
+        cases_services.create_rule(uow, rule, actor)
+    return len(REFERENCE_ROUTING)
 
 
 # Who the demo signs in as: one account per role, in the organisations the generator creates.
