@@ -189,6 +189,8 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     # field, as the specification has it): without one, every caller gets the spec's 403.
     ("POST", "/open311/v2/requests.{fmt}"): set(),
     ("POST", "/open311/v2/servicerequestupdates.{fmt}"): set(),
+    ("GET", "/command-centre/search.json"): STAFF
+    | {"agent-dijon", "agent-chenove", "contractor-lighting", "contractor-lead"},
     ("GET", "/contracts/reports"): PENALTY_READERS,
     ("GET", "/contracts/reports/{lot}/{period}"): PENALTY_READERS,
     ("GET", "/contracts/reports/{lot}/{period}.csv"): PENALTY_READERS,

@@ -344,8 +344,14 @@ def _home_context(request: Request, lang: str) -> dict[str, Any]:
 def home(
     request: Request,
     lang: str | None = Query(default=None, description="en or fr; remembered in a cookie."),
-) -> HTMLResponse:
+) -> Response:
     language = page_language(request, lang)
+    # Imported here: the command centre builds on the helpers of this module.
+    from metropilot.web.command_pages import command_centre, wants_command_centre
+
+    if wants_command_centre(_principal_of(request)):
+        # The people who run the city land on their screen; everyone else on the public page.
+        return command_centre(request, language, lang)
     context = _home_context(request, language)
     response = templates.TemplateResponse(request, "home.html", context)
     remember_language(response, lang, language)
@@ -357,6 +363,7 @@ def home(
 
 def install_pages(app: FastAPI) -> None:
     # Imported here: the sign-in pages build on the helpers of this module.
+    from metropilot.web.command_pages import router as command_router
     from metropilot.web.order_pages import router as order_router
     from metropilot.web.report_pages import router as report_router
     from metropilot.web.signin import router as signin_router
@@ -365,4 +372,5 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(signin_router)
     app.include_router(report_router)
     app.include_router(order_router)
+    app.include_router(command_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
