@@ -354,7 +354,8 @@ def _command_dispatcher(platform: Platform, tick_s: float = 0.25) -> None:
                 control_services.dispatch(platform.uow_factory, transport)
             except Exception:
                 log.exception("command dispatch failed; trying again")
-            time.sleep(tick_s)
+            # Until a request commits commands (it wakes this loop), or the next retry's turn.
+            control_services.wait_for_work(tick_s)
 
     threading.Thread(target=loop, name="command-dispatcher", daemon=True).start()
 

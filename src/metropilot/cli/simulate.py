@@ -12,6 +12,7 @@ import typer
 from metropilot.cli.common import console, fail, load_platform, out
 from metropilot.settings import get_settings
 from metropilot.shared.clock import utcnow
+from metropilot.shared.errors import DomainError
 from metropilot.simulate import runner
 from metropilot.simulate.telemetry import SimConfig
 
@@ -36,7 +37,12 @@ def _parse_start(text: str) -> datetime:
 
 def simulate(
     via: Annotated[
-        Via, typer.Option(help="inprocess: straight into this database; http or mqtt: as devices.")
+        Via,
+        typer.Option(
+            help="inprocess: straight into this database; http or mqtt: as devices. With mqtt "
+            "the equipment also answers the platform's commands (metropilot/<asset>/commands); "
+            "over http it cannot receive any."
+        ),
     ] = Via.INPROCESS,
     url: Annotated[
         str | None,
@@ -131,6 +137,15 @@ def simulate(
     except runner.SinkRefused as exc:
         fail(str(exc))
 
+    equipment = None
+    if via is Via.MQTT:  # the equipment answers commands on the same broker
+        from metropilot.simulate.mqtt_commands import MqttEquipment
+
+        try:
+            equipment = MqttEquipment(broker if "://" in broker else f"mqtt://{broker}", seed=seed)
+        except DomainError as exc:
+            sink.close()
+            fail(exc.message)
     model = runner.build_model(
         city, start=began, seed=seed, config=SimConfig(incident_factor=incidents)
     )
@@ -147,6 +162,7 @@ def simulate(
     console.print(
         f"simulating {len(city.assets):,} assets from {shown} at ×{speed:g}, at most "
         f"{rate:,.0f} items/s, through {sink.name}"
+        + (", answering commands" if equipment is not None else "")
         + (f", for {span} of simulated time" if span else "; Ctrl-C stops"),
         highlight=False,
     )
@@ -159,6 +175,8 @@ def simulate(
     except runner.SinkRefused as exc:
         fail(str(exc))
     finally:
+        if equipment is not None:
+            equipment.close()
         sink.close()
     reached = model.local_time().strftime("%Y-%m-%d %H:%M %Z")
     out.print(

@@ -7,7 +7,7 @@ the commit, so a command the caller was told about is never lost to a crash in b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     insert,
     or_,
     select,
@@ -76,11 +77,38 @@ def insert_batch(conn: Connection, values: dict[str, Any]) -> int:
 
 
 def insert_commands(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
-    ids: list[int] = []
-    for row in rows:
-        result = conn.execute(insert(commands).values(row).returning(commands.c.id))
-        ids.append(int(result.scalar_one()))
-    return ids
+    """One statement for all the rows (an area command's thousands); their ids in order."""
+    if not rows:
+        return []
+    result = conn.execute(
+        insert(commands).returning(commands.c.id, sort_by_parameter_order=True), list(rows)
+    )
+    return [int(i) for i in result.scalars()]
+
+
+def get_commands(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), 5000):
+        query = select(commands).where(commands.c.id.in_(list(ids[start : start + 5000])))
+        for row in conn.execute(query).mappings():
+            found[int(row["id"])] = dict(row)
+    return found
+
+
+def update_commands(conn: Connection, changes: Mapping[int, Mapping[str, Any]]) -> None:
+    """Each command's new values, grouped by the columns they set: one statement a group."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for command_id, values in changes.items():
+        groups.setdefault(tuple(sorted(values)), []).append(
+            {"_id": command_id, **{f"_{k}": v for k, v in values.items()}}
+        )
+    for columns, params in groups.items():
+        statement = (
+            update(commands)
+            .where(commands.c.id == bindparam("_id"))
+            .values({column: bindparam(f"_{column}") for column in columns})
+        )
+        conn.execute(statement, params)
 
 
 def get_command(conn: Connection, command_id: int) -> dict[str, Any] | None:

@@ -57,6 +57,7 @@ def post_command(body: CommandIn, principal: CurrentPrincipal, uow: WriteUowDep)
         confirm=body.confirm,
     )
     uow.commit()
+    services.wake_dispatcher()
     return JSONResponseFast(found, status_code=201)
 
 
@@ -140,6 +141,7 @@ def run_scenario(code: str, body: ScenarioIn, principal: CurrentPrincipal, uow: 
         confirm=body.confirm,
     )
     uow.commit()
+    services.wake_dispatcher()
     return JSONResponseFast(run, status_code=201)
 
 
@@ -162,6 +164,7 @@ def rollback_run(
 ) -> Any:
     run = services.rollback_scenario(uow, _caller(principal), run_id, reason=body.reason)
     uow.commit()
+    services.wake_dispatcher()
     return JSONResponseFast(run)
 
 
@@ -203,4 +206,5 @@ def push_programs(body: PushProgramsIn, principal: CurrentPrincipal, uow: WriteU
         uow, _caller(principal), reason=body.reason, confirm=body.confirm, commune=body.commune
     )
     uow.commit()
+    services.wake_dispatcher()
     return list_envelope(batches, None)

@@ -19,6 +19,7 @@ twin shows; a command never changes the twin itself.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -79,6 +80,8 @@ __all__ = [
     "get_command",
     "issue",
     "record_answers",
+    "wait_for_work",
+    "wake_dispatcher",
 ]
 
 log = logging.getLogger(__name__)
@@ -451,12 +454,37 @@ def message_of(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+_work = threading.Event()
+
+
+def wake_dispatcher() -> None:
+    """Commands were just committed: the dispatcher sends them now, not at its next tick."""
+    _work.set()
+
+
+def wait_for_work(timeout_s: float) -> None:
+    """The dispatcher's pause: until commands are committed, or ``timeout_s`` at most."""
+    _work.wait(timeout_s)
+    _work.clear()
+
+
 def dispatch(
     uow_factory: UnitOfWorkFactory, transport: CommandTransport, now: datetime | None = None
 ) -> tuple[int, int]:
-    """Send what is due (new commands and retries), time out what went unanswered; returns
-    (messages sent, commands timed out)."""
-    now = now or utcnow()
+    """Send what is due (new commands and retries) in rounds of `DISPATCH_BATCH` until none
+    is left, time out what went unanswered; returns (messages sent, commands timed out)."""
+    total_sent = total_timed_out = 0
+    while True:
+        sent, timed_out, full = _dispatch_round(uow_factory, transport, now or utcnow())
+        total_sent += sent
+        total_timed_out += timed_out
+        if not full:
+            return total_sent, total_timed_out
+
+
+def _dispatch_round(
+    uow_factory: UnitOfWorkFactory, transport: CommandTransport, now: datetime
+) -> tuple[int, int, bool]:
     with uow_factory(write=True) as uow:
         due = repository.due_to_send(uow.connection, now, DISPATCH_BATCH)
         sent_ids: list[int] = []
@@ -498,7 +526,10 @@ def dispatch(
             )
             timed_out += 1
         uow.commit()
-    return len(sent_ids) + len(last_ids), timed_out
+    sent = len(sent_ids) + len(last_ids)
+    # Another round when this one was full and sent everything it took (not stopped early
+    # by a broker away, nor holding only commands past their deadline).
+    return sent, timed_out, len(due) == DISPATCH_BATCH and sent == len(due)
 
 
 # --- answers from the equipment ---------------------------------------------------------------
@@ -508,8 +539,10 @@ def record_answers(
     uow: UnitOfWork, events: Sequence[tuple[int, int, str, str]], now: datetime
 ) -> int:
     """Apply the equipment's answers among a batch's device events (asset id, time, code,
-    payload JSON), in the ingest's transaction; returns how many moved a command on."""
-    applied = 0
+    payload JSON), in the ingest's transaction: one read of the commands answered and one
+    statement per set of columns changed, so that an area's thousands of answers cost a few
+    statements. Returns how many commands moved on."""
+    answers: list[tuple[int, int, str, dict[str, Any]]] = []
     for asset_id, _ts_ms, code, payload_json in events:
         event = ANSWER_CODES.get(code)
         if event is None:
@@ -520,29 +553,36 @@ def record_answers(
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             log.warning("asset %s sent %s without a command id", asset_id, code)
             continue
-        row = repository.get_command(uow.connection, command_id)
+        answers.append((asset_id, command_id, event, payload))
+    if not answers:
+        return 0
+    state = repository.get_commands(uow.connection, sorted({a[1] for a in answers}))
+    changed: dict[int, dict[str, Any]] = {}
+    for asset_id, command_id, event, payload in answers:  # in arrival order: ack before done
+        row = state.get(command_id)
         if row is None or row["asset_id"] != asset_id:
             log.warning("asset %s answered command %s, which is not its own", asset_id, command_id)
             continue
-        status = CommandStatus(row["status"])
         try:
-            after = transition(status, event)
+            after = transition(CommandStatus(row["status"]), event)
         except Conflict:
             continue  # a late or repeated answer: the device event keeps it on record
-        values: dict[str, Any] = {"status": after.value, "next_send_at": None}
+        values = changed.setdefault(command_id, {})
+        values.update({"status": after.value, "next_send_at": None})
         if after is CommandStatus.ACKNOWLEDGED and row["acknowledged_at"] is None:
             values["acknowledged_at"] = now
         if after.final:
             values["finished_at"] = now
-            if row["acknowledged_at"] is None:
+            if row["acknowledged_at"] is None and "acknowledged_at" not in values:
                 values["acknowledged_at"] = now
         if after is CommandStatus.FAILED:
             values["result"] = str(payload.get("message") or "the equipment reported a failure")[
                 :500
             ]
-        repository.update_command(uow.connection, command_id, values)
-        applied += 1
-    return applied
+        row.update(values)  # a later answer of this batch starts from here
+    if changed:
+        repository.update_commands(uow.connection, changed)
+    return len(changed)
 
 
 # --- scenarios --------------------------------------------------------------------------------

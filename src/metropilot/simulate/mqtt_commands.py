@@ -1,0 +1,304 @@
+"""The simulated equipment answering commands over MQTT, as real equipment would.
+
+:class:`MqttEquipment` subscribes (MQTT v5, QoS 1) to ``<prefix>/+/commands`` — or, to share the
+load between several simulators, ``$share/<group>/<prefix>/+/commands`` — and hands each command
+message to a :class:`~metropilot.simulate.commands.Responder`, which acknowledges it after a
+delay, carries it out and reports the new state with ``command.done``, or reports
+``command.failed`` now and then. Its answers are published at QoS 1 on the asset's own topics —
+``<prefix>/<asset>/events`` for the events, ``<prefix>/<asset>/telemetry`` for the state — one
+message per item, in the shape the simulator's ``MqttSink`` uses (``runner.topic_for``), which
+is what ``metropilot ingest`` consumes.
+
+The asset is read from the topic the message arrived on (the broker delivers the real topic,
+never the ``$share/…`` filter). A command whose ``deadline`` has passed is dropped unanswered, as
+equipment that came back online late would do: the platform has already timed it out.
+
+One connection both receives and answers. The session is not kept (clean start): a simulator that
+stops loses the commands sent meanwhile, and the platform's retries and timeouts cover them.
+
+Run it alone (answering only, no telemetry)::
+
+    python -m metropilot.simulate.mqtt_commands [--url mqtt://127.0.0.1:1883] [--prefix metropilot]
+
+or through ``metropilot simulate --via mqtt``, which answers while it reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import ssl
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+import orjson
+from paho.mqtt.client import Client, ConnectFlags, DisconnectFlags, MQTTMessage, MQTTMessageInfo
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from metropilot.simulate.commands import Responder, ResponderConfig
+from metropilot.simulate.runner import SinkUnavailable, topic_for
+from metropilot.telemetry.mqtt import parse_mqtt_url
+
+__all__ = ["MqttEquipment", "answer_topic", "asset_of", "command_subscription"]
+
+log = logging.getLogger(__name__)
+
+QOS = 1
+Item = dict[str, Any]
+
+
+def command_subscription(prefix: str = "metropilot", group: str | None = None) -> str:
+    topic = f"{prefix}/+/commands"
+    return f"$share/{group}/{topic}" if group else topic
+
+
+def asset_of(topic: str, prefix: str = "metropilot") -> str | None:
+    """The asset of ``<prefix>/<asset>/commands``; None for any other topic."""
+    if not topic.startswith(prefix + "/") or not topic.endswith("/commands"):
+        return None
+    asset = topic[len(prefix) + 1 : -len("/commands")]
+    return asset if asset and "/" not in asset else None
+
+
+def answer_topic(item: Item, prefix: str = "metropilot") -> str:
+    """``<prefix>/<asset>/events`` or ``…/telemetry``: the simulator's ``topic_for`` under
+    another prefix."""
+    _, rest = topic_for(item).split("/", 1)
+    return f"{prefix}/{rest}"
+
+
+def _expired(message: dict[str, Any]) -> bool:
+    deadline = message.get("deadline")
+    if not isinstance(deadline, str):
+        return False
+    try:
+        when = datetime.fromisoformat(deadline)
+    except ValueError:
+        return False
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when <= datetime.now(UTC)
+
+
+class MqttEquipment:
+    """Every commandable asset of the city, answering on the broker at ``url``.
+
+    ``responder`` (read-only) counts what it received and answered; ``expired`` and
+    ``unreadable`` count the command messages dropped before reaching it.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "metropilot",
+        group: str | None = None,
+        client_id: str | None = None,
+        seed: int = 1,
+        config: ResponderConfig | None = None,
+        ack_timeout: float = 15.0,
+    ) -> None:
+        self.broker = parse_mqtt_url(url)
+        self.prefix = prefix
+        self.group = group
+        self.subscription = command_subscription(prefix, group)
+        self._ack_timeout = ack_timeout
+        self._connected = threading.Event()
+        self._subscribed = threading.Event()
+        self.expired = 0
+        self.unreadable = 0
+        client = Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"metropilot-equipment-{os.getpid()}-{id(self):x}",
+            protocol=MQTTProtocolVersion.MQTTv5,
+        )
+        if self.broker.username is not None:
+            client.username_pw_set(self.broker.username, self.broker.password)
+        if self.broker.tls:
+            client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        # As the simulator's MqttSink: no in-flight window (paho scans it on every PUBACK), and
+        # a batch of answers waits whole for the broker.
+        client.max_inflight_messages_set(0)
+        client.max_queued_messages_set(0)
+        client.reconnect_delay_set(1, 30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        self.client = client
+        self.responder = Responder(self._publish, seed=seed, config=config)
+        client.connect_async(self.broker.host, self.broker.port, keepalive=30, clean_start=True)
+        client.loop_start()
+
+    # network thread -----------------------------------------------------------------------------
+
+    def _on_connect(
+        self,
+        client: Client,
+        userdata: Any,
+        flags: ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason_code.is_failure:
+            log.error("the broker %s refused the simulated equipment: %s", self.broker, reason_code)
+            return
+        self._connected.set()
+        # A clean session: subscribe on every connection.
+        client.subscribe([(self.subscription, SubscribeOptions(qos=QOS))])
+
+    def _on_subscribe(
+        self,
+        client: Client,
+        userdata: Any,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        refused = [str(code) for code in reason_codes if code.is_failure]
+        if refused:
+            log.error("the broker refused %s: %s", self.subscription, ", ".join(refused))
+            return
+        log.info("simulated equipment answering commands on %s", self.subscription)
+        self._subscribed.set()
+
+    def _on_disconnect(
+        self,
+        client: Client,
+        userdata: Any,
+        flags: DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        self._connected.clear()
+        self._subscribed.clear()
+
+    def _on_message(self, client: Client, userdata: Any, message: MQTTMessage) -> None:
+        asset = asset_of(message.topic, self.prefix)
+        try:
+            command = orjson.loads(message.payload)
+        except orjson.JSONDecodeError:
+            command = None
+        if asset is None or not isinstance(command, dict):
+            self.unreadable += 1
+            log.warning("not a command message on %s: %r", message.topic, message.payload[:200])
+            return
+        if _expired(command):
+            self.expired += 1
+            return
+        try:
+            self.responder.on_command(asset, command)
+        except Exception:  # never let one message stop the network thread
+            log.exception("simulated %s could not take a command", asset)
+
+    # the responder's thread ---------------------------------------------------------------------
+
+    def _publish(self, items: Sequence[Item]) -> int:
+        """One QoS 1 message per item; returns once the broker acknowledged them all."""
+        if not self._connected.wait(1.0):
+            raise SinkUnavailable(f"{self.broker}: not connected")
+        infos: list[MQTTMessageInfo] = [
+            self.client.publish(answer_topic(item, self.prefix), orjson.dumps(item), qos=QOS)
+            for item in items
+        ]
+        deadline = time.monotonic() + self._ack_timeout
+        for info in infos:
+            if info.is_published():
+                continue
+            try:
+                info.wait_for_publish(max(deadline - time.monotonic(), 0.001))
+            except (RuntimeError, ValueError) as exc:
+                raise SinkUnavailable(f"{self.broker}: {exc}") from exc
+            if not info.is_published():
+                raise SinkUnavailable(
+                    f"{self.broker}: {len(items)} answers not all acknowledged within "
+                    f"{self._ack_timeout:g} s"
+                )
+        return len(items)
+
+    # lifecycle ----------------------------------------------------------------------------------
+
+    def wait_subscribed(self, timeout: float = 10.0) -> bool:
+        return self._subscribed.wait(timeout)
+
+    def close(self) -> None:
+        """Stop answering (what is still due is not sent) and disconnect."""
+        self.responder.stop()
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def _span(text: str) -> tuple[float, float]:
+    low, _, high = text.partition(",")
+    return float(low), float(high or low)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Answer commands only (no telemetry) until SIGINT or SIGTERM."""
+    parser = argparse.ArgumentParser(
+        prog="python -m metropilot.simulate.mqtt_commands", description=main.__doc__
+    )
+    parser.add_argument(
+        "--url", default=os.environ.get("METROPILOT_MQTT_URL") or "mqtt://127.0.0.1:1883"
+    )
+    parser.add_argument("--prefix", default="metropilot")
+    parser.add_argument("--group", default=None, help="share the commands: $share/GROUP/…")
+    parser.add_argument("--seed", type=int, default=1)
+    defaults = ResponderConfig()
+    parser.add_argument("--failure-rate", type=float, default=defaults.failure_rate)
+    parser.add_argument("--loss-rate", type=float, default=defaults.loss_rate)
+    parser.add_argument(
+        "--ack-delay", type=_span, default=defaults.ack_delay_s, help="seconds: LOW,HIGH"
+    )
+    parser.add_argument(
+        "--work-delay",
+        type=_span,
+        default=defaults.work_delay_s,
+        help="seconds from the acknowledgement to the result: LOW,HIGH",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    equipment = MqttEquipment(
+        args.url,
+        prefix=args.prefix,
+        group=args.group,
+        seed=args.seed,
+        config=ResponderConfig(
+            ack_delay_s=args.ack_delay,
+            work_delay_s=args.work_delay,
+            failure_rate=args.failure_rate,
+            loss_rate=args.loss_rate,
+        ),
+    )
+    try:
+        stop.wait()
+    finally:
+        equipment.close()
+        log.info(
+            "%d commands received, %d answers sent, %d expired",
+            equipment.responder.received,
+            equipment.responder.answered,
+            equipment.expired,
+        )
+
+
+if __name__ == "__main__":
+    main()
