@@ -77,7 +77,7 @@ def a_junction_with_a_bollard(city: Platform) -> dict[str, Any]:
             ]
             if near:
                 return dict(row)
-    pytest.skip("no junction with a bollard nearby in this synthetic city")
+    pytest.fail("the synthetic city (seed 3, scale 0.05) has no junction with a bollard nearby")
 
 
 def report(
