@@ -3,7 +3,7 @@ validation of rule definitions. No database."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from metropilot.alarms.model import (
     parse_rule_spec,
 )
 from metropilot.alarms.rules import (
+    Change,
     RuleSet,
     condition_from_twin,
     hysteresis_step,
@@ -41,13 +42,15 @@ class FakeAsset:
     status: str = "ok"
 
 
-@dataclass(frozen=True)
-class FakeChange:
-    asset: FakeAsset
-    ts_ms: int = 1_000
-    values: dict[str, float] = field(default_factory=dict)
-    previous: dict[str, float] = field(default_factory=dict)
-    events: tuple[str, ...] = ()
+def change_of(
+    asset: FakeAsset,
+    ts_ms: int = 1_000,
+    values: dict[str, float] | None = None,
+    previous: dict[str, float] | None = None,
+    events: tuple[str, ...] = (),
+) -> Change:
+    """What the ingest pipeline hands the engine for one asset of a batch."""
+    return (asset, ts_ms, values or {}, previous or {}, "ok", "ok", events)
 
 
 def make_rule(rule_id: int, rule_type: str, params: dict[str, Any], **extra: Any) -> Rule:
@@ -175,9 +178,9 @@ def test_rules_are_indexed_by_kind_and_metric() -> None:
     camera = FakeAsset(2, kind="camera")
     result = rules.evaluate(
         [
-            FakeChange(light, values={"lamp_failure": 1.0, "power_w": 0.0}),
-            FakeChange(camera, values={"lamp_failure": 1.0, "pm10": 90.0}),
-            FakeChange(FakeAsset(3), values={"power_w": 40.0}),
+            change_of(light, values={"lamp_failure": 1.0, "power_w": 0.0}),
+            change_of(camera, values={"lamp_failure": 1.0, "pm10": 90.0}),
+            change_of(FakeAsset(3), values={"power_w": 40.0}),
         ]
     )
     assert [(f.asset.id, f.rule.id, f.raised, f.value) for f in result.findings] == [
@@ -193,8 +196,8 @@ def test_rules_without_kinds_watch_every_kind_and_scopes_narrow() -> None:
     one = make_rule(3, "state", {"metric": "online", "equals": 0}, asset_ids=(7,))
     rules = RuleSet([anywhere, east, one])
     changes = [
-        FakeChange(FakeAsset(7, kind="camera", commune="21001"), values={"online": 0.0}),
-        FakeChange(FakeAsset(8, kind="bollard", commune="21002"), values={"online": 1.0}),
+        change_of(FakeAsset(7, kind="camera", commune="21001"), values={"online": 0.0}),
+        change_of(FakeAsset(8, kind="bollard", commune="21002"), values={"online": 1.0}),
     ]
     found = {(f.asset.id, f.rule.id, f.raised) for f in rules.evaluate(changes).findings}
     # (8 reports online for the first time: its first normal value is looked at once)
@@ -206,7 +209,7 @@ def test_disabled_and_deleted_rules_are_not_evaluated() -> None:
     gone = make_rule(2, "state", {"metric": "fire"}, deleted_at=datetime(2026, 1, 1, tzinfo=UTC))
     rules = RuleSet([off, gone])
     assert len(rules) == 0
-    assert rules.evaluate([FakeChange(FakeAsset(1), values={"fire": 1.0})]).findings == []
+    assert rules.evaluate([change_of(FakeAsset(1), values={"fire": 1.0})]).findings == []
     assert set(rules.rules) == {1, 2}
 
 
@@ -219,7 +222,7 @@ def test_any_reading_clears_silence_and_events_decide_in_order() -> None:
     rules = RuleSet([silent, door, count])
     camera = FakeAsset(5, kind="camera")
     result = rules.evaluate(
-        [FakeChange(camera, events=("door_forced", "tamper", "door_secured", "tamper"))]
+        [change_of(camera, events=("door_forced", "tamper", "door_secured", "tamper"))]
     )
     assert [(f.rule.id, f.raised) for f in result.findings] == [(1, False), (2, False)]
     assert [(t.rule.id, t.asset.id) for t in result.counts] == [(3, 5)]  # once per batch
@@ -229,9 +232,9 @@ def test_count_of_a_metric_triggers_on_a_rising_edge_only() -> None:
     doors = make_rule(1, "count", {"metric": "door_open", "count": 3, "window_s": 600})
     rules = RuleSet([doors])
     building = FakeAsset(9, kind="building")
-    opened = FakeChange(building, values={"door_open": 1.0}, previous={"door_open": 0.0})
-    again = FakeChange(building, values={"door_open": 1.0}, previous={"door_open": 1.0})
-    first = FakeChange(building, values={"door_open": 1.0})
+    opened = change_of(building, values={"door_open": 1.0}, previous={"door_open": 0.0})
+    again = change_of(building, values={"door_open": 1.0}, previous={"door_open": 1.0})
+    first = change_of(building, values={"door_open": 1.0})
     assert len(rules.evaluate([opened, again, first]).counts) == 2
 
 
@@ -249,11 +252,11 @@ def test_geofence_judges_the_position() -> None:
     outside = {"position_lon": 5.25, "position_lat": 47.35}
     result = rules.evaluate(
         [
-            FakeChange(van, values=inside),
-            FakeChange(van, values=outside, previous=inside),
-            FakeChange(van, values={"speed_kmh": 40.0}),
-            FakeChange(van, values=inside, previous=outside),
-            FakeChange(van, values=inside, previous=inside),
+            change_of(van, values=inside),
+            change_of(van, values=outside, previous=inside),
+            change_of(van, values={"speed_kmh": 40.0}),
+            change_of(van, values=inside, previous=outside),
+            change_of(van, values=inside, previous=inside),
         ]
     )
     assert [f.raised for f in result.findings] == [False, True, False]
@@ -297,14 +300,14 @@ def test_a_fault_is_always_reported_and_its_end_only_at_the_edge(
     for asset_id, value in readings:
         previous = {"lamp_failure": twin[asset_id]} if asset_id in twin else {}
         changes.append(
-            FakeChange(FakeAsset(asset_id), values={"lamp_failure": value}, previous=previous)
+            change_of(FakeAsset(asset_id), values={"lamp_failure": value}, previous=previous)
         )
         twin[asset_id] = value
     findings = RuleSet([lamp]).evaluate(changes).findings
     expected = [
-        (change.asset.id, change.values["lamp_failure"] == 1.0)
-        for change in changes
-        if change.values["lamp_failure"] == 1.0 or change.previous.get("lamp_failure") != 0.0
+        (asset.id, values["lamp_failure"] == 1.0)
+        for asset, _ts, values, previous, *_ in changes
+        if values["lamp_failure"] == 1.0 or previous.get("lamp_failure") != 0.0
     ]
     assert [(f.asset.id, f.raised) for f in findings] == expected
 
@@ -316,7 +319,7 @@ def test_threshold_ends_are_reported_when_leaving_the_band_or_above() -> None:
 
     def found(value: float, before: float | None) -> list[bool]:
         previous = {} if before is None else {"pm10": before}
-        change = FakeChange(sensor, values={"pm10": value}, previous=previous)
+        change = change_of(sensor, values={"pm10": value}, previous=previous)
         return [f.raised for f in rules.evaluate([change]).findings]
 
     assert found(60, 60) == [True]
@@ -333,7 +336,7 @@ def test_heartbeat_ends_are_reported_after_a_silence_only() -> None:
     camera = FakeAsset(4, kind="camera")
 
     def found(ts_s: int) -> int:
-        return len(rules.evaluate([FakeChange(camera, ts_ms=ts_s * 1000)]).findings)
+        return len(rules.evaluate([change_of(camera, ts_ms=ts_s * 1000)]).findings)
 
     assert [found(t) for t in (1000, 1030, 1059, 1200, 1210, 1205)] == [1, 0, 0, 1, 0, 0]
     assert found(900_000) == 1  # asset ids beyond the array grow it

@@ -31,7 +31,7 @@ from metropilot.alarms.model import (
 
 __all__ = [
     "AssetLike",
-    "ChangeLike",
+    "Change",
     "CompiledRule",
     "CountTrigger",
     "Evaluation",
@@ -62,22 +62,12 @@ class AssetLike(Protocol):
     def status(self) -> str: ...
 
 
-class ChangeLike(Protocol):
-    """What one batch brought for one asset (``telemetry.services.TwinChange`` is one)."""
-
-    @property
-    def asset(self) -> AssetLike: ...
-    @property
-    def ts_ms(self) -> int: ...
-    @property
-    def values(self) -> dict[str, float]: ...
-    @property
-    def previous(self) -> Mapping[str, float]:
-        """Each metric's value before the batch (absent: never seen); read-only."""
-        ...
-
-    @property
-    def events(self) -> tuple[str, ...]: ...
+# What one batch brought for one asset, as the telemetry pipeline hands it over
+# (``telemetry.services.TwinChange`` is this tuple, named): the asset, its newest time in the
+# batch (ms), the values brought, each metric's value before the batch (absent: never seen;
+# read-only), the status before and after, the event codes brought. A plain tuple so that the
+# engine unpacks it in one step: it sees every reading of the city.
+Change = tuple[AssetLike, int, dict[str, float], Mapping[str, float], str, str, tuple[str, ...]]
 
 
 # --- verdicts ----------------------------------------------------------------------------------
@@ -226,6 +216,12 @@ class KindRules:
     count_codes: dict[str, list[CompiledRule]] = field(default_factory=dict)
     count_metrics: list[tuple[str, tuple[CompiledRule, ...]]] = field(default_factory=list)
     empty: bool = True
+    # The metrics some rule of this kind looks at: a reading bringing none of them (most of
+    # them: power, light level) is passed over in one set operation.
+    watched: frozenset[str] = frozenset()
+    # The shortest half-timeout of the kind's heartbeat rules: a reading closer than this to
+    # the asset's previous one cannot end a silence.
+    shortest_heartbeat_ms: int = 0
 
 
 class LastSeen:
@@ -316,9 +312,11 @@ class RuleSet:
             count_metrics=[(m, tuple(rs)) for m, rs in count_metrics.items()],
         )
         found.empty = not (metric or heartbeat or geofence or codes or count_codes or count_metrics)
+        found.watched = frozenset(metric) | frozenset(count_metrics)
+        found.shortest_heartbeat_ms = min((half for _, half in heartbeat), default=0)
         return found
 
-    def evaluate(self, changes: Sequence[ChangeLike]) -> Evaluation:
+    def evaluate(self, changes: Sequence[Change]) -> Evaluation:
         """The findings of one batch, proportional to the changes and to the few rules that
         watch what each change brought.
 
@@ -333,19 +331,14 @@ class RuleSet:
         append = result.findings.append
         by_kind = self._by_kind
         last_seen = self.last_seen
-        for change in changes:
-            asset = change.asset
-            rules = by_kind.get(asset.kind)
-            if rules is None:
-                rules = self.for_kind(asset.kind)
+        store = last_seen.ms
+        for asset, ts_ms, values, previous, _before, _after, events in changes:
+            rules = by_kind.get(asset.kind) or self.for_kind(asset.kind)
             if rules.empty:
                 continue
-            ts_ms = change.ts_ms
-            values = change.values
-            if rules.metric_rules:
+            if not rules.watched.isdisjoint(values):
                 # A reading brings a few metrics, of which rules watch fewer still: look each
                 # brought metric up, rather than each watched metric.
-                previous = change.previous
                 checks_of = rules.metric_checks
                 for metric, value in values.items():
                     checks = checks_of.get(metric)
@@ -369,9 +362,13 @@ class RuleSet:
                             append(Finding(compiled, asset, True, ts_ms, value))
                         elif value > clear_at and (before is None or before <= clear_at):
                             append(Finding(compiled, asset, False, ts_ms, value))
+                for metric, compiled_rules in rules.count_metrics:
+                    if values.get(metric) == 1.0 and previous.get(metric) != 1.0:
+                        for compiled in compiled_rules:
+                            if not compiled.scoped or compiled.covers(asset):
+                                result.counts.append(CountTrigger(compiled, asset, ts_ms))
             if rules.heartbeat:
                 # Any reading proves the asset alive; an alarm can only be open after a silence.
-                store = last_seen.ms
                 asset_id = asset.id
                 if asset_id < len(store):
                     last = store[asset_id]
@@ -379,57 +376,59 @@ class RuleSet:
                         store[asset_id] = ts_ms
                 else:
                     last = last_seen.swap(asset_id, ts_ms)
-                for compiled, half_timeout_ms in rules.heartbeat:
-                    if (not last or ts_ms - last >= half_timeout_ms) and (
-                        not compiled.scoped or compiled.covers(asset)
-                    ):
-                        append(Finding(compiled, asset, False, ts_ms))
+                if not last or ts_ms - last >= rules.shortest_heartbeat_ms:
+                    for compiled, half_timeout_ms in rules.heartbeat:
+                        if (not last or ts_ms - last >= half_timeout_ms) and (
+                            not compiled.scoped or compiled.covers(asset)
+                        ):
+                            append(Finding(compiled, asset, False, ts_ms))
             if rules.geofence:
-                self._positions(change, rules, result)
-            if change.events:
-                self._events(change, rules, result)
-            for metric, compiled_rules in rules.count_metrics:
-                if values.get(metric) == 1.0 and change.previous.get(metric) != 1.0:
-                    for compiled in compiled_rules:
-                        if not compiled.scoped or compiled.covers(asset):
-                            result.counts.append(CountTrigger(compiled, asset, ts_ms))
+                self._positions(asset, ts_ms, values, previous, rules, result)
+            if events:
+                self._events(asset, ts_ms, events, rules, result)
         return result
 
     @staticmethod
-    def _positions(change: ChangeLike, rules: KindRules, result: Evaluation) -> None:
-        values, previous = change.values, change.previous
+    def _positions(
+        asset: AssetLike,
+        ts_ms: int,
+        values: Mapping[str, float],
+        previous: Mapping[str, float],
+        rules: KindRules,
+        result: Evaluation,
+    ) -> None:
         lon, lat = values.get("position_lon"), values.get("position_lat")
         if lon is None or lat is None:
             return
         before_lon, before_lat = previous.get("position_lon"), previous.get("position_lat")
-        asset = change.asset
         for compiled in rules.geofence:
             if compiled.scoped and not compiled.covers(asset):
                 continue
             if not compiled.inside(lon, lat):
-                result.findings.append(Finding(compiled, asset, True, change.ts_ms))
+                result.findings.append(Finding(compiled, asset, True, ts_ms))
             elif (
                 before_lon is None
                 or before_lat is None
                 or not compiled.inside(before_lon, before_lat)
             ):
-                result.findings.append(Finding(compiled, asset, False, change.ts_ms))
+                result.findings.append(Finding(compiled, asset, False, ts_ms))
 
     @staticmethod
-    def _events(change: ChangeLike, rules: KindRules, result: Evaluation) -> None:
-        asset = change.asset
+    def _events(
+        asset: AssetLike, ts_ms: int, events: tuple[str, ...], rules: KindRules, result: Evaluation
+    ) -> None:
         decided: dict[int, tuple[CompiledRule, bool]] = {}
         counted: set[int] = set()
-        for code in change.events:  # in arrival order: the last relevant code decides
+        for code in events:  # in arrival order: the last relevant code decides
             for compiled, raises in rules.code_rules.get(code, ()):
                 if not compiled.scoped or compiled.covers(asset):
                     decided[compiled.id] = (compiled, raises)
             for compiled in rules.count_codes.get(code, ()):
                 if compiled.id not in counted and (not compiled.scoped or compiled.covers(asset)):
                     counted.add(compiled.id)
-                    result.counts.append(CountTrigger(compiled, asset, change.ts_ms))
+                    result.counts.append(CountTrigger(compiled, asset, ts_ms))
         for compiled, raises in decided.values():
-            result.findings.append(Finding(compiled, asset, raises, change.ts_ms))
+            result.findings.append(Finding(compiled, asset, raises, ts_ms))
 
 
 def condition_from_twin(

@@ -13,12 +13,11 @@ import threading
 import time
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from types import MappingProxyType
-from typing import Any, NamedTuple, Protocol, cast
+from typing import Any, Protocol, cast
 
 import orjson
 from sqlalchemy import or_, select
@@ -64,20 +63,16 @@ UNKNOWN_REF_RETRY_S = 60.0
 REPLAY_MS = 60 * 60 * 1000
 
 
-class TwinChange(NamedTuple):
-    """What one batch did to one asset, for the rules engine. (A named tuple: one is made for
-    every asset of every batch, and it is the cheapest immutable record Python builds.)"""
-
-    asset: AssetInfo
-    ts_ms: int  # the newest reading of this asset in the batch
-    values: dict[str, float]  # the metrics this batch brought (latest per metric)
-    # Each metric's value before the batch (absent: never seen). Read-only: on the straight road
-    # it is the twin's own dictionary, which moves on once the batch has committed.
-    previous: Mapping[str, float]
-    status_before: str
-    status_after: str
-    events: tuple[str, ...] = ()  # event codes this batch brought
-
+# What one batch did to one asset, for the rules engine: a plain tuple, since one is made for
+# every asset of every batch and the engine unpacks it in one step (``alarms.rules.Change``):
+#   asset          the asset (AssetInfo)
+#   ts_ms          its newest reading in the batch
+#   values         the metrics this batch brought (latest per metric)
+#   previous       each metric's value before the batch (absent: never seen); read-only: on the
+#                  straight road it reads the twin in place, which moves on after the commit
+#   status_before, status_after
+#   events         the event codes this batch brought
+TwinChange = tuple[AssetInfo, int, dict[str, float], Mapping[str, float], str, str, tuple[str, ...]]
 
 # What the twin takes from one asset's change once the batch has committed.
 Update = tuple[
@@ -88,10 +83,9 @@ Update = tuple[
     dict[str, tuple[int, float]] | None,  # the general road's values with their times
     int,  # the asset's row in its kind's columns (straight road)
     dict[str, tuple["array[float]", "array[int]"]] | None,  # those columns (straight road)
+    dict[str, float],  # the values brought (straight road: all at the newest time)
+    str,  # the asset's kind
 ]
-
-# Builds a TwinChange from a tuple in C (one per asset per batch on the straight road).
-new_change: Callable[[tuple[Any, ...]], TwinChange] = partial(tuple.__new__, TwinChange)
 
 
 class BatchObserver(Protocol):
@@ -367,11 +361,11 @@ class IngestPipeline:
         raw_rows: list[tuple[int, str, int, float]] = []
         event_rows: list[tuple[int, int, str, str]] = []
         changes: list[TwinChange | None] = []
-        # (asset id, newest ts, status, derived status, {metric: (ts, value)} or None for the
-        # straight road, the asset's row in its kind's columns, those columns)
         updates: list[Update | None] = []
         # asset id → its change's position, while the asset took the straight road
         straight: dict[int, int] = {}
+        # straight-road changes whose status differs from the registry's (if not undone)
+        restated: list[TwinChange] = []
         # asset id → (info, [newest ts], {metric: (ts, value)}, [event codes]): the general road
         merged: dict[int, tuple[AssetInfo, list[int], dict[str, tuple[int, float]], list[str]]]
         merged = {}
@@ -387,22 +381,25 @@ class IngestPipeline:
         known_ids = len(statuses)
         accepted = 0
         decoded: DecodedReading | DecodedEvent
-        for index, item in enumerate(items):
+        values: dict[str, float]
+        for item in items[:max_batch] if len(items) > max_batch else items:
             try:
-                if index >= max_batch:
-                    raise InvalidItem(
-                        "over_batch_limit", f"a batch holds at most {max_batch} items"
-                    )
                 item_type = type(item)
-                if item_type is DecodedReading or item_type is DecodedEvent:  # the fast road
+                if item_type is DecodedReading:  # the fast road
                     decoded = item
-                    if decoded.ts_ms - now_ms > MAX_FUTURE_MS or decoded.ts_ms < oldest_ms:
-                        raise outside_window(_iso(decoded.ts_ms), decoded.ts_ms, now_ms)
+                    ref, ts_ms, values = item
+                    if ts_ms - now_ms > MAX_FUTURE_MS or ts_ms < oldest_ms:
+                        raise outside_window(_iso(ts_ms), ts_ms, now_ms)
+                elif item_type is DecodedEvent:  # the fast road
+                    decoded = item
+                    ref, ts_ms = item.asset_ref, item.ts_ms
+                    if ts_ms - now_ms > MAX_FUTURE_MS or ts_ms < oldest_ms:
+                        raise outside_window(_iso(ts_ms), ts_ms, now_ms)
                 elif item_type is InvalidItem:
                     raise item
                 else:
                     decoded = decode_item(item, now_ms, oldest_ms, seen_timestamps)
-                ref = decoded.asset_ref
+                    ref, ts_ms = decoded.asset_ref, decoded.ts_ms
                 info = by_ref.get(ref) or resolve(ref) or self._newly_registered(ref)
                 if info is None:
                     raise InvalidItem("unknown_asset", f"no asset {ref!r}")
@@ -417,32 +414,32 @@ class IngestPipeline:
             accepted += 1
             asset_id = info.id
             add_outcome(asset_id)
-            ts_ms = decoded.ts_ms
             if type(decoded) is DecodedReading:
                 values = decoded.values
                 for metric, value in values.items():
                     add_raw((asset_id, metric, ts_ms, value))
                 if asset_id not in straight and asset_id not in merged:
+                    kind = info.kind
                     status_before = statuses[asset_id] if asset_id < known_ids else None
                     if status_before is None:  # first words from this asset
                         previous: Mapping[str, float] = _NOTHING
                         status_before = info.status
                         derived = (
                             "ok"
-                            if values.keys().isdisjoint(STATUS_METRICS)
+                            if STATUS_METRICS.isdisjoint(values)
                             else _derive_status(values, _NOTHING)
                         )
                         row, columns = NEVER, None
                     elif ts_ms > last_seen[asset_id]:  # newer than all the twin holds
-                        row, columns = row_index[asset_id], columns_of.get(info.kind)
+                        row, columns = row_index[asset_id], columns_of.get(kind)
                         previous = (
-                            twin.view(asset_id, info.kind)
+                            twin.view(asset_id, kind)
                             if row == NEVER or columns is None
                             else TwinView(columns, row)
                         )
                         derived = (
                             derived_of[asset_id] or "ok"
-                            if values.keys().isdisjoint(STATUS_METRICS)
+                            if STATUS_METRICS.isdisjoint(values)
                             else _derive_status(values, previous)
                         )
                     else:  # a late reading: the twin may hold newer values
@@ -453,12 +450,24 @@ class IngestPipeline:
                             [],
                         )
                         continue
-                    status_after = info.status if info.status in MANUAL_STATUSES else derived
+                    registered = info.status
+                    status_after = registered if registered in MANUAL_STATUSES else derived
                     straight[asset_id] = len(changes)
-                    add_change(
-                        new_change((info, ts_ms, values, previous, status_before, status_after, ()))
+                    change: TwinChange = (
+                        info,
+                        ts_ms,
+                        values,
+                        previous,
+                        status_before,
+                        status_after,
+                        (),
                     )
-                    add_update((asset_id, ts_ms, status_after, derived, None, row, columns))
+                    add_change(change)
+                    if status_after != registered:
+                        restated.append(change)
+                    add_update(
+                        (asset_id, ts_ms, status_after, derived, None, row, columns, values, kind)
+                    )
                     continue
             else:
                 event_rows.append(
@@ -473,8 +482,8 @@ class IngestPipeline:
                     first = changes[position]
                     assert first is not None
                     changes[position] = updates[position] = None
-                    entry[1][0] = first.ts_ms
-                    entry[2].update((m, (first.ts_ms, v)) for m, v in first.values.items())
+                    entry[1][0] = first[1]
+                    entry[2].update((m, (first[1], v)) for m, v in first[2].items())
             if ts_ms > entry[1][0]:
                 entry[1][0] = ts_ms
             if type(decoded) is DecodedReading:
@@ -485,11 +494,17 @@ class IngestPipeline:
                         latest[metric] = (ts_ms, value)
             else:
                 entry[3].append(decoded.code)  # type: ignore[union-attr]
+        for _ in range(len(items) - max_batch):
+            add_outcome(InvalidItem("over_batch_limit", f"a batch holds at most {max_batch} items"))
+            refused["over_batch_limit"] += 1
 
         if len(straight) < len(changes):  # some were undone
             changes = [change for change in changes if change is not None]
             updates = [update for update in updates if update is not None]
             add_change, add_update = changes.append, updates.append
+        # The changes whose status the registry must record: the straight road's (unless
+        # undone), and the general road's, judged below.
+        status_changes = [c for c in restated if c[0].id in straight]
         for asset_id, (info, newest, latest, codes) in merged.items():
             known = twin.known(asset_id)
             current: Mapping[str, float] = twin.view(asset_id, info.kind) if known else _NOTHING
@@ -505,12 +520,23 @@ class IngestPipeline:
             derived = _derive_status(values, current)
             status_after = info.status if info.status in MANUAL_STATUSES else derived
             status_before = (statuses[asset_id] if known else None) or info.status
-            add_change(
-                TwinChange(
-                    info, newest[0], values, earlier, status_before, status_after, tuple(codes)
+            change = (info, newest[0], values, earlier, status_before, status_after, tuple(codes))
+            add_change(change)
+            if status_after != info.status:
+                status_changes.append(change)
+            add_update(
+                (
+                    asset_id,
+                    newest[0],
+                    status_after,
+                    derived,
+                    brought,
+                    NEVER,
+                    None,
+                    values,
+                    info.kind,
                 )
             )
-            add_update((asset_id, newest[0], status_after, derived, brought, NEVER, None))
         settled = cast(list[TwinChange], changes)
         settled_updates = cast(list[Update], updates)
 
@@ -527,16 +553,15 @@ class IngestPipeline:
                 twins=(),
                 counters=counter_rows,
             )
-            for change in settled:
-                if change.status_after != change.asset.status:
-                    assets_services.set_status(
-                        uow,
-                        change.asset.id,
-                        AssetStatus(change.status_after),
-                        INGEST_ACTOR,
-                        reason="reported by the equipment",
-                    )
-                    status_updates.append((change.asset.id, change.status_after))
+            for asset, *_, status_after, _events in status_changes:
+                assets_services.set_status(
+                    uow,
+                    asset.id,
+                    AssetStatus(status_after),
+                    INGEST_ACTOR,
+                    reason="reported by the equipment",
+                )
+                status_updates.append((asset.id, status_after))
             for observer in self.observers:
                 observer(uow, settled, now)
             if event_rows:
@@ -546,22 +571,29 @@ class IngestPipeline:
 
         # Committed: now the process's memory may move on.
         dirty = self._dirty
-        for change, (asset_id, newest_ms, status, derived, pairs, row, columns) in zip(
-            settled, settled_updates, strict=True
-        ):
+        for (
+            asset_id,
+            newest_ms,
+            status,
+            derived,
+            pairs,
+            row,
+            columns,
+            values,
+            kind,
+        ) in settled_updates:
             if columns is None:  # the general road, or an asset the columns do not hold yet
-                kind = change.asset.kind
                 if pairs is None:
-                    twin.record(asset_id, kind, newest_ms, change.values)
+                    twin.record(asset_id, kind, newest_ms, values)
                 else:
                     for metric, (ts_ms, value) in pairs.items():
                         twin.record_one(asset_id, kind, metric, ts_ms, value)
                 twin.set_state(asset_id, newest_ms, status, derived)
             else:  # the straight road, in line: the change's values share one time
-                for metric, value in change.values.items():
+                for metric, value in values.items():
                     column = columns.get(metric)
                     if column is None:
-                        column = twin.column(change.asset.kind, metric)
+                        column = twin.column(kind, metric)
                     column[0][row] = value
                     column[1][row] = newest_ms
                 last_seen[asset_id] = newest_ms
