@@ -173,6 +173,58 @@ def test_the_twin_survives_a_crash_before_it_was_flushed(city: Platform) -> None
     assert second.latest_values(light.id)["power_w"][1] == 42.0
 
 
+def test_a_flush_writes_the_metrics_reported_since_the_last(
+    city: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest = pipeline(city, twin_flush_interval=3600)
+    ingest.warm_up()
+    now = datetime.now(UTC)
+
+    def at(minutes: float, **metrics: Any) -> dict[str, Any]:
+        ts = (now + timedelta(minutes=minutes)).isoformat()
+        return {"asset": "SL-21231-00001", "ts": ts, "metrics": metrics}
+
+    written: list[tuple[str, float]] = []
+    write_batch = repository.write_batch
+
+    def spy(conn: Any, **rows: Any) -> None:
+        written.extend((metric, value) for _, metric, _, value in rows["twin_values_rows"])
+        write_batch(conn, **rows)
+
+    monkeypatch.setattr(repository, "write_batch", spy)
+    ingest.ingest([at(-10, power_w=40, light_level_pct=80, operating_hours=100)], source="t")
+    ingest.flush()
+    assert sorted(written) == [
+        ("light_level_pct", 80.0),
+        ("operating_hours", 100.0),
+        ("power_w", 40.0),
+    ]
+    written.clear()
+    ingest.ingest([at(-5, power_w=35)], source="t")
+    ingest.flush()
+    assert written == [("power_w", 35.0)]  # not the two metrics that did not change
+    written.clear()
+    # A late reading: its value is older than the last flush, so everything is written again.
+    ingest.ingest([at(-7, operating_hours=101)], source="t")
+    ingest.flush()
+    assert sorted(written) == [
+        ("light_level_pct", 80.0),
+        ("operating_hours", 101.0),
+        ("power_w", 35.0),
+    ]
+    light = ingest.directory.resolve("SL-21231-00001")
+    assert light is not None
+    with city.uow_factory() as uow:
+        stored = {
+            metric: value
+            for asset_id, metric, _, value in repository.twin_value_rows(uow.connection)
+            if asset_id == light.id
+        }
+    assert stored == {
+        metric: value for metric, (_, value) in ingest.latest_values(light.id).items()
+    }
+
+
 def test_a_key_only_sends_for_what_its_scope_names(city: Platform) -> None:
     key = Principal(
         ActorKind.API_KEY,

@@ -8,6 +8,7 @@ Lighting gateways speaking a TALQ-like vocabulary (``lampFailure``, ``supplyLoss
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -352,7 +353,16 @@ def json_items(body: bytes) -> list[Any]:
     """The items of a JSON body — an array of items or one item — decoded on the fast road
     when it can be, else as plain JSON for ``decode_item`` to judge item by item. A body that
     is not JSON at all, or neither an array nor an object, is refused whole (InvalidItem)."""
-    fast = decode_batch(body)
+    # A large body decodes into tens of thousands of objects that form no reference cycles:
+    # the garbage collector would walk them a dozen times for nothing (8% of the decoding).
+    collecting = gc.isenabled()
+    if collecting:
+        gc.disable()
+    try:
+        fast = decode_batch(body)
+    finally:
+        if collecting:
+            gc.enable()
     if fast is not None:
         return fast
     try:

@@ -176,6 +176,11 @@ class IngestPipeline:
         self.directory = AssetDirectory()
         self.twin = Twin()
         self._dirty: dict[int, None] = {}  # an ordered set: the oldest change first
+        # asset id → its last contact as of its last flush: only metrics reported since are
+        # written again (a light sends two of its six metrics a time; rewriting all six tripled
+        # the twin's writes). NEVER: not flushed by this process yet.
+        self._flushed_until = array("q")
+        self._flush_all: set[int] = set()  # assets given an older value since: write everything
         self._flushing = False  # a flush is under way, a slice per batch
         self._unknown: dict[str, float] = {}  # reference → when it was last looked up in vain
         self._last_flush = 0.0
@@ -239,6 +244,8 @@ class IngestPipeline:
             if twin.known(info.id):
                 twin.derived[info.id] = _derive_status(_NOTHING, twin.view(info.id, info.kind))
         self.twin = twin
+        self._flushed_until = array("q")
+        self._flush_all = set()
         self._loaded = True
 
     def _newly_registered(self, ref: str) -> AssetInfo | None:
@@ -319,6 +326,9 @@ class IngestPipeline:
         if not dirty:
             return
         twin, by_id = self.twin, self.directory.by_id
+        flushed_until, flush_all = self._flushed_until, self._flush_all
+        if len(flushed_until) < len(twin.last_seen):
+            flushed_until.extend([NEVER] * (len(twin.last_seen) - len(flushed_until)))
         value_rows: list[tuple[int, str, int, float]] = []
         twin_rows: list[tuple[int, int, str]] = []
         for asset_id in dirty:
@@ -326,10 +336,12 @@ class IngestPipeline:
             status = twin.status[asset_id]
             if info is None or status is None:
                 continue
-            twin_rows.append((asset_id, twin.last_seen[asset_id], status))
+            last_seen = twin.last_seen[asset_id]
+            twin_rows.append((asset_id, last_seen, status))
+            since = NEVER if asset_id in flush_all else flushed_until[asset_id]
             value_rows.extend(
                 (asset_id, metric, ts_ms, value)
-                for metric, (ts_ms, value) in twin.latest(asset_id, info.kind).items()
+                for metric, ts_ms, value in twin.values_since(asset_id, info.kind, since)
             )
         try:
             with self._uow_factory(write=True) as uow:
@@ -346,6 +358,9 @@ class IngestPipeline:
             for asset_id in dirty:  # written with a later flush
                 self._dirty[asset_id] = None
             raise
+        for asset_id, last_seen, _status in twin_rows:
+            flushed_until[asset_id] = last_seen
+            flush_all.discard(asset_id)
 
     def _ingest(
         self, items: Sequence[Any], source: str, principal: Principal | None, now: datetime
@@ -588,6 +603,7 @@ class IngestPipeline:
                 else:
                     for metric, (ts_ms, value) in pairs.items():
                         twin.record_one(asset_id, kind, metric, ts_ms, value)
+                    self._flush_all.add(asset_id)  # a value may be older than the last flush
                 twin.set_state(asset_id, newest_ms, status, derived)
             else:  # the straight road, in line: the change's values share one time
                 for metric, value in values.items():

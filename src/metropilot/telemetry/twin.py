@@ -224,6 +224,17 @@ class Twin:
             if times[row] != NEVER
         }
 
+    def values_since(self, asset_id: int, kind: str, since_ms: int) -> list[tuple[str, int, float]]:
+        """The asset's metrics last reported after ``since_ms``: (metric, time, value)."""
+        row = self.row_index[asset_id] if asset_id < len(self.row_index) else NEVER
+        if row == NEVER:
+            return []
+        return [
+            (metric, times[row], values[row])
+            for metric, (values, times) in self.columns.get(kind, {}).items()
+            if times[row] > since_ms
+        ]
+
     def __len__(self) -> int:
         return sum(1 for status in self.status if status is not None)
 
