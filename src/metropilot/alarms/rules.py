@@ -332,11 +332,21 @@ class RuleSet:
         by_kind = self._by_kind
         last_seen = self.last_seen
         store = last_seen.ms
+        # A batch is mostly of one kind: its rules are looked up when the kind changes.
+        kind_of_rules: str | None = None
+        rules = KindRules()
+        watched: frozenset[str] = frozenset()
+        heartbeat: tuple[tuple[CompiledRule, int], ...] = ()
+        shortest_heartbeat_ms = 0
         for asset, ts_ms, values, previous, _before, _after, events in changes:
-            rules = by_kind.get(asset.kind) or self.for_kind(asset.kind)
+            if asset.kind is not kind_of_rules:
+                kind_of_rules = asset.kind
+                rules = by_kind.get(kind_of_rules) or self.for_kind(kind_of_rules)
+                watched, heartbeat = rules.watched, rules.heartbeat
+                shortest_heartbeat_ms = rules.shortest_heartbeat_ms
             if rules.empty:
                 continue
-            if not rules.watched.isdisjoint(values):
+            if not watched.isdisjoint(values):
                 # A reading brings a few metrics, of which rules watch fewer still: look each
                 # brought metric up, rather than each watched metric.
                 checks_of = rules.metric_checks
@@ -367,7 +377,7 @@ class RuleSet:
                         for compiled in compiled_rules:
                             if not compiled.scoped or compiled.covers(asset):
                                 result.counts.append(CountTrigger(compiled, asset, ts_ms))
-            if rules.heartbeat:
+            if heartbeat:
                 # Any reading proves the asset alive; an alarm can only be open after a silence.
                 asset_id = asset.id
                 if asset_id < len(store):
@@ -376,8 +386,8 @@ class RuleSet:
                         store[asset_id] = ts_ms
                 else:
                     last = last_seen.swap(asset_id, ts_ms)
-                if not last or ts_ms - last >= rules.shortest_heartbeat_ms:
-                    for compiled, half_timeout_ms in rules.heartbeat:
+                if not last or ts_ms - last >= shortest_heartbeat_ms:
+                    for compiled, half_timeout_ms in heartbeat:
                         if (not last or ts_ms - last >= half_timeout_ms) and (
                             not compiled.scoped or compiled.covers(asset)
                         ):

@@ -415,6 +415,8 @@ class IngestPipeline:
                 else:
                     decoded = decode_item(item, now_ms, oldest_ms, seen_timestamps)
                     ref, ts_ms = decoded.asset_ref, decoded.ts_ms
+                    if type(decoded) is DecodedReading:
+                        values = decoded.values
                 info = by_ref.get(ref) or resolve(ref) or self._newly_registered(ref)
                 if info is None:
                     raise InvalidItem("unknown_asset", f"no asset {ref!r}")
@@ -430,7 +432,6 @@ class IngestPipeline:
             asset_id = info.id
             add_outcome(asset_id)
             if type(decoded) is DecodedReading:
-                values = decoded.values
                 for metric, value in values.items():
                     add_raw((asset_id, metric, ts_ms, value))
                 if asset_id not in straight and asset_id not in merged:
