@@ -20,7 +20,7 @@ run). The measurement is repeated (each time on later readings into the same two
 and the median ratio is the verdict.
 
 Usage: .venv/bin/python -m bench.ingest [--scale 1] [--batch 2000] [--readings 200000]
-       [--repeat 3] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+       [--repeat 3] [--rounds 10] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
@@ -203,6 +203,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--readings", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=10,
+        help="alternations per measurement (1: one after the other)",
+    )
     parser.add_argument("--postgres", default="")
     args = parser.parse_args()
     # One core, as the target says: the pipeline is one thread, and nothing else of this
@@ -213,7 +219,13 @@ def main() -> None:
     print(f"observers registered: {len(BATCH_OBSERVERS)} (the rules engine)\n")
     with sqlite_platforms(args.scale) as (pipeline_platform, raw_platform):
         sqlite_rate, sqlite_raw = compare(
-            "SQLite", pipeline_platform, raw_platform, args.readings, args.batch, args.repeat
+            "SQLite",
+            pipeline_platform,
+            raw_platform,
+            args.readings,
+            args.batch,
+            args.repeat,
+            args.rounds,
         )
     if args.postgres:
         with (
@@ -227,6 +239,7 @@ def main() -> None:
                 args.readings,
                 args.batch,
                 args.repeat,
+                args.rounds,
             )
     ok = sqlite_rate >= 50_000 and sqlite_rate / sqlite_raw >= 0.5
     print(

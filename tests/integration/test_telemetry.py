@@ -331,6 +331,38 @@ def test_an_asset_registered_after_the_warm_up_is_found_on_first_sight(city: Pla
     assert ingest._unknown["SL-NOWHERE"] == looked_up
 
 
+def test_an_asset_whose_first_words_were_an_event_keeps_its_own_row(city: Platform) -> None:
+    """Registered after the warm-up, it has no row in its kind's columns until it reports a
+    value; another light given a row in the same batch keeps its values."""
+    from tests.factories import light
+
+    ingest = pipeline(city)
+    ingest.warm_up()
+    with city.uow_factory() as uow:
+        known = asset_services.get_asset(uow, ingest.directory.resolve("SL-21231-00001").id)  # type: ignore[union-attr]
+    with city.uow_factory(write=True) as uow:
+        asset_services.import_assets(
+            uow,
+            [
+                light("SL-NEW-A", known.lon, known.lat, maintainer=None),
+                light("SL-NEW-B", known.lon, known.lat, maintainer=None),
+            ],
+            TEST_ACTOR,
+        )
+        uow.commit()
+    event = {"asset": "SL-NEW-A", "ts": (NOW - timedelta(minutes=3)).isoformat()}
+    event["event"] = {"code": "door_open"}
+    assert ingest.ingest([event], source="test", now=NOW).accepted == 1
+    # B's first words give it a row after the commit, A is given one as its reading is read.
+    batch = [reading("SL-NEW-B", -2, power_w=22), reading("SL-NEW-A", -1, power_w=11)]
+    assert ingest.ingest(batch, source="test", now=NOW).accepted == 2
+    a, b = ingest.directory.resolve("SL-NEW-A"), ingest.directory.resolve("SL-NEW-B")
+    assert a is not None
+    assert b is not None
+    assert ingest.latest_values(a.id)["power_w"][1] == 11.0
+    assert ingest.latest_values(b.id)["power_w"][1] == 22.0
+
+
 def test_how_readings_are_split_into_batches_never_changes_the_twin(city: Platform) -> None:
     """The straight road (an asset once in a batch, newer than its twin) and the general one
     (seen twice, late, with events) end in the same twin: the newest value of each metric."""

@@ -448,11 +448,14 @@ class IngestPipeline:
                         row, columns = NEVER, None
                     elif ts_ms > last_seen[asset_id]:  # newer than all the twin holds
                         row, columns = row_index[asset_id], columns_of.get(kind)
-                        previous = (
-                            twin.view(asset_id, kind)
-                            if row == NEVER or columns is None
-                            else TwinView(columns, row)
-                        )
+                        if row == NEVER or columns is None:
+                            # Known, yet no row in its kind's columns (an asset registered
+                            # since the warm-up whose first words were an event): the twin
+                            # gives it one now, and records it after the commit by that row.
+                            previous = twin.view(asset_id, kind)
+                            row, columns = NEVER, None
+                        else:
+                            previous = TwinView(columns, row)
                         derived = (
                             derived_of[asset_id] or "ok"
                             if STATUS_METRICS.isdisjoint(values)
