@@ -217,30 +217,15 @@ def main() -> None:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     header("ingest: end to end against the raw insert of the same rows")
     print(f"observers registered: {len(BATCH_OBSERVERS)} (the rules engine)\n")
+    workload_size = (args.readings, args.batch, args.repeat, args.rounds)
     with sqlite_platforms(args.scale) as (pipeline_platform, raw_platform):
-        sqlite_rate, sqlite_raw = compare(
-            "SQLite",
-            pipeline_platform,
-            raw_platform,
-            args.readings,
-            args.batch,
-            args.repeat,
-            args.rounds,
-        )
+        sqlite_rate, sqlite_raw = compare("SQLite", pipeline_platform, raw_platform, *workload_size)
     if args.postgres:
         with (
             postgres_platform(args.postgres, args.scale) as pipeline_platform,
             postgres_platform(args.postgres, args.scale) as raw_platform,
         ):
-            compare(
-                "PostgreSQL",
-                pipeline_platform,
-                raw_platform,
-                args.readings,
-                args.batch,
-                args.repeat,
-                args.rounds,
-            )
+            compare("PostgreSQL", pipeline_platform, raw_platform, *workload_size)
     ok = sqlite_rate >= 50_000 and sqlite_rate / sqlite_raw >= 0.5
     print(
         f"\ntarget ≥ 50,000 readings/s into SQLite and ratio ≥ 0.5 (the median of {args.repeat}): "

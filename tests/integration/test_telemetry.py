@@ -304,18 +304,22 @@ def test_series_raw_hourly_daily_and_retention(city: Platform) -> None:
     assert raw_count(city) == 0
 
 
-def test_an_asset_registered_after_the_warm_up_is_found_on_first_sight(city: Platform) -> None:
+def register_lights_after_the_warm_up(city: Platform, ingest: IngestPipeline, *refs: str) -> None:
+    """New street lights beside a known one, registered once the pipeline has loaded."""
     from tests.factories import light
 
-    ingest = pipeline(city)
-    ingest.warm_up()
     with city.uow_factory() as uow:
         known = asset_services.get_asset(uow, ingest.directory.resolve("SL-21231-00001").id)  # type: ignore[union-attr]
     with city.uow_factory(write=True) as uow:
-        asset_services.import_assets(
-            uow, [light("SL-NEW-1", known.lon, known.lat, maintainer=None)], TEST_ACTOR
-        )
+        lights = [light(ref, known.lon, known.lat, maintainer=None) for ref in refs]
+        asset_services.import_assets(uow, lights, TEST_ACTOR)
         uow.commit()
+
+
+def test_an_asset_registered_after_the_warm_up_is_found_on_first_sight(city: Platform) -> None:
+    ingest = pipeline(city)
+    ingest.warm_up()
+    register_lights_after_the_warm_up(city, ingest, "SL-NEW-1")
     result = ingest.ingest(
         [reading("SL-NEW-1", -1, power_w=12), reading("SL-NOWHERE", -1, power_w=1)],
         source="test",
@@ -334,22 +338,9 @@ def test_an_asset_registered_after_the_warm_up_is_found_on_first_sight(city: Pla
 def test_an_asset_whose_first_words_were_an_event_keeps_its_own_row(city: Platform) -> None:
     """Registered after the warm-up, it has no row in its kind's columns until it reports a
     value; another light given a row in the same batch keeps its values."""
-    from tests.factories import light
-
     ingest = pipeline(city)
     ingest.warm_up()
-    with city.uow_factory() as uow:
-        known = asset_services.get_asset(uow, ingest.directory.resolve("SL-21231-00001").id)  # type: ignore[union-attr]
-    with city.uow_factory(write=True) as uow:
-        asset_services.import_assets(
-            uow,
-            [
-                light("SL-NEW-A", known.lon, known.lat, maintainer=None),
-                light("SL-NEW-B", known.lon, known.lat, maintainer=None),
-            ],
-            TEST_ACTOR,
-        )
-        uow.commit()
+    register_lights_after_the_warm_up(city, ingest, "SL-NEW-A", "SL-NEW-B")
     event = {"asset": "SL-NEW-A", "ts": (NOW - timedelta(minutes=3)).isoformat()}
     event["event"] = {"code": "door_open"}
     assert ingest.ingest([event], source="test", now=NOW).accepted == 1
