@@ -28,6 +28,7 @@ Measured, over loopback HTTP as an operator (bearer token):
   (acknowledged, done or failed), and until every one is settled.
 
 Usage: .venv/bin/python -m bench.commands [--commands 200] [--area 5000] [--poll-ms 5]
+       [--workers 1] [--postgres ADMIN_URL]
 """
 
 from __future__ import annotations
@@ -356,7 +357,7 @@ def run(args: argparse.Namespace) -> bool:
         say("starting the server and the ingest …")
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        serve_log, ingest_log = work_dir / "serve.log", work_dir / "ingest.log"
+        serve_log = work_dir / "serve.log"
         server = stack.enter_context(
             process(
                 [sys.executable, "-m", "metropilot", "serve", "--port", str(port)],
@@ -364,26 +365,34 @@ def run(args: argparse.Namespace) -> bool:
                 serve_log,
             )
         )
-        ingest_args = [
-            sys.executable,
-            "-m",
-            "metropilot",
-            "ingest",
-            "--client-id",
-            f"bench-commands-ingest-{uuid.uuid4().hex[:8]}",
-            "--session-expiry-hours",
-            "0",  # the broker forgets this worker's session when it leaves
-            "--stats-every",
-            "1",
-        ]
-        ingest = stack.enter_context(process(ingest_args, env, ingest_log))
+        # One worker, or several sharing the topics (an MQTT shared subscription), as
+        # docs/telemetry-mqtt.md describes for more messages than one worker takes.
+        group = ["--group", f"bench-{uuid.uuid4().hex[:8]}"] if args.workers > 1 else []
+        workers = []
+        for n in range(1, args.workers + 1):
+            ingest_log = work_dir / (f"ingest-{n}.log" if args.workers > 1 else "ingest.log")
+            ingest_args = [
+                sys.executable,
+                "-m",
+                "metropilot",
+                "ingest",
+                *group,
+                "--client-id",
+                f"bench-commands-ingest-{uuid.uuid4().hex[:8]}",
+                "--session-expiry-hours",
+                "0",  # the broker forgets this worker's session when it leaves
+                "--stats-every",
+                "1",
+            ]
+            workers.append((stack.enter_context(process(ingest_args, env, ingest_log)), ingest_log))
         wait_for(lambda: answers(base), "metropilot serve", server, serve_log)
-        wait_for(
-            lambda: "subscribed to" in ingest_log.read_text(errors="replace"),
-            "metropilot ingest",
-            ingest,
-            ingest_log,
-        )
+        for ingest, ingest_log in workers:
+            wait_for(
+                lambda log=ingest_log: "subscribed to" in log.read_text(errors="replace"),
+                "metropilot ingest",
+                ingest,
+                ingest_log,
+            )
         say("server and ingest up; the bare broker …")
         one_way, request_reply = broker_round_trips(args.broker, args.commands)
         client = stack.enter_context(
@@ -448,6 +457,9 @@ def main() -> None:
     parser.add_argument("--area", type=int, default=5000)
     parser.add_argument("--poll-ms", type=float, default=5.0)
     parser.add_argument("--seed", type=int, default=9)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="ingest workers sharing the topics (a group)"
+    )
     parser.add_argument(
         "--postgres",
         metavar="ADMIN_URL",
