@@ -27,7 +27,7 @@ from metropilot.bootstrap import Platform
 from metropilot.shared.errors import InvalidInput
 from metropilot.simulate.services import generate_metropolis
 from metropilot.telemetry import services
-from metropilot.telemetry.model import InvalidItem
+from metropilot.telemetry.model import DecodedReading, InvalidItem
 from metropilot.telemetry.mqtt import (
     BrokerAddress,
     MqttIngest,
@@ -194,9 +194,15 @@ def test_topics_and_payloads_become_pipeline_items() -> None:
         "$share/ingest/metropilot/+/events",
     ]
     reading = {"ts": "2026-01-01T00:00:00+00:00", "metrics": {"power_w": 1}}
+    # Well formed: the fast road, the asset taken from the topic.
     assert items_of("metropilot/SL-1/telemetry", orjson.dumps(reading)) == [
-        {**reading, "asset": "SL-1"}
+        DecodedReading("SL-1", 1_767_225_600_000, {"power_w": 1.0})
     ]
+    assert (
+        items_of("metropilot/7/telemetry", orjson.dumps([reading, {**reading, "asset": 7}]))
+        == [DecodedReading("7", 1_767_225_600_000, {"power_w": 1.0})] * 2
+    )
+    # Another asset named inside: item by item, and that one refused.
     both = items_of("metropilot/SL-1/telemetry", orjson.dumps([reading, {**reading, "asset": 7}]))
     assert both[0]["asset"] == "SL-1"
     assert isinstance(both[1], InvalidItem)

@@ -24,6 +24,7 @@ from metropilot.telemetry.model import (
     decode_item,
     json_items,
 )
+from metropilot.telemetry.mqtt import _reading as mqtt_reading
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
@@ -91,6 +92,35 @@ def test_the_fast_road_never_accepts_what_the_general_road_refuses(batch: list[A
         verdict = general(item)
         if isinstance(decoded, DecodedReading | DecodedEvent) and isinstance(verdict, str):
             # the window is checked by the pipeline for both roads, not by the decoder
+            assert verdict in ("future_timestamp", "too_old"), (item, verdict)
+            continue
+        assert decoded == verdict, item
+
+
+# What a device publishes on its own topic: the asset may be left out, or named again.
+topic_items = st.fixed_dictionaries(
+    {"ts": timestamps},
+    optional={
+        "asset": st.one_of(assets, st.sampled_from(["SL-000001", " SL-000001", "7", 7])),
+        "metrics": st.one_of(st.dictionaries(metric_names, metric_value, max_size=4), st.none()),
+        "event": st.one_of(events, st.none()),
+    },
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(topic_items, min_size=1, max_size=4), st.sampled_from(["SL-000001", "7"]))
+def test_on_an_mqtt_topic_the_fast_road_agrees_with_the_general_one(
+    batch: list[Any], topic_asset: str
+) -> None:
+    fast = decode_batch(orjson.dumps(batch), topic_asset)
+    if fast is None:
+        return  # declined: the consumer shapes each item for the general road
+    assert len(fast) == len(batch)
+    for item, decoded in zip(batch, fast, strict=True):
+        shaped = mqtt_reading(item, topic_asset)
+        verdict = shaped.reason if isinstance(shaped, InvalidItem) else general(shaped)
+        if isinstance(verdict, str):
             assert verdict in ("future_timestamp", "too_old"), (item, verdict)
             continue
         assert decoded == verdict, item

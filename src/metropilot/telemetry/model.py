@@ -293,16 +293,19 @@ class _FastEvent(msgspec.Struct, forbid_unknown_fields=True):
     payload: dict[str, Any] | UnsetType = UNSET
 
 
-_FastItem: Any = msgspec.defstruct(
-    "_FastItem",
-    [
-        ("asset", Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | int),
-        ("ts", Annotated[datetime, msgspec.Meta(tz=True)]),
-        ("metrics", _FastMetrics | None, None),  # null is refused below, as when absent
-        ("event", _FastEvent | UnsetType, UNSET),
-    ],
-)
+_FAST_REF = Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | int
+_FAST_FIELDS: list[tuple[str, Any, Any]] = [
+    ("ts", Annotated[datetime, msgspec.Meta(tz=True)], msgspec.NODEFAULT),
+    ("metrics", _FastMetrics | None, None),  # null is refused below, as when absent
+    ("event", _FastEvent | UnsetType, UNSET),
+]
+_FastItem: Any = msgspec.defstruct("_FastItem", [("asset", _FAST_REF), *_FAST_FIELDS])
 _FAST_BATCH = msgspec.json.Decoder(list[_FastItem] | _FastItem)
+# On an MQTT topic the asset is the topic's; an item may name it again (it must be the same).
+_FastTopicItem: Any = msgspec.defstruct(
+    "_FastTopicItem", [*_FAST_FIELDS, ("asset", _FAST_REF | UnsetType, UNSET)]
+)
+_FAST_TOPIC_BATCH = msgspec.json.Decoder(list[_FastTopicItem] | _FastTopicItem)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 # Metrics whose decoded value is not yet the float the twin stores (booleans, the position).
@@ -315,14 +318,20 @@ new_reading: Callable[[tuple[str, int, dict[str, float]]], DecodedReading] = par
 )
 
 
-def decode_batch(body: bytes) -> list[DecodedReading | DecodedEvent] | None:
+def decode_batch(
+    body: bytes | bytearray | str, topic_asset: str | None = None
+) -> list[DecodedReading | DecodedEvent] | None:
     """A JSON body (an array of items or one item) decoded on the fast road, or None when
-    any part of it needs the general road."""
+    any part of it needs the general road. ``topic_asset``: the body came on that asset's MQTT
+    topic, and its items may leave the asset out."""
+    decoder, single = (
+        (_FAST_BATCH, _FastItem) if topic_asset is None else (_FAST_TOPIC_BATCH, _FastTopicItem)
+    )
     try:
-        parsed = _FAST_BATCH.decode(body)
+        parsed = decoder.decode(body)
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
-    if type(parsed) is _FastItem:
+    if type(parsed) is single:
         parsed = [parsed]
     # Every item's metrics as a dictionary of the metrics it carried, in one call in C (None
     # where an item carries none).
@@ -336,10 +345,14 @@ def decode_batch(body: bytes) -> list[DecodedReading | DecodedEvent] | None:
             ref = ref.strip()
             if not ref:
                 return None
+        elif ref is UNSET:
+            ref = topic_asset
         else:
             ref = str(ref)
             if len(ref) > 100:
                 return None
+        if topic_asset is not None and ref != topic_asset:
+            return None  # the general road refuses it, saying which asset the topic named
         ts_ms = (item.ts - epoch) // millisecond
         event = item.event
         if event is not UNSET:

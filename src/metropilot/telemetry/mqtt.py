@@ -43,7 +43,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from metropilot.shared.errors import InvalidInput
-from metropilot.telemetry.model import InvalidItem
+from metropilot.telemetry.model import InvalidItem, decode_batch
 from metropilot.telemetry.services import BatchResult
 
 __all__ = [
@@ -200,6 +200,12 @@ def items_of(topic: str, payload: bytes | bytearray | str, prefix: str = "metrop
     asset = asset.strip()
     if not asset or kind not in ("telemetry", "events"):
         return [InvalidItem("bad_topic", f"not a telemetry or events topic: {topic!r}")]
+    if kind == "telemetry":
+        # A well-formed message (a gateway's array above all) takes the fast road; anything
+        # unusual is judged item by item below.
+        fast = decode_batch(payload, asset)
+        if fast is not None:
+            return list(fast)
     try:
         document = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
