@@ -311,7 +311,7 @@ def own_broker(work_dir: Path) -> Iterator[Broker]:
     config = work_dir / "mosquitto.conf"
     config.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        "max_queued_messages 0\nmax_queued_bytes 0\n"
+        "max_queued_messages 0\nmax_queued_bytes 0\nset_tcp_nodelay true\n"
     )
     broker = subprocess.Popen(
         ["mosquitto", "-c", str(config)],

@@ -12,6 +12,7 @@ rather than by waiting for the real intervals.
 from __future__ import annotations
 
 import random
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -171,6 +172,16 @@ def listening(rig: Rig) -> Iterator[list[tuple[str, dict[str, Any]]]]:
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def test_the_platform_and_the_equipment_send_small_packets_at_once(rig: Rig) -> None:
+    """Nagle's algorithm off on every MQTT connection of theirs: otherwise a command or an
+    answer that follows another waits for its TCP acknowledgement (up to 40 ms)."""
+    equipment = rig.equipment()
+    for client in (rig.transport.client, rig.ingest.client, equipment.client):
+        connection = client.socket()
+        assert connection is not None
+        assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 
 def test_a_command_is_acknowledged_then_done_through_the_broker(rig: Rig) -> None:

@@ -20,7 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from metropilot.telemetry.mqtt import parse_mqtt_url
+from metropilot.telemetry.mqtt import parse_mqtt_url, send_without_delay
 
 __all__ = ["MqttCommandTransport", "command_topic"]
 
@@ -70,6 +70,7 @@ class MqttCommandTransport:
         if reason_code.is_failure:
             log.error("the broker %s refused the command publisher: %s", self.broker, reason_code)
             return
+        send_without_delay(client)
         self._connected.set()
 
     def _on_disconnect(

@@ -46,7 +46,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from metropilot.simulate.commands import Responder, ResponderConfig
 from metropilot.simulate.runner import SinkUnavailable, topic_for
-from metropilot.telemetry.mqtt import parse_mqtt_url
+from metropilot.telemetry.mqtt import parse_mqtt_url, send_without_delay
 
 __all__ = ["MqttEquipment", "answer_topic", "asset_of", "command_subscription"]
 
@@ -152,6 +152,7 @@ class MqttEquipment:
         if reason_code.is_failure:
             log.error("the broker %s refused the simulated equipment: %s", self.broker, reason_code)
             return
+        send_without_delay(client)
         self._connected.set()
         # A clean session: subscribe on every connection.
         client.subscribe([(self.subscription, SubscribeOptions(qos=QOS))])

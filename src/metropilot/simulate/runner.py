@@ -340,12 +340,15 @@ class MqttSink:
         self._connected.wait(connect_timeout)
 
     def _on_connect(
-        self, _client: Any, _userdata: Any, _flags: Any, reason: Any, _properties: Any
+        self, client: Any, _userdata: Any, _flags: Any, reason: Any, _properties: Any
     ) -> None:
         if getattr(reason, "is_failure", False):
             self._last_problem = f"the broker refused the connection: {reason}"
             self._connected.clear()
         else:
+            from metropilot.telemetry.mqtt import send_without_delay  # with paho, when used
+
+            send_without_delay(client)
             self._connected.set()
 
     def _on_disconnect(

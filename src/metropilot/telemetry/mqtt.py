@@ -22,8 +22,10 @@ the process dies. A message redelivered after a crash is harmless: a reading alr
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
+import socket
 import ssl
 import threading
 import time
@@ -53,6 +55,7 @@ __all__ = [
     "MqttStats",
     "items_of",
     "parse_mqtt_url",
+    "send_without_delay",
     "subscriptions",
 ]
 
@@ -151,6 +154,17 @@ def subscriptions(options: MqttOptions) -> list[str]:
     if options.group:
         return [f"$share/{options.group}/{topic}" for topic in topics]
     return topics
+
+
+def send_without_delay(client: Client) -> None:
+    """Send this client's small packets (a command, an answer, an acknowledgement) at once.
+
+    paho leaves Nagle's algorithm on: a packet waits until the previous one is acknowledged,
+    which the other end delays by up to 40 ms when it has nothing to send back. That cost a
+    command's round trip about 25 ms at each client that sends two packets in a row."""
+    # Not a TCP socket (a websocket transport, a Unix socket), or already closed: nothing to do.
+    with contextlib.suppress(AttributeError, OSError):
+        client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # type: ignore[union-attr]
 
 
 # --- payloads -------------------------------------------------------------------------------
@@ -323,6 +337,7 @@ class MqttIngest:
         if reason_code.is_failure:
             log.error("the broker %s refused the connection: %s", self.broker, reason_code)
             return
+        send_without_delay(client)
         with self._ack_lock:
             self._generation += 1
         self.stats.connections += 1
