@@ -31,21 +31,20 @@ import os
 import signal
 import ssl
 import threading
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
 import orjson
-from paho.mqtt.client import Client, ConnectFlags, DisconnectFlags, MQTTMessage, MQTTMessageInfo
+from paho.mqtt.client import Client, ConnectFlags, DisconnectFlags, MQTTMessage
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from metropilot.simulate.commands import Responder, ResponderConfig
-from metropilot.simulate.runner import SinkUnavailable, topic_for
+from metropilot.simulate.runner import SinkUnavailable, publish_acknowledged, topic_for
 from metropilot.telemetry.mqtt import parse_mqtt_url, send_without_delay
 
 __all__ = ["MqttEquipment", "answer_topic", "asset_of", "command_subscription"]
@@ -207,23 +206,12 @@ class MqttEquipment:
         """One QoS 1 message per item; returns once the broker acknowledged them all."""
         if not self._connected.wait(1.0):
             raise SinkUnavailable(f"{self.broker}: not connected")
-        infos: list[MQTTMessageInfo] = [
-            self.client.publish(answer_topic(item, self.prefix), orjson.dumps(item), qos=QOS)
-            for item in items
-        ]
-        deadline = time.monotonic() + self._ack_timeout
-        for info in infos:
-            if info.is_published():
-                continue
-            try:
-                info.wait_for_publish(max(deadline - time.monotonic(), 0.001))
-            except (RuntimeError, ValueError) as exc:
-                raise SinkUnavailable(f"{self.broker}: {exc}") from exc
-            if not info.is_published():
-                raise SinkUnavailable(
-                    f"{self.broker}: {len(items)} answers not all acknowledged within "
-                    f"{self._ack_timeout:g} s"
-                )
+        publish_acknowledged(
+            self.client,
+            [(answer_topic(item, self.prefix), orjson.dumps(item)) for item in items],
+            self._ack_timeout,
+            str(self.broker),
+        )
         return len(items)
 
     # lifecycle ----------------------------------------------------------------------------------

@@ -68,6 +68,7 @@ __all__ = [
     "city_from_generated",
     "load_city",
     "parse_duration",
+    "publish_acknowledged",
     "start_in_background",
     "topic_for",
 ]
@@ -186,6 +187,26 @@ class SinkUnavailable(Exception):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+def publish_acknowledged(
+    client: Any, messages: Sequence[tuple[str, bytes]], timeout_s: float, name: str
+) -> None:
+    """Publish (topic, payload) messages at QoS 1 and return once the broker acknowledged every
+    one; SinkUnavailable when it did not within ``timeout_s`` (the caller sends them again)."""
+    infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
+    deadline = time.monotonic() + timeout_s
+    for info in infos:
+        if info.is_published():
+            continue
+        try:
+            info.wait_for_publish(max(deadline - time.monotonic(), 0.001))
+        except (RuntimeError, ValueError) as exc:
+            raise SinkUnavailable(f"{name}: {exc}") from exc
+        if not info.is_published():
+            raise SinkUnavailable(
+                f"{name}: {len(messages)} messages not all acknowledged within {timeout_s:g} s"
+            )
 
 
 class SinkRefused(Exception):
@@ -361,20 +382,12 @@ class MqttSink:
         if not self._connected.wait(1.0) or not self._client.is_connected():
             raise SinkUnavailable(f"{self.name}: {self._last_problem}")
         client = self._client
-        infos = [client.publish(topic_for(item), orjson.dumps(item), qos=1) for item in items]
-        deadline = time.monotonic() + self._ack_timeout
-        for info in infos:
-            if info.is_published():
-                continue
-            try:
-                info.wait_for_publish(max(deadline - time.monotonic(), 0.001))
-            except (RuntimeError, ValueError) as exc:
-                raise SinkUnavailable(f"{self.name}: {exc}") from exc
-            if not info.is_published():
-                raise SinkUnavailable(
-                    f"{self.name}: {len(items)} messages not all acknowledged within "
-                    f"{self._ack_timeout:g} s"
-                )
+        publish_acknowledged(
+            client,
+            [(topic_for(item), orjson.dumps(item)) for item in items],
+            self._ack_timeout,
+            self.name,
+        )
         return SendResult(accepted=len(items))
 
     def close(self) -> None:
