@@ -9,6 +9,7 @@ from functools import partial
 from sqlalchemy import Engine
 
 from metropilot.accounts import passwords
+from metropilot.accounts.services import LastUse
 from metropilot.alarms.services import AlarmEngine
 from metropilot.audit import services as audit_services
 from metropilot.cases import services as cases_services
@@ -39,6 +40,8 @@ class Platform:
     _transport: CommandTransport | None = field(default=None, repr=False)
     journal: Journal | None = field(default=None, repr=False)
     bus: MessageBus | None = field(default=None, repr=False)
+    # When sessions and keys were last used, noted by requests, written by housekeeping.
+    last_use: LastUse = field(default_factory=LastUse, repr=False)
 
     @property
     def command_transport(self) -> CommandTransport:

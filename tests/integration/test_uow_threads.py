@@ -16,6 +16,7 @@ def test_a_write_left_by_another_thread_lets_the_next_one_in(platform: Platform)
     def enter() -> None:  # a worker thread that lives on, as a pool's does
         uow = platform.uow_factory(write=True)
         uow.__enter__()
+        uow.connection.exec_driver_sql("SELECT 1")  # the transaction begins at its first use
         holder["uow"] = uow
         entered.set()
         left.wait(10)
@@ -43,3 +44,61 @@ def test_a_write_left_by_another_thread_lets_the_next_one_in(platform: Platform)
     finally:
         left.set()  # the first worker lives on until now: its thread id is not reused
         worker.join(5)
+
+
+def test_a_handler_of_a_committed_event_writes_in_the_thread_that_committed(
+    platform: Platform,
+) -> None:
+    """The bus delivers after the commit has ended the transaction: a handler may write at once
+    (cases open from alarms and reports that way), whichever worker thread committed."""
+    from dataclasses import dataclass
+
+    from metropilot.shared.events import DomainEvent
+
+    @dataclass(frozen=True, kw_only=True)
+    class Noticed(DomainEvent):
+        pass
+
+    assert platform.bus is not None
+    handled = threading.Event()
+
+    def write_on_notice(_: Noticed) -> None:
+        with platform.uow_factory(write=True) as uow:
+            uow.connection.exec_driver_sql("SELECT 1")
+            uow.commit()
+        handled.set()
+
+    platform.bus.subscribe(Noticed, write_on_notice)
+    try:
+
+        def commit_with_event() -> None:
+            with platform.uow_factory(write=True) as uow:
+                uow.connection.exec_driver_sql("SELECT 1")
+                uow.record(Noticed())
+                uow.commit()
+
+        thread = threading.Thread(target=commit_with_event, daemon=True)
+        thread.start()
+        thread.join(10)
+        assert handled.is_set(), "the handler waited for the writer its own commit held"
+    finally:
+        platform.bus.unsubscribe(Noticed, write_on_notice)
+
+
+def test_database_work_on_an_event_loop_is_refused_before_it_blocks(platform: Platform) -> None:
+    import asyncio
+
+    import pytest
+
+    from metropilot.db.uow import BlockingOnEventLoop
+
+    async def on_the_loop() -> None:
+        with platform.uow_factory(write=True) as uow:
+            uow.connection.exec_driver_sql("SELECT 1")
+
+    with pytest.raises(BlockingOnEventLoop):
+        asyncio.run(on_the_loop())
+    # …and nothing was left held: the next writer goes in at once.
+    with platform.uow_factory(write=True) as uow:
+        uow.connection.exec_driver_sql("SELECT 1")
+        uow.commit()

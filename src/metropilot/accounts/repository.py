@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,8 +15,10 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    bindparam,
     false,
     insert,
+    or_,
     select,
 )
 from sqlalchemy.engine import Connection
@@ -52,6 +55,7 @@ __all__ = [
     "list_organisations",
     "list_users",
     "organisations",
+    "record_last_use",
     "revoke_sessions_of",
     "save_organisation",
     "teams",
@@ -455,6 +459,30 @@ def get_session(conn: Connection, token_hash: str) -> Any:
 
 def update_session(conn: Connection, session_id: int, **values: Any) -> None:
     conn.execute(auth_sessions.update().where(auth_sessions.c.id == session_id).values(**values))
+
+
+def record_last_use(
+    conn: Connection, sessions: Mapping[int, datetime], keys: Mapping[int, datetime]
+) -> None:
+    """Move sessions' last-seen and keys' last-used times forward (never back)."""
+    s, k = auth_sessions.c, api_keys.c
+    if sessions:
+        conn.execute(
+            auth_sessions.update()
+            .where(s.id == bindparam("session_id"), s.last_seen_at < bindparam("at"))
+            .values(last_seen_at=bindparam("at")),
+            [{"session_id": i, "at": at} for i, at in sessions.items()],
+        )
+    if keys:
+        conn.execute(
+            api_keys.update()
+            .where(
+                k.id == bindparam("key_id"),
+                or_(k.last_used_at.is_(None), k.last_used_at < bindparam("at")),
+            )
+            .values(last_used_at=bindparam("at")),
+            [{"key_id": i, "at": at} for i, at in keys.items()],
+        )
 
 
 def revoke_sessions_of(conn: Connection, user_id: int, now: datetime) -> None:

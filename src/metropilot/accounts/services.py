@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,6 +41,7 @@ from metropilot.territory import repository as territory_repository
 __all__ = [
     "AccountLocked",
     "AuthenticationFailed",
+    "LastUse",
     "LoginPolicy",
     "OrganisationSaved",
     "ResolvedKey",
@@ -64,14 +66,11 @@ __all__ = [
     "save_organisation",
     "set_password",
     "set_user_disabled",
-    "touch_key",
-    "touch_session",
     "verify_login",
 ]
 
 SESSION_PREFIX = "mps_"
 KEY_PREFIX = "mpk_"
-TOUCH_EVERY = timedelta(minutes=1)  # how stale last-seen/last-used times may get
 
 
 class AuthenticationFailed(DomainError):
@@ -455,35 +454,100 @@ def open_session(
     return token, csrf
 
 
+class LastUse:
+    """When this process last saw each session and API key used, kept in memory and written to
+    the database in one transaction from time to time (`write`, by the server's housekeeping).
+
+    A request only notes the time here: it never waits for the database's writer to say it was
+    seen (two operators at once once froze the server that way). The idle timeout of a session
+    counts from the newer of the stored time and the time noted here, so a session in use never
+    expires between two writes; a process that stops abruptly loses at most one interval of
+    "last used" times, never a sign-in or a revocation.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sessions: dict[int, datetime] = {}
+        self._keys: dict[int, datetime] = {}
+
+    def session_used(self, session_id: int, at: datetime) -> None:
+        with self._lock:
+            if self._sessions.get(session_id, at) <= at:
+                self._sessions[session_id] = at
+
+    def key_used(self, key_id: int, at: datetime) -> None:
+        with self._lock:
+            if self._keys.get(key_id, at) <= at:
+                self._keys[key_id] = at
+
+    def session_seen(self, session_id: int) -> datetime | None:
+        """The use of a session noted here and not written yet, if any."""
+        with self._lock:
+            return self._sessions.get(session_id)
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._sessions) + len(self._keys)
+
+    def write(self, uow_factory: UnitOfWorkFactory) -> int:
+        """Write the noted times (each only where newer than the stored one) in one transaction;
+        returns how many. What fails to be written is kept for the next time."""
+        with self._lock:
+            sessions, self._sessions = self._sessions, {}
+            keys, self._keys = self._keys, {}
+        if not sessions and not keys:
+            return 0
+        try:
+            with uow_factory(write=True) as uow:
+                repository.record_last_use(uow.connection, sessions, keys)
+                uow.commit()
+        except BaseException:
+            for session_id, at in sessions.items():
+                self.session_used(session_id, at)
+            for key_id, at in keys.items():
+                self.key_used(key_id, at)
+            raise
+        return len(sessions) + len(keys)
+
+
 @dataclass(frozen=True, slots=True)
 class ResolvedSession:
     principal: Principal
     csrf_token: str | None
-    needs_touch: bool
 
 
 def resolve_session(
-    uow: UnitOfWork, token: str, *, kind: str, idle: timedelta, now: datetime | None = None
+    uow: UnitOfWork,
+    token: str,
+    *,
+    kind: str,
+    idle: timedelta,
+    now: datetime | None = None,
+    last_use: LastUse | None = None,
 ) -> ResolvedSession | None:
     """The principal behind a token, or None if it is unknown, expired, idle, revoked, or its
-    account is disabled."""
+    account is disabled. ``last_use``: this process's uses not written yet (they count for the
+    idle timeout); the use is noted there."""
     now = now or utcnow()
     if not token.startswith(SESSION_PREFIX):
         return None
     row = repository.get_session(uow.connection, _sha256(token))
     if row is None or row.kind != kind or row.revoked_at is not None:
         return None
-    if row.expires_at <= now or row.last_seen_at + idle <= now:
+    last_seen = row.last_seen_at
+    noted = last_use.session_seen(row.id) if last_use is not None else None
+    if noted is not None and noted > last_seen:
+        last_seen = noted
+    if row.expires_at <= now or last_seen + idle <= now:
         return None
     stored = repository.get_user(uow.connection, user_id=row.user_id)
     if stored is None or stored.user.disabled:
         return None
+    if last_use is not None:
+        last_use.session_used(row.id, now)
     principal = _principal(stored, session_id=row.id, via_cookie=kind == "session")
-    return ResolvedSession(principal, row.csrf_token, now - row.last_seen_at > TOUCH_EVERY)
-
-
-def touch_session(uow: UnitOfWork, session_id: int, now: datetime | None = None) -> None:
-    repository.update_session(uow.connection, session_id, last_seen_at=now or utcnow())
+    return ResolvedSession(principal, row.csrf_token)
 
 
 def close_session(uow: UnitOfWork, principal: Principal) -> None:
@@ -607,12 +671,13 @@ def revoke_key(uow: UnitOfWork, key_id: int, actor: Actor) -> ApiKey:
 class ResolvedKey:
     principal: Principal
     key_id: int
-    needs_touch: bool
 
 
-def resolve_key(uow: UnitOfWork, plaintext: str, now: datetime | None = None) -> ResolvedKey | None:
+def resolve_key(
+    uow: UnitOfWork, plaintext: str, now: datetime | None = None, last_use: LastUse | None = None
+) -> ResolvedKey | None:
     """The principal behind an API key, or None when unknown or revoked (checked on every
-    request, so a revocation takes effect at once)."""
+    request, so a revocation takes effect at once); the use is noted in ``last_use``."""
     now = now or utcnow()
     if not plaintext.startswith(KEY_PREFIX):
         return None
@@ -640,9 +705,6 @@ def resolve_key(uow: UnitOfWork, plaintext: str, now: datetime | None = None) ->
         sector=org.sector.value if org else None,
         key_scopes=key.scopes,
     )
-    stale = key.last_used_at is None or now - key.last_used_at > TOUCH_EVERY
-    return ResolvedKey(principal, key.id, stale)
-
-
-def touch_key(uow: UnitOfWork, key_id: int, now: datetime | None = None) -> None:
-    repository.update_key(uow.connection, key_id, last_used_at=now or utcnow())
+    if last_use is not None:
+        last_use.key_used(key.id, now)
+    return ResolvedKey(principal, key.id)

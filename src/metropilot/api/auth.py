@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from metropilot.accounts import services as accounts
 from metropilot.accounts.policy import ANONYMOUS, Principal
@@ -41,7 +42,9 @@ async def resolve_principal(request: Request) -> Principal:
     cached = getattr(request.state, "principal", None)
     if isinstance(cached, Principal):
         return cached
-    principal, csrf = _authenticate(request)
+    # Reading the caller's key or session is database work: in a worker thread, never on the
+    # event loop that every request shares.
+    principal, csrf = await run_in_threadpool(_authenticate, request)
     if principal.via_cookie and request.method not in SAFE_METHODS:
         presented = request.headers.get(CSRF_HEADER)
         if presented is None and request.headers.get("content-type", "").startswith(
@@ -60,55 +63,45 @@ async def resolve_principal(request: Request) -> Principal:
 
 
 def _authenticate(request: Request) -> tuple[Principal, str | None]:
+    """The caller behind the request's credentials (a worker thread's work: it reads them).
+
+    Only reads: the time of this use is noted in memory (`LastUse`) and written by the
+    server's housekeeping, so that no request waits for the database's writer to say it came.
+    """
     settings: Settings = request.app.state.settings
-    factory = request.app.state.uow_factory
+    factory: UnitOfWorkFactory = request.app.state.uow_factory
+    last_use = request.app.state.platform.last_use
     key = request.headers.get("x-api-key")
     authorization = request.headers.get("authorization", "")
     cookie = request.cookies.get(SESSION_COOKIE)
     if key is not None:
         with factory() as uow:
-            found = accounts.resolve_key(uow, key.strip())
+            found = accounts.resolve_key(uow, key.strip(), last_use=last_use)
         if found is None:
             raise InvalidCredentials("unknown or revoked API key")
-        if found.needs_touch:
-            with factory(write=True) as uow:
-                accounts.touch_key(uow, found.key_id)
-                uow.commit()
         return found.principal, None
+    idle = timedelta(minutes=settings.session_idle_minutes)
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise InvalidCredentials("Authorization must be 'Bearer <token>'")
-        return _session(factory, token.strip(), "bearer", settings), None
+        with factory() as uow:
+            resolved = accounts.resolve_session(
+                uow, token.strip(), kind="bearer", idle=idle, last_use=last_use
+            )
+        if resolved is None:
+            raise InvalidCredentials("unknown, expired or revoked token: sign in again")
+        return resolved.principal, None
     if cookie:
         with factory() as uow:
             resolved = accounts.resolve_session(
-                uow, cookie, kind="session", idle=timedelta(minutes=settings.session_idle_minutes)
+                uow, cookie, kind="session", idle=idle, last_use=last_use
             )
         if resolved is None:
             # A stale cookie is not an attack: treat the browser as signed out.
             return ANONYMOUS, None
-        _touch(factory, resolved)
         return resolved.principal, resolved.csrf_token
     return ANONYMOUS, None
-
-
-def _session(factory: UnitOfWorkFactory, token: str, kind: str, settings: Settings) -> Principal:
-    with factory() as uow:
-        resolved = accounts.resolve_session(
-            uow, token, kind=kind, idle=timedelta(minutes=settings.session_idle_minutes)
-        )
-    if resolved is None:
-        raise InvalidCredentials("unknown, expired or revoked token: sign in again")
-    _touch(factory, resolved)
-    return resolved.principal
-
-
-def _touch(factory: UnitOfWorkFactory, resolved: accounts.ResolvedSession) -> None:
-    if resolved.needs_touch and resolved.principal.session_id is not None:
-        with factory(write=True) as uow:
-            accounts.touch_session(uow, resolved.principal.session_id)
-            uow.commit()
 
 
 CurrentPrincipal = Annotated[Principal, Depends(resolve_principal)]

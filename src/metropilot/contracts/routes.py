@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
-from starlette.concurrency import run_in_threadpool
 
 from metropilot.accounts.model import Role
 from metropilot.accounts.policy import Principal
@@ -166,7 +165,7 @@ def amend_contract(
     dependencies=[audience(*CONTRACT_READERS)],
     summary="KPIs per lot, measured from recorded facts",
 )
-async def get_kpis(
+def get_kpis(
     principal: CurrentPrincipal,
     uow: UowDep,
     period: Annotated[str | None, Query(description=PERIOD_HELP)] = None,
@@ -176,7 +175,7 @@ async def get_kpis(
     asked = _period(period)
     lots = _lot_scope(principal, uow, asked, lot)
     where = _commune_scope(principal, commune)
-    report = await run_in_threadpool(services.kpi_report, uow, asked, lot=lots, commune=where)
+    report = services.kpi_report(uow, asked, lot=lots, commune=where)
     return JSONResponseFast(report)
 
 
@@ -185,7 +184,7 @@ async def get_kpis(
     dependencies=[audience(*PENALTY_READERS)],
     summary="Penalty statements per lot, with every contributing order and KPI",
 )
-async def get_penalties(
+def get_penalties(
     principal: CurrentPrincipal,
     uow: UowDep,
     period: Annotated[str | None, Query(description=PERIOD_HELP)] = None,
@@ -193,7 +192,7 @@ async def get_penalties(
 ) -> Any:
     asked = _period(period)
     lots = _lot_scope(principal, uow, asked, lot)
-    statements = await run_in_threadpool(services.penalty_statements, uow, asked, lot=lots)
+    statements = services.penalty_statements(uow, asked, lot=lots)
     return list_envelope(statements, None)
 
 
@@ -217,7 +216,7 @@ def freeze_period(body: FreezeIn, principal: CurrentPrincipal, uow: WriteUowDep)
     dependencies=[audience(*CONTRACT_READERS)],
     summary="Lighting energy: baseline, current, saving against the target, euros and CO2",
 )
-async def get_energy(
+def get_energy(
     uow: UowDep,
     period: Annotated[
         str, Query(description="2026, 2026-03, 2026-Q2, or a range 2026-01..2026-06")
@@ -226,9 +225,7 @@ async def get_energy(
     months: Annotated[bool, Query(description="add the month-by-month figures")] = False,
 ) -> Any:
     periods = parse_periods(period)
-    report = await run_in_threadpool(
-        services.energy_report, uow, periods, commune=commune, months=months
-    )
+    report = services.energy_report(uow, periods, commune=commune, months=months)
     return JSONResponseFast(report)
 
 
@@ -237,16 +234,14 @@ async def get_energy(
     dependencies=[audience(*STAFF)],
     summary="Annual kWh, euros and CO2 under another dimming program or a conversion plan",
 )
-async def energy_what_if(body: WhatIfIn, uow: UowDep) -> Any:
-    result = await run_in_threadpool(
-        lambda: services.energy_what_if(
-            uow,
-            body.year,
-            program_for_all=body.program,
-            programs_by_commune=body.programs_by_commune,
-            power_w_by_technology=body.power_w_by_technology,
-            commune=body.commune,
-        )
+def energy_what_if(body: WhatIfIn, uow: UowDep) -> Any:
+    result = services.energy_what_if(
+        uow,
+        body.year,
+        program_for_all=body.program,
+        programs_by_commune=body.programs_by_commune,
+        power_w_by_technology=body.power_w_by_technology,
+        commune=body.commune,
     )
     return JSONResponseFast(result)
 

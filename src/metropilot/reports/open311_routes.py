@@ -302,7 +302,7 @@ def _client(request: Request, given: str | None, permission: str) -> Actor:
     if not key:
         raise Open311Error.forbidden("api_key is required")
     with _uow(request) as uow:
-        found = accounts.resolve_key(uow, key.strip())
+        found = accounts.resolve_key(uow, key.strip(), last_use=request.app.state.platform.last_use)
     if found is None:
         raise Open311Error.forbidden("api_key is not valid")
     if not any(s.covers(permission) for s in found.principal.key_scopes):

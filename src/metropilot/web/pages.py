@@ -145,7 +145,11 @@ def _session_csrf(request: Request, uow: UnitOfWork) -> str | None:
         return None
     settings: Settings = request.app.state.settings
     resolved = accounts_services.resolve_session(
-        uow, cookie, kind="session", idle=timedelta(minutes=settings.session_idle_minutes)
+        uow,
+        cookie,
+        kind="session",
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        last_use=request.app.state.platform.last_use,
     )
     return resolved.csrf_token if resolved is not None else None
 
