@@ -104,6 +104,27 @@ class Settings(BaseSettings):
         description="Citizens' names, e-mails, phones and device ids are erased this many "
         "months after their report closed (metropilot privacy purge); the public record stays.",
     )
+    housekeeping_interval_s: float = Field(
+        default=30,
+        gt=0,
+        le=3600,
+        description="How often the server writes the twin, judges silences and escalations, "
+        "opens missed cases, announces SLA deadlines and sends citizens' e-mails.",
+    )
+    last_use_write_s: float = Field(
+        default=60,
+        gt=0,
+        le=3600,
+        description="How often the server writes when sessions and API keys were last used "
+        "(requests only note it in memory, never waiting for the database's writer).",
+    )
+    shutdown_grace_s: int = Field(
+        default=5,
+        ge=0,
+        le=60,
+        description="On SIGTERM, how long requests under way may take to finish before they "
+        "are cancelled (the server then stops its background work and writes what it holds).",
+    )
     max_near_radius_m: float = Field(default=10_000.0, gt=0)
     page_size_default: int = Field(default=100, ge=1)
     page_size_max: int = Field(default=5_000, ge=1)

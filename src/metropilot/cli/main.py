@@ -6,7 +6,6 @@ import json
 import os
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -16,13 +15,11 @@ from rich.table import Table
 
 import metropilot
 from metropilot.accounts import services as accounts_services
-from metropilot.alarms import services as alarms_services
 from metropilot.assets import services as assets_services
 from metropilot.assets.model import AssetDraft, AssetKind
 from metropilot.assets.services import AssetFilter
 from metropilot.assets.transfer import csv_rows, geojson_chunks, read_csv, read_geojson
 from metropilot.bootstrap import Platform
-from metropilot.cases import services as cases_services
 from metropilot.cli.accounts import keys_app, users_app
 from metropilot.cli.audit import app as audit_app
 from metropilot.cli.common import cli_actor, console, fail, load_platform, out
@@ -31,21 +28,22 @@ from metropilot.cli.ingest import ingest
 from metropilot.cli.privacy import app as privacy_app
 from metropilot.cli.progress import progress_bar
 from metropilot.cli.reports import reports_app
+from metropilot.cli.serve import (
+    AlreadyServing,
+    ServerLease,
+    maintain_telemetry,
+    run_server,
+    server_lease,
+)
 from metropilot.cli.simulate import simulate
-from metropilot.contracts import services as contracts_services
-from metropilot.control import services as control_services
 from metropilot.control.services import LocalTransport
 from metropilot.db import migrate
 from metropilot.db.engine import make_engine
-from metropilot.reports import mail as reports_mail
 from metropilot.settings import get_settings
-from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import DomainError
 from metropilot.simulate import runner as simulate_runner
 from metropilot.simulate import services as simulate_services
 from metropilot.simulate.commands import Responder
-from metropilot.stream import services as stream_services
-from metropilot.telemetry import services as telemetry_services
 from metropilot.territory import services as territory_services
 
 __all__ = ["app", "run"]
@@ -242,7 +240,7 @@ def communes_import(
 @telemetry_app.command("maintain")
 def telemetry_maintain() -> None:
     """Roll up recent hours and apply retention now (serve and demo do it every 5 minutes)."""
-    out.print(_maintain_telemetry(load_platform()))
+    out.print(maintain_telemetry(load_platform()))
 
 
 @communes_app.command("import-districts")
@@ -274,106 +272,6 @@ def communes_list() -> None:
     out.print(table)
 
 
-def _maintain_telemetry(platform: Platform) -> str:
-    s = platform.settings
-    with platform.uow_factory(write=True) as uow:
-        report = telemetry_services.maintain(
-            uow,
-            now=utcnow(),
-            raw_retention=timedelta(days=s.telemetry_raw_retention_days),
-            rollup_retention=timedelta(days=s.telemetry_rollup_retention_days),
-            raw_retention_by_metric={
-                m: timedelta(days=d) for m, d in s.telemetry_raw_retention_by_metric.items()
-            },
-        )
-        uow.commit()
-    with platform.uow_factory(write=True) as uow:
-        pruned = stream_services.prune(uow, utcnow() - timedelta(hours=s.stream_retention_hours))
-        uow.commit()
-    return (
-        f"{report.rollup_rows} hourly rollups over {report.hours_rolled} h, "
-        f"{report.raw_deleted} raw readings and {report.partitions_dropped} partitions purged, "
-        f"{pruned} stream events pruned"
-    )
-
-
-def _housekeeping(platform: Platform, tick_s: float = 30.0, maintain_every: int = 10) -> None:
-    """In the background: write the twin, judge silences and escalations, send citizens'
-    e-mails every 30 s; roll up and purge telemetry every 5 minutes."""
-    import logging
-    import threading
-
-    log = logging.getLogger("metropilot.housekeeping")
-
-    def loop() -> None:
-        tick = 0
-        while True:
-            try:
-                platform.ingest_pipeline.flush()
-                with platform.uow_factory(write=True) as uow:
-                    alarms_services.check_timers(uow, utcnow())
-                    alarms_services.escalate(uow, utcnow())
-                    uow.commit()
-                # Alarms and reports whose case an event handler missed (a crash in between),
-                # and the SLA warnings and breaches that fell due.
-                with platform.uow_factory(write=True) as uow:
-                    cases_services.open_pending(uow)
-                    cases_services.announce_deadlines(uow)
-                    uow.commit()
-                # Citizens' e-mails waiting in the outbox (nothing without a mail server).
-                reports_mail.deliver_due(platform.uow_factory, platform.settings)
-                # The platform is up (the IT availability of the contract counts these beats);
-                # without a broker the ingest runs in this process, and is up with it.
-                with platform.uow_factory(write=True) as uow:
-                    contracts_services.beat(uow, "api")
-                    if not platform.settings.mqtt_url.strip():
-                        contracts_services.beat(uow, "ingest")
-                    uow.commit()
-                if tick % maintain_every == 0:
-                    log.info("telemetry: %s", _maintain_telemetry(platform))
-            except Exception:
-                log.exception("housekeeping failed; trying again later")
-            tick += 1
-            time.sleep(tick_s)
-
-    threading.Thread(target=loop, name="housekeeping", daemon=True).start()
-
-
-def _command_dispatcher(platform: Platform, tick_s: float = 0.25) -> None:
-    """In the background: send the commands that are due, retry the unanswered, time out the
-    overdue (the commands table is the outbox, so a restart picks up where this left off)."""
-    import logging
-    import threading
-
-    log = logging.getLogger("metropilot.commands")
-    transport = platform.command_transport
-
-    def loop() -> None:
-        while True:
-            try:
-                control_services.dispatch(platform.uow_factory, transport)
-            except Exception:
-                log.exception("command dispatch failed; trying again")
-            # Until a request commits commands (it wakes this loop), or the next retry's turn.
-            control_services.wait_for_work(tick_s)
-
-    threading.Thread(target=loop, name="command-dispatcher", daemon=True).start()
-
-
-def _serve(platform: Platform, host: str, port: int) -> None:
-    import uvicorn
-
-    from metropilot.web.app import create_app
-
-    platform.ingest_pipeline.warm_up(long_lived=True)
-    _housekeeping(platform)
-    _command_dispatcher(platform)
-    try:
-        uvicorn.run(create_app(platform), host=host, port=port, log_level="info")
-    finally:
-        platform.ingest_pipeline.flush()
-
-
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -381,7 +279,15 @@ def serve(
 ) -> None:
     """Serve the platform on an existing database."""
     platform = load_platform()
-    _serve(platform, host, port)
+    run_server(platform, host, port, lease=_lease(platform))
+
+
+def _lease(platform: Platform) -> ServerLease:
+    """This database's server lease, or the error that another server holds it."""
+    try:
+        return server_lease(platform)
+    except AlreadyServing as exc:
+        fail(exc.message)
 
 
 @app.command()
@@ -396,6 +302,8 @@ def demo(
     # The data dir holds the database (password hashes, second-factor secrets): owner only.
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     platform = load_platform(upgrade=True)
+    # Before anything else: a second demo on the same data directory is refused at once.
+    lease = _lease(platform)
     with platform.uow_factory() as uow:
         empty = simulate_services.registry_is_empty(uow)
         has_accounts = bool(accounts_services.list_users(uow))
@@ -435,10 +343,7 @@ def demo(
             lambda items: platform.ingest_pipeline.ingest(items, source="simulator"), seed=seed
         )
         transport.listen(responder.on_command)
-    try:
-        _serve(platform, host, port)
-    finally:
-        simulator.stop()
+    run_server(platform, host, port, lease=lease, on_stop=simulator.stop)
 
 
 def _write_demo_accounts(data_dir: Path, accounts: list[tuple[str, str, str]]) -> None:

@@ -117,10 +117,14 @@ async def stream(
         starting = parse_since(since, utcnow(), hub.config.replay_window)
     slot = hub.try_acquire()
     if slot is None:
-        refused = error_response(
-            503,
-            "too_many_streams",
-            f"this server already serves {hub.config.max_streams} streams; retry shortly",
+        refused = (
+            error_response(503, "shutting_down", "this server is stopping; retry shortly")
+            if hub.closing
+            else error_response(
+                503,
+                "too_many_streams",
+                f"this server already serves {hub.config.max_streams} streams; retry shortly",
+            )
         )
         refused.headers["Retry-After"] = str(max(1, hub.config.retry_ms // 1000))
         return refused

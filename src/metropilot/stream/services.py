@@ -188,13 +188,24 @@ class StreamHub:
         self.reads = 0  # database reads of events
         self._reads: dict[tuple[asyncio.AbstractEventLoop, _ReadKey], asyncio.Task[Frames]] = {}
         self._cache: OrderedDict[_ReadKey, Frames] = OrderedDict()
+        self.closing = False
         journal.signal_for(engine).listen(self._on_append)
+
+    def close(self) -> None:
+        """The server is stopping: every stream ends after what it is sending now, and new ones
+        are refused. Safe from any thread and from a signal handler."""
+        self.closing = True
+        with self._lock:
+            waiters = list(self._waiters)
+        for waiter in waiters:
+            with contextlib.suppress(RuntimeError):  # that loop is closed: its stream is gone
+                waiter.loop.call_soon_threadsafe(waiter.event.set)
 
     # --- places -------------------------------------------------------------------------------
 
     def try_acquire(self) -> StreamSlot | None:
         with self._lock:
-            if self.active >= self.config.max_streams:
+            if self.closing or self.active >= self.config.max_streams:
                 return None
             self.active += 1
         return StreamSlot(self)
@@ -377,7 +388,7 @@ async def _event_stream(
                         return
                 cursor = frames[-1][0] if len(frames) >= config.batch else newest
             now = loop.time()
-            if now >= deadline:
+            if now >= deadline or hub.closing:
                 return
             if now >= next_beat:
                 yield sse_comment("keep-alive")
