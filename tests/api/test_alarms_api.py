@@ -286,9 +286,13 @@ def test_acknowledge_comment_assign_and_clear(api: Api) -> None:
     assigned = api.post("agent-east", f"{path}/assign", {"assignee": "contractor"})
     assert assigned.status_code == 200
     assert assigned.json()["assignee"] == "contractor"
+    # Someone who does not see the asset, and nobody at all, get the same answer: assigning
+    # does not tell who has an account, or where they see.
     refused = error(api.post("operator", f"{path}/assign", {"assignee": "agent-west"}), 400)
-    assert refused["code"] == "assignee_out_of_scope"
-    assert error(api.post("operator", f"{path}/assign", {"assignee": "ghost"}), 400)
+    assert refused["code"] == "unknown_assignee"
+    ghost = error(api.post("operator", f"{path}/assign", {"assignee": "ghost"}), 400)
+    assert ghost["message"].replace("ghost", "agent-west") == refused["message"]
+    assert ghost["code"] == refused["code"]
     assert error(api.post("contractor", f"{path}/assign", {"assignee": None}), 403)
 
     assert error(api.post("operator", f"{path}/clear", {}), 400)["code"] == "comment_required"

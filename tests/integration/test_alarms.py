@@ -748,9 +748,10 @@ def test_assign_checks_the_assignee(city: City) -> None:
     assert city.run("assign", alarm.id, "op-one", OPERATOR).assignee == "op-one"
     with pytest.raises(InvalidInput) as refused:
         city.run("assign", alarm.id, "agent-east", OPERATOR)  # SL-1 stands in the west
-    assert refused.value.code == "assignee_out_of_scope"
-    with pytest.raises(InvalidInput):
+    assert refused.value.code == "unknown_assignee"
+    with pytest.raises(InvalidInput) as unknown:
         city.run("assign", alarm.id, "nobody", OPERATOR)
+    assert unknown.value.message.replace("nobody", "agent-east") == refused.value.message
     assert city.run("assign", alarm.id, None, OPERATOR).assignee is None
 
 

@@ -235,13 +235,18 @@ def test_a_key_only_sends_for_what_its_scope_names(city: Platform) -> None:
         [
             reading("SL-21231-00001", -1, power_w=1),
             reading("CAB-21231-0001", -1, supply_loss=False),
+            reading("CAB-21231-9999", -1, supply_loss=False),
         ],
         source="test",
         principal=key,
         now=NOW,
     )
-    assert [r["status"] for r in result.results] == ["accepted", "rejected"]
-    assert result.results[1]["reason"] == "forbidden"
+    assert [r["status"] for r in result.results] == ["accepted", "rejected", "rejected"]
+    # A cabinet the key may not write for is answered as one that does not exist: the key
+    # cannot probe which equipment is registered.
+    outside, unknown = result.results[1], result.results[2]
+    assert outside["reason"] == unknown["reason"] == "unknown_asset"
+    assert outside["message"].replace("CAB-21231-0001", "CAB-21231-9999") == unknown["message"]
 
 
 def test_a_batch_over_the_limit_keeps_its_first_items(city: Platform) -> None:

@@ -11,6 +11,7 @@ from metropilot.shared.errors import InvalidInput
 
 __all__ = [
     "PERMISSIONS",
+    "PLACE_PERMISSIONS",
     "TOTP_ROLES",
     "ApiKey",
     "KeyScope",
@@ -103,6 +104,8 @@ PERMISSIONS = {
     "open311:post": "post citizen reports on behalf of a client app",
     "reports:update": "push updates of citizen reports from a back-office (Open311 updates)",
 }
+# The permissions about citizen reports: narrowed to communes, never to asset kinds.
+PLACE_PERMISSIONS = frozenset({"open311:post", "reports:update"})
 
 
 def validate_username(username: str) -> str:
@@ -217,6 +220,11 @@ def parse_scope(text: str) -> KeyScope:
             kinds = values
         else:
             communes = values
+    if kinds and permission in PLACE_PERMISSIONS:
+        raise InvalidInput(
+            f"{permission} concerns citizen reports, which have a commune but no asset kind: "
+            "narrow it with commune= only"
+        )
     return KeyScope(permission, kinds, communes)
 
 

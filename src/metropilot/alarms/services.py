@@ -1309,10 +1309,19 @@ def clear(
     return get_alarm(uow, alarm_id, scope)
 
 
-def _principal_of(uow: UnitOfWork, username: str) -> Principal:
+def _no_assignee(username: str) -> InvalidInput:
+    """One answer for every assignee refused: whether an account of that name exists, is
+    disabled, is a citizen's or sees elsewhere is not for the assigner to learn (accounts are
+    the administrators' to read)."""
+    return InvalidInput(
+        f"no active account {username!r} that sees this alarm's asset", code="unknown_assignee"
+    )
+
+
+def _principal_of(uow: UnitOfWork, username: str) -> Principal | None:
     stored = accounts_repository.get_user(uow.connection, username=username)
     if stored is None or stored.user.disabled:
-        raise InvalidInput(f"no active account named {username!r}", code="unknown_assignee")
+        return None
     user = stored.user
     return Principal(
         kind=ActorKind.USER,
@@ -1347,15 +1356,11 @@ def assign(
     name = (assignee or "").strip() or None
     if name is not None:
         principal = _principal_of(uow, name)
-        if principal.role is Role.CITIZEN:
-            raise InvalidInput("alarms are not assigned to citizens", code="unknown_assignee")
+        if principal is None or principal.role is Role.CITIZEN:
+            raise _no_assignee(name)
         visible = asset_scope(principal)
         if not visible.allows(alarm.commune, alarm.maintainer_id, alarm.kind):
-            raise InvalidInput(
-                f"{name} cannot see this alarm's asset: assign it to someone whose scope covers "
-                f"commune {alarm.commune}",
-                code="assignee_out_of_scope",
-            )
+            raise _no_assignee(name)
     if name == alarm.assignee:
         return alarm
     repository.update_alarm(uow.connection, alarm_id, {"assignee": name, "updated_at": now})

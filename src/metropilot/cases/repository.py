@@ -18,6 +18,7 @@ from sqlalchemy import (
     and_,
     insert,
     select,
+    true,
     update,
 )
 from sqlalchemy.engine import Connection, RowMapping
@@ -36,12 +37,15 @@ from metropilot.cases.model import (
 )
 from metropilot.cases.routing import RoutingRule, parse_routing_rule
 from metropilot.db.schema import JSONDocument, UTCDateTime, metadata
+from metropilot.shared.scope import ALL_WORK, WorkScope
 
 __all__ = [
     "case_links",
+    "case_scope_clause",
     "case_timeline",
     "cases",
     "routing_rules",
+    "work_order_scope_clause",
     "work_orders",
 ]
 
@@ -361,8 +365,24 @@ def _case(row: RowMapping, links: tuple[list[int], list[int]]) -> Case:
     )
 
 
-def get_case(conn: Connection, case_id: int, *, for_update: bool = False) -> Case | None:
+def case_scope_clause(scope: WorkScope) -> Any:
+    """The SQL condition of the cases a scope sees (``true`` when unrestricted)."""
+    c = cases.c
+    parts: list[Any] = []
+    if scope.communes is not None:
+        parts.append(c.commune_insee.in_(list(scope.communes)))
+    if scope.organisation_ids is not None:
+        parts.append(c.organisation_id.in_(list(scope.organisation_ids)))
+    return and_(true(), *parts)
+
+
+def get_case(
+    conn: Connection, case_id: int, *, for_update: bool = False, scope: WorkScope = ALL_WORK
+) -> Case | None:
+    """One case, or None when there is none with this id in the scope."""
     query = select(cases).where(cases.c.id == case_id)
+    if not scope.unrestricted:
+        query = query.where(case_scope_clause(scope))
     if for_update and conn.dialect.name == "postgresql":
         query = query.with_for_update()
     row = conn.execute(query).mappings().first()
@@ -475,10 +495,26 @@ def _work_order(row: RowMapping) -> WorkOrder:
     )
 
 
+def work_order_scope_clause(scope: WorkScope) -> Any:
+    """The SQL condition of the work orders a scope sees: sent to its organisations, for the
+    cases of its communes (``true`` when unrestricted)."""
+    w = work_orders.c
+    parts: list[Any] = []
+    if scope.organisation_ids is not None:
+        parts.append(w.organisation_id.in_(list(scope.organisation_ids)))
+    if scope.communes is not None:
+        in_communes = select(cases.c.id).where(cases.c.commune_insee.in_(list(scope.communes)))
+        parts.append(w.case_id.in_(in_communes))
+    return and_(true(), *parts)
+
+
 def get_work_order(
-    conn: Connection, order_id: int, *, for_update: bool = False
+    conn: Connection, order_id: int, *, for_update: bool = False, scope: WorkScope = ALL_WORK
 ) -> tuple[WorkOrder, RowMapping] | None:
+    """One work order with its row, or None when there is none with this id in the scope."""
     query = select(work_orders).where(work_orders.c.id == order_id)
+    if not scope.unrestricted:
+        query = query.where(work_order_scope_clause(scope))
     if for_update and conn.dialect.name == "postgresql":
         query = query.with_for_update()
     row = conn.execute(query).mappings().first()

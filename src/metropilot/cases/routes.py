@@ -7,6 +7,11 @@
 | triage | ✓ | ✓ | | | | |
 | read routing rules, explain | ✓ | ✓ | | | | ✓ |
 | change routing rules | | ✓ | | | | |
+
+Every case, work order and citizen report a request names — in its path or its body — is looked
+up through the query that reads it for the caller (``policy.case_scope``, ``work_order_scope``,
+``report_scope``; the asset and commune of a new case through ``asset_scope``): outside the
+caller's scope it does not exist, and the write gets the 404 a made-up id gets.
 """
 
 from __future__ import annotations
@@ -20,7 +25,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from metropilot.accounts.model import Role
-from metropilot.accounts.policy import Principal
+from metropilot.accounts.policy import (
+    Principal,
+    asset_scope,
+    case_scope,
+    report_scope,
+    work_order_scope,
+)
 from metropilot.api.audience import STAFF, Audience, audience
 from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.deps import UowDep, WriteUowDep
@@ -45,6 +56,7 @@ from metropilot.cases.schemas import (
     TriageIn,
     WorkOrderStepIn,
     case_out,
+    case_receipt_out,
     explanation_out,
     procedure_out,
     rule_out,
@@ -52,9 +64,11 @@ from metropilot.cases.schemas import (
     timeline_out,
     work_order_out,
 )
+from metropilot.reports import services as reports_services
 from metropilot.reports.storage import FileSystemStorage
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import InvalidInput, NotFound
+from metropilot.shared.scope import WorkScope
 
 __all__ = ["CASE_READERS", "router"]
 
@@ -66,26 +80,14 @@ TRIAGERS = (Audience.OPERATOR, Audience.SUPERVISOR)
 RULE_READERS = (Audience.OPERATOR, Audience.SUPERVISOR, Audience.ADMIN)
 
 
-def _limits(principal: Principal) -> tuple[tuple[str, ...] | None, tuple[int, ...] | None]:
-    """The communes and the organisations whose cases the caller sees (None: all)."""
-    if principal.role is Role.COMMUNE_AGENT:
-        return principal.communes, None
-    if principal.role in (Role.CONTRACTOR, Role.FIELD_AGENT):
-        own = (principal.organisation_id,) if principal.organisation_id is not None else ()
-        return None, own
-    return None, None
-
-
-def _visible(principal: Principal, uow: Any, case_id: int) -> Case:
-    case = services.get_case(uow, case_id)
-    communes, organisations = _limits(principal)
-    outside = (communes is not None and case.commune_insee not in communes) or (
-        organisations is not None
-        and (case.assignee is None or case.assignee.organisation_id not in organisations)
-    )
-    if outside:
-        raise NotFound(f"no case {case_id}", code="unknown_case")
-    return case
+def _case_json(principal: Principal, case: Case) -> dict[str, Any]:
+    """A case as the caller may read it: whole when it is in their scope, else the receipt of
+    what they asked (a field agent's case routed to another organisation's team)."""
+    scope = case_scope(principal)
+    assigned = case.assignee.organisation_id if case.assignee else None
+    if scope.allows(case.commune_insee, assigned):
+        return case_out(case)
+    return case_receipt_out(case)
 
 
 @router.get(
@@ -105,17 +107,14 @@ def list_cases(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
-    communes, organisations = _limits(principal)
     asked = comma_list(commune)
-    if asked:
-        communes = tuple(c for c in asked if communes is None or c in communes)
     query = services.CaseQuery(
         asset_id=asset,
         states=[parse_case_state(s) for s in comma_list(state)],
         teams=comma_list(team),
-        communes=communes,
+        communes=asked or None,
         priorities=[parse_priority(p) for p in comma_list(priority)],
-        organisation_ids=organisations,
+        scope=case_scope(principal),
         triage_queue=triage,
         offset=offset,
         limit=limit,
@@ -129,7 +128,7 @@ def list_cases(
     summary="One case",
 )
 def get_case(case_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
-    case = _visible(principal, uow, case_id)
+    case = services.get_case(uow, case_id, scope=case_scope(principal))
     out = case_out(case)
     procedure = services.get_procedure(uow, case.category)
     out["procedure"] = procedure_out(procedure) if procedure else None
@@ -142,7 +141,7 @@ def get_case(case_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
     summary="Every step of a case with who acted (public or private) and each link's duration",
 )
 def case_timeline(case_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
-    _visible(principal, uow, case_id)
+    services.get_case(uow, case_id, scope=case_scope(principal))
     found = services.case_timeline(uow, case_id)
     return JSONResponseFast(timeline_out(found["entries"], found["durations"]))
 
@@ -167,9 +166,10 @@ def open_case(body: CaseIn, principal: CurrentPrincipal, uow: WriteUowDep) -> An
         commune_insee=body.commune,
         title=body.title,
         description=body.description,
+        scope=asset_scope(principal),
     )
     uow.commit()
-    return JSONResponseFast(case_out(case), status_code=201)
+    return JSONResponseFast(_case_json(principal, case), status_code=201)
 
 
 @router.post(
@@ -186,9 +186,10 @@ def triage(case_id: int, body: TriageIn, principal: CurrentPrincipal, uow: Write
         category=body.category,
         priority=parse_priority(body.priority) if body.priority else None,
         reason=body.reason,
+        scope=case_scope(principal),
     )
     uow.commit()
-    return JSONResponseFast(case_out(case))
+    return JSONResponseFast(_case_json(principal, case))
 
 
 # --- work orders ---------------------------------------------------------------------------------
@@ -205,24 +206,17 @@ WORK_ORDER_ACTORS = (
 )
 
 
-def _order_organisations(principal: Principal) -> tuple[int, ...] | None:
-    if principal.role in (Role.CONTRACTOR, Role.FIELD_AGENT):
-        return (principal.organisation_id,) if principal.organisation_id is not None else ()
-    return None
-
-
-def _order_json(uow: Any, order_id: int) -> dict[str, Any]:
-    """A work order as the API answers it, with its deadlines, read in one query."""
-    return work_order_out(*services.query_work_orders(uow, order_id=order_id, limit=1)[0])
-
-
-def _visible_order(principal: Principal, uow: Any, order_id: int) -> Any:
-    found = services.query_work_orders(
-        uow, order_id=order_id, organisation_ids=_order_organisations(principal), limit=1
-    )
+def _visible_order(uow: Any, order_id: int, scope: WorkScope) -> Any:
+    """A work order with its deadlines, read in one query within the caller's scope."""
+    found = services.query_work_orders(uow, order_id=order_id, scope=scope, limit=1)
     if not found:
         raise NotFound(f"no work order {order_id}", code="unknown_work_order")
     return found[0]
+
+
+def _order_json(uow: Any, order_id: int, scope: WorkScope) -> dict[str, Any]:
+    """A work order as the API answers it to the caller."""
+    return work_order_out(*_visible_order(uow, order_id, scope))
 
 
 @router.post(
@@ -238,9 +232,12 @@ def dispatch(case_id: int, body: DispatchIn, principal: CurrentPrincipal, uow: W
         principal.actor(),
         principal.role.value if principal.role else None,
         instructions=body.instructions,
+        scope=case_scope(principal),
     )
     uow.commit()
-    return JSONResponseFast(_order_json(uow, order.id), status_code=201)
+    return JSONResponseFast(
+        _order_json(uow, order.id, work_order_scope(principal)), status_code=201
+    )
 
 
 @router.get(
@@ -260,7 +257,7 @@ def list_work_orders(
         uow,
         states=[parse_work_order_state(s) for s in comma_list(state)],
         case_id=case,
-        organisation_ids=_order_organisations(principal),
+        scope=work_order_scope(principal),
         offset=offset,
         limit=limit,
     )
@@ -273,7 +270,9 @@ def list_work_orders(
     summary="One work order",
 )
 def get_work_order(order_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
-    return JSONResponseFast(work_order_out(*_visible_order(principal, uow, order_id)))
+    return JSONResponseFast(
+        _order_json(uow, order_id, work_order_scope(principal)),
+    )
 
 
 @router.post(
@@ -291,10 +290,10 @@ async def add_order_photos(order_id: int, request: Request, principal: CurrentPr
     if not photos:
         raise InvalidInput("send the photos as multipart fields named 'photos'")
     storage = FileSystemStorage(request.app.state.settings.data_dir / "photos")
+    scope = work_order_scope(principal)
 
     def store() -> Any:
         with request.app.state.uow_factory(write=True) as uow:
-            _visible_order(principal, uow, order_id)
             order = services.attach_order_photos(
                 uow,
                 order_id,
@@ -302,9 +301,10 @@ async def add_order_photos(order_id: int, request: Request, principal: CurrentPr
                 storage,
                 principal.actor(),
                 principal.role.value if principal.role else None,
+                scope=scope,
             )
             uow.commit()
-            return _order_json(uow, order.id)
+            return _order_json(uow, order.id, scope)
 
     return JSONResponseFast(await run_in_threadpool(store))
 
@@ -317,7 +317,7 @@ async def add_order_photos(order_id: int, request: Request, principal: CurrentPr
 def get_order_photo(
     order_id: int, number: str, request: Request, principal: CurrentPrincipal, uow: UowDep
 ) -> Response:
-    order, _, _ = _visible_order(principal, uow, order_id)
+    order, _, _ = _visible_order(uow, order_id, work_order_scope(principal))
     thumbnail = number.endswith(".thumb.jpg")
     stem = number.removesuffix(".thumb.jpg").removesuffix(".jpg")
     keys = {key.rsplit("/", 1)[-1].removesuffix(".jpg"): key for key in order.photos}
@@ -350,7 +350,7 @@ def work_order_step(
         raise NotFound(f"no step {action!r} of a work order; steps: {known}") from None
     if step is WorkOrderAction.DISPATCH:
         raise InvalidInput("dispatch a case: POST /api/v1/cases/{id}/dispatch")
-    _visible_order(principal, uow, order_id)
+    scope = work_order_scope(principal)
     order = services.act(
         uow,
         order_id,
@@ -358,9 +358,10 @@ def work_order_step(
         principal.actor(),
         principal.role.value if principal.role else None,
         note=body.note,
+        scope=scope,
     )
     uow.commit()
-    return JSONResponseFast(_order_json(uow, order.id))
+    return JSONResponseFast(_order_json(uow, order.id, scope))
 
 
 @router.get(
@@ -384,11 +385,8 @@ def chains_stats(
     start = since or end - timedelta(days=30)
     if end <= start:
         raise InvalidInput("until must be after since")
-    communes, organisations = _limits(principal)
     return JSONResponseFast(
-        services.chain_stats(
-            uow, since=start, until=end, communes=communes, organisation_ids=organisations
-        )
+        services.chain_stats(uow, since=start, until=end, scope=case_scope(principal))
     )
 
 
@@ -414,9 +412,10 @@ def move_case(
         principal.actor(),
         principal.role.value if principal.role else None,
         reason=body.note,
+        scope=case_scope(principal),
     )
     uow.commit()
-    return JSONResponseFast(case_out(case))
+    return JSONResponseFast(_case_json(principal, case))
 
 
 @router.post(
@@ -425,17 +424,17 @@ def move_case(
     summary="Open the case of a citizen report at triage (or give the case it already has)",
     status_code=201,
 )
-def case_for_report(report_id: int, uow: WriteUowDep) -> Any:
+def case_for_report(report_id: int, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
+    # The report is read as GET /reports/{id} reads it: outside the scope, a 404.
+    reports_services.get_report(uow, report_id, scope=report_scope(principal))
     case = services.open_for_report(uow, report_id, by_hand=True)
     if case is None:
         existing = services.case_of_report(uow, report_id)
         if existing is None:
-            raise InvalidInput(
-                f"report {report_id} cannot open a case (closed, a duplicate, or unknown)"
-            )
-        return JSONResponseFast(case_out(existing), status_code=200)
+            raise InvalidInput(f"report {report_id} cannot open a case (closed or a duplicate)")
+        return JSONResponseFast(_case_json(principal, existing), status_code=200)
     uow.commit()
-    return JSONResponseFast(case_out(case), status_code=201)
+    return JSONResponseFast(_case_json(principal, case), status_code=201)
 
 
 # --- SLA policies --------------------------------------------------------------------------------
@@ -578,13 +577,13 @@ def delete_rule(rule_id: int, principal: CurrentPrincipal, uow: WriteUowDep) -> 
     dependencies=[audience(*RULE_READERS)],
     summary="Which rule would route these facts (or this case), and why each other does not",
 )
-def explain(body: ExplainIn, uow: UowDep) -> Any:
+def explain(body: ExplainIn, principal: CurrentPrincipal, uow: UowDep) -> Any:
     at = body.at or utcnow()
     if at.tzinfo is None:
         raise InvalidInput("at needs a UTC offset, e.g. 2026-11-27T22:30:00+01:00")
     category, kind, commune = body.category, body.asset_kind, body.commune
     if body.case is not None:
-        case = services.get_case(uow, body.case)
+        case = services.get_case(uow, body.case, scope=case_scope(principal))
         category, kind, commune = case.category, case.asset_kind, case.commune_insee
     if category is None:
         raise InvalidInput("give a category (with asset_kind and commune) or a case")

@@ -19,6 +19,7 @@ __all__ = [
     "TriageIn",
     "WorkOrderStepIn",
     "case_out",
+    "case_receipt_out",
     "explanation_out",
     "procedure_out",
     "rule_out",
@@ -169,6 +170,26 @@ def case_out(case: Case) -> dict[str, Any]:
         "updated_at": case.updated_at.isoformat(),
         "resolved_at": case.resolved_at.isoformat() if case.resolved_at else None,
         "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+    }
+
+
+def case_receipt_out(case: Case) -> dict[str, Any]:
+    """What the person who opened a case is answered when the case goes to a team whose cases
+    they do not see: what they said and the number to quote to the command post, never who
+    handles it or why (they could not read the case afterwards either)."""
+    return {
+        "id": case.id,
+        "asset": case.asset_id,
+        "asset_kind": case.asset_kind,
+        "category": case.category,
+        "priority": case.priority.value,
+        "state": case.state.value,
+        "origin": case.origin.value,
+        "commune": case.commune_insee,
+        "title": case.title,
+        "description": case.description,
+        "opened_at": case.opened_at.isoformat(),
+        "visible": False,
     }
 
 

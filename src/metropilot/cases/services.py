@@ -75,7 +75,9 @@ from metropilot.shared.audit import AuditEntry
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from metropilot.shared.events import MessageBus
+from metropilot.shared.scope import ALL_WORK, UNRESTRICTED, Scope, WorkScope
 from metropilot.telemetry.repository import asset_twin
+from metropilot.territory.repository import communes
 
 __all__ = [
     "CaseQuery",
@@ -189,12 +191,30 @@ def _assignee(uow: UnitOfWork, decision: RoutingDecision) -> Assignee | None:
 # --- opening -----------------------------------------------------------------------------------
 
 
-def _asset_facts(uow: UnitOfWork, asset_id: int | None) -> tuple[str | None, str | None]:
+def _asset_facts(
+    uow: UnitOfWork, asset_id: int | None, scope: Scope
+) -> tuple[str | None, str | None]:
+    """The kind and commune of the asset a case is opened on, looked up as ``GET /assets/{id}``
+    reads it: outside the scope the asset does not exist, with the very same answer."""
     if asset_id is None:
         return None, None
     a = assets_repository.assets.c
-    row = uow.connection.execute(select(a.kind, a.commune_insee).where(a.id == asset_id)).first()
-    return (None, None) if row is None else (str(row[0]), str(row[1]))
+    query = select(a.kind, a.commune_insee).where(a.id == asset_id)
+    if not scope.unrestricted:
+        query = query.where(assets_repository.scope_clause(scope))
+    row = uow.connection.execute(query).first()
+    if row is None:
+        raise NotFound(f"no asset with id {asset_id}")
+    return str(row[0]), str(row[1])
+
+
+def _check_commune(uow: UnitOfWork, insee: str, scope: Scope) -> None:
+    """A case's commune exists and is in the scope; a commune outside it gets the answer an
+    unknown one gets."""
+    c = communes.c
+    known = uow.connection.execute(select(c.insee).where(c.insee == insee)).first() is not None
+    if not known or not scope.allows_commune(insee):
+        raise NotFound(f"no commune {insee!r}", code="unknown_commune")
 
 
 def open_case(
@@ -211,11 +231,14 @@ def open_case(
     alarm_id: int | None = None,
     report_id: int | None = None,
     detected_at: datetime | None = None,
+    scope: Scope = UNRESTRICTED,
 ) -> Case:
+    """Open a case on an asset or in a commune, routed at once. ``scope`` is what the person
+    opening it sees: the asset and the commune are looked up within it."""
     now = utcnow()
-    kind, asset_commune = _asset_facts(uow, asset_id)
-    if asset_id is not None and kind is None:
-        raise NotFound(f"no asset {asset_id}")
+    kind, asset_commune = _asset_facts(uow, asset_id, scope)
+    if commune_insee is not None:
+        _check_commune(uow, commune_insee, scope)
     commune = commune_insee or asset_commune
     decision = route(list_rules(uow), CaseFacts(category, kind, commune), now)
     assignee = _assignee(uow, decision)
@@ -481,9 +504,10 @@ def triage(
     category: str | None = None,
     priority: Priority | None = None,
     reason: str = "",
+    scope: WorkScope = ALL_WORK,
 ) -> Case:
     """Check a case in the triage queue; a new category routes it again, and says why."""
-    case = get_case(uow, case_id, for_update=True)
+    case = get_case(uow, case_id, for_update=True, scope=scope)
     state = transition_case(case.state, CaseAction.TRIAGE, actor_role(actor_account_role))
     now = utcnow()
     values: dict[str, Any] = {"state": state.value, "updated_at": now}
@@ -552,8 +576,12 @@ def triage(
 # --- reading -----------------------------------------------------------------------------------
 
 
-def get_case(uow: UnitOfWork, case_id: int, *, for_update: bool = False) -> Case:
-    found = repository.get_case(uow.connection, case_id, for_update=for_update)
+def get_case(
+    uow: UnitOfWork, case_id: int, *, for_update: bool = False, scope: WorkScope = ALL_WORK
+) -> Case:
+    """One case; outside the caller's scope it does not exist (the same 404, reads and writes
+    alike)."""
+    found = repository.get_case(uow.connection, case_id, for_update=for_update, scope=scope)
     if found is None:
         raise NotFound(f"no case {case_id}", code="unknown_case")
     return found
@@ -566,7 +594,7 @@ class CaseQuery:
     teams: Sequence[str] = ()
     communes: Sequence[str] | None = None  # None: all
     priorities: Sequence[Priority] = ()
-    organisation_ids: Sequence[int] | None = None  # None: all (a contractor: its own)
+    scope: WorkScope = ALL_WORK  # what the caller sees (policy.case_scope)
     triage_queue: bool = False
     offset: int = 0
     limit: int = 100
@@ -586,8 +614,8 @@ def query_cases(uow: UnitOfWork, q: CaseQuery) -> list[Case]:
         where.append(c.commune_insee.in_(list(q.communes)))
     if q.priorities:
         where.append(c.priority.in_([p.value for p in q.priorities]))
-    if q.organisation_ids is not None:
-        where.append(c.organisation_id.in_(list(q.organisation_ids)))
+    if not q.scope.unrestricted:
+        where.append(repository.case_scope_clause(q.scope))
     return repository.find_cases(uow.connection, where, q.offset, q.limit)
 
 
@@ -726,9 +754,10 @@ def dispatch(
     actor_account_role: str | None,
     *,
     instructions: str = "",
+    scope: WorkScope = ALL_WORK,
 ) -> WorkOrder:
     """Send a case to its team as a work order; the SLA deadlines start now."""
-    case = get_case(uow, case_id, for_update=True)
+    case = get_case(uow, case_id, for_update=True, scope=scope)
     role = actor_role(actor_account_role)
     if case.assignee is None:
         raise InvalidInput(
@@ -790,11 +819,12 @@ def act(
     actor_account_role: str | None,
     *,
     note: str | None = None,
+    scope: WorkScope = ALL_WORK,
 ) -> WorkOrder:
     """A step of a work order by its team (accept, refuse, en route, on site, done) or by the
     command post (verify, reject, close, cancel); the case follows, and a verified order
     resolves its case and tells its citizens."""
-    found = repository.get_work_order(uow.connection, order_id, for_update=True)
+    found = repository.get_work_order(uow.connection, order_id, for_update=True, scope=scope)
     if found is None:
         raise NotFound(f"no work order {order_id}", code="unknown_work_order")
     order = found[0]
@@ -932,8 +962,9 @@ def _close_the_loop(uow: UnitOfWork, case: Case, note: str, now: datetime) -> No
         )
 
 
-def get_work_order(uow: UnitOfWork, order_id: int) -> WorkOrder:
-    found = repository.get_work_order(uow.connection, order_id)
+def get_work_order(uow: UnitOfWork, order_id: int, scope: WorkScope = ALL_WORK) -> WorkOrder:
+    """One work order; outside the caller's scope it does not exist (the same 404)."""
+    found = repository.get_work_order(uow.connection, order_id, scope=scope)
     if found is None:
         raise NotFound(f"no work order {order_id}", code="unknown_work_order")
     return found[0]
@@ -953,10 +984,12 @@ def query_work_orders(
     states: Sequence[WorkOrderState] = (),
     case_id: int | None = None,
     order_id: int | None = None,
-    organisation_ids: Sequence[int] | None = None,
+    scope: WorkScope = ALL_WORK,
     offset: int = 0,
     limit: int = 100,
 ) -> list[tuple[WorkOrder, datetime | None, datetime | None]]:
+    """Work orders with their deadlines, newest first, within the caller's scope
+    (``policy.work_order_scope``)."""
     w = repository.work_orders.c
     where: list[Any] = []
     if states:
@@ -965,8 +998,8 @@ def query_work_orders(
         where.append(w.case_id == case_id)
     if order_id is not None:
         where.append(w.id == order_id)
-    if organisation_ids is not None:
-        where.append(w.organisation_id.in_(list(organisation_ids)))
+    if not scope.unrestricted:
+        where.append(repository.work_order_scope_clause(scope))
     return [
         (order, row["response_due_at"], row["resolution_due_at"])
         for order, row in repository.find_work_orders(uow.connection, where, offset, limit)
@@ -1042,18 +1075,15 @@ def chain_stats(
     *,
     since: datetime,
     until: datetime,
-    communes: Sequence[str] | None = None,
-    organisation_ids: Sequence[int] | None = None,
+    scope: WorkScope = ALL_WORK,
 ) -> dict[str, Any]:
     """Where time goes along the chain, for the cases opened in [since, until): each link's
     count, median and 90th percentile in seconds, overall and per team, per public or private
     side, and per commune."""
     c = repository.cases.c
     where: list[Any] = [c.opened_at >= since, c.opened_at < until]
-    if communes is not None:
-        where.append(c.commune_insee.in_(list(communes)))
-    if organisation_ids is not None:
-        where.append(c.organisation_id.in_(list(organisation_ids)))
+    if not scope.unrestricted:
+        where.append(repository.case_scope_clause(scope))
     rows = uow.connection.execute(
         select(c.id, c.team, c.sector, c.commune_insee).where(*where).order_by(c.id)
     ).all()
@@ -1206,12 +1236,13 @@ def move_case(
     actor_account_role: str | None,
     *,
     reason: str | None = None,
+    scope: WorkScope = ALL_WORK,
 ) -> Case:
     """The command post's own moves of a case: wait on a third party (the SLA clock pauses)
     and resume, resolve, close, cancel (its live orders too), reopen."""
+    case = get_case(uow, case_id, for_update=True, scope=scope)
     if action not in CASE_MILESTONES:
         raise InvalidInput(f"{action.value} is not done by hand here", code="not_a_case_move")
-    case = get_case(uow, case_id, for_update=True)
     target = transition_case(case.state, action, actor_role(actor_account_role), reason=reason)
     now = utcnow()
     c = repository.cases.c
@@ -1298,10 +1329,11 @@ def attach_order_photos(
     storage: PhotoStorage,
     actor: Actor,
     actor_account_role: str | None,
+    scope: WorkScope = ALL_WORK,
 ) -> WorkOrder:
     """Photos of the work, by the order's team while it is on site or just done: checked and
     stripped of their metadata like citizens' photos, all or none, at most 5 an order."""
-    found = repository.get_work_order(uow.connection, order_id, for_update=True)
+    found = repository.get_work_order(uow.connection, order_id, for_update=True, scope=scope)
     if found is None:
         raise NotFound(f"no work order {order_id}", code="unknown_work_order")
     order = found[0]

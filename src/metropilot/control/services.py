@@ -689,7 +689,7 @@ def _place(
             assert isinstance(value, tuple)
             names[param.name] = _route_name(uow, value)
         elif param.kind == "commune":
-            names[param.name] = _commune_name(uow, str(value))
+            names[param.name] = _commune_name(uow, str(value), caller.scope)
         else:
             names[param.name] = str(value)
     return points, assets, names
@@ -707,9 +707,11 @@ def _route_name(uow: UnitOfWork, route: Sequence[tuple[float, float]]) -> str:
     return named[0] if len(set(named)) == 1 else f"{named[0]} to {named[-1]}"
 
 
-def _commune_name(uow: UnitOfWork, insee: str) -> str:
+def _commune_name(uow: UnitOfWork, insee: str, scope: Scope | None = None) -> str:
+    """A commune's name; a commune a caller names outside its scope is answered as an unknown
+    one (the plan's work orders and public message would land there)."""
     row = uow.connection.execute(select(communes.c.name).where(communes.c.insee == insee)).first()
-    if row is None:
+    if row is None or (scope is not None and not scope.allows_commune(insee)):
         raise NotFound(f"no commune {insee!r}", code="unknown_commune")
     return str(row[0])
 
@@ -1201,6 +1203,8 @@ def push_programs(
     batch per program."""
     check_permission(CommandType.APPLY_DIMMING_PROGRAM, caller.role)
     why = check_reason(reason)
+    if commune is not None:
+        _commune_name(uow, commune, caller.scope)  # an unknown commune is not "nothing drifts"
     now = now or utcnow()
     drifting = [
         c

@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from metropilot.accounts import services as accounts
+from metropilot.accounts.policy import Principal, report_scope
 from metropilot.api.audience import Audience, audience
 from metropilot.api.ratelimit import RateLimited, SlidingWindowLimiter, client_address
 from metropilot.db.uow import UnitOfWork
@@ -76,7 +77,6 @@ from metropilot.reports.open311 import (
 )
 from metropilot.reports.storage import FileSystemStorage
 from metropilot.settings import Settings
-from metropilot.shared.actors import Actor
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import DomainError, Forbidden, NotFound
 
@@ -296,7 +296,7 @@ def service_definition(service_code: str, fmt: str, request: Request) -> Respons
 # --- posting -----------------------------------------------------------------------------------
 
 
-def _client(request: Request, given: str | None, permission: str) -> Actor:
+def _client(request: Request, given: str | None, permission: str) -> Principal:
     """The client app behind an ``api_key``: 403 unless it may ``permission``."""
     key = given or request.headers.get("x-api-key")
     if not key:
@@ -308,7 +308,7 @@ def _client(request: Request, given: str | None, permission: str) -> Actor:
     if not any(s.covers(permission) for s in found.principal.key_scopes):
         raise Open311Error.forbidden(f"this api_key may not use {permission}")
     _limit(request, "key", str(found.key_id))
-    return found.principal.actor()
+    return found.principal
 
 
 def _number(value: str | None, name: str) -> float:
@@ -338,7 +338,10 @@ async def post_request(fmt: str, request: Request) -> Response:
     def produce(chosen: Format) -> Any:
         _check_jurisdiction(request, _param(fields, "jurisdiction_id"))
         _limit(request, "address", client_address(request))
-        actor = _client(request, _param(fields, "api_key"), "open311:post")
+        client = _client(request, _param(fields, "api_key"), "open311:post")
+        # Where the app may report: its key's open311:post communes (and a commune service's
+        # own commune); a place elsewhere is answered as one outside the metropolis.
+        where = report_scope(client, key_permission="open311:post")
         code = _param(fields, "service_code")
         if code is None:
             raise Open311Error.bad_request("service_code is required")
@@ -385,7 +388,8 @@ async def post_request(fmt: str, request: Request) -> Response:
                     device_id=_param(fields, "device_id"),
                     client_id=None,
                 ),
-                actor,
+                client.actor(),
+                scope=where,
             )
             if photos and not result.me_too:
                 storage = FileSystemStorage(request.app.state.settings.data_dir / "photos")
@@ -609,7 +613,11 @@ async def post_update(fmt: str, request: Request) -> Response:
 
     def produce(chosen: Format) -> Any:
         _check_jurisdiction(request, _param(fields, "jurisdiction_id"))
-        actor = _client(request, _param(fields, "api_key"), "reports:update")
+        client = _client(request, _param(fields, "api_key"), "reports:update")
+        # The reports the back-office may update: those of its key's communes; another
+        # commune's report is answered as an unknown one.
+        scope = report_scope(client)
+        actor = client.actor()
         report_id = _id(_param(fields, "service_request_id") or "", not_found=True)
         status = (_param(fields, "status") or "").lower()
         target = FROM_UPDATE_STATUS.get(status)
@@ -620,11 +628,13 @@ async def post_update(fmt: str, request: Request) -> Response:
             raise Open311Error.bad_request("duplicates are merged on the platform, not pushed")
         description = _param(fields, "description") or ""
         with _uow(request, write=True) as uow:
-            report = services.get_report(uow, report_id)
+            report = services.get_report(uow, report_id, scope=scope)
             if report.state is target:
-                changed = services.add_note(uow, report_id, description, actor)
+                changed = services.add_note(uow, report_id, description, actor, scope=scope)
             else:
-                changed = services.change_state(uow, report_id, target, actor, note=description)
+                changed = services.change_state(
+                    uow, report_id, target, actor, note=description, scope=scope
+                )
             uow.commit()
             found = services.updates_between(
                 uow, changed.updated_at, changed.updated_at, public_only=False, limit=10

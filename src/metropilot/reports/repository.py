@@ -23,9 +23,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    false,
     func,
     insert,
     select,
+    true,
     update,
 )
 from sqlalchemy.engine import Connection, RowMapping
@@ -39,6 +41,7 @@ from metropilot.reports.model import (
     Report,
     ReportState,
 )
+from metropilot.shared.scope import ALL_WORK, WorkScope
 
 __all__ = [
     "categories",
@@ -306,8 +309,24 @@ def update_report(conn: Connection, report_id: int, values: dict[str, Any]) -> N
     conn.execute(update(reports).where(reports.c.id == report_id).values(values))
 
 
-def report_by_id(conn: Connection, report_id: int, *, for_update: bool = False) -> Report | None:
+def report_scope_clause(scope: WorkScope) -> Any:
+    """The SQL condition of the reports a scope follows up: those of its communes. Reports are
+    not assigned to organisations, so a scope by organisation follows up none."""
+    parts: list[Any] = []
+    if scope.communes is not None:
+        parts.append(reports.c.commune_insee.in_(list(scope.communes)))
+    if scope.organisation_ids is not None:
+        parts.append(false())
+    return and_(true(), *parts)
+
+
+def report_by_id(
+    conn: Connection, report_id: int, *, for_update: bool = False, scope: WorkScope = ALL_WORK
+) -> Report | None:
+    """One report, or None when there is none with this id in the scope."""
     query = select(reports).where(reports.c.id == report_id)
+    if not scope.unrestricted:
+        query = query.where(report_scope_clause(scope))
     if for_update and conn.dialect.name == "postgresql":
         query = query.with_for_update()
     row = conn.execute(query).mappings().first()

@@ -10,7 +10,9 @@
 | change the catalogue | | | | ✓ |
 
 Citizens and client apps use the Open311 API (``open311_routes``), which never shows personal
-data.
+data. A report a request names (in its path, or ``into`` of a merge) is looked up within the
+caller's scope (``policy.report_scope``), reads and writes alike: outside it, the 404 of a
+report that does not exist.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 
 from metropilot.accounts.model import Role
-from metropilot.accounts.policy import Principal
+from metropilot.accounts.policy import report_scope
 from metropilot.api.audience import STAFF, Audience, audience
 from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.deps import UowDep, WriteUowDep
@@ -30,7 +32,7 @@ from metropilot.api.responses import JSONResponseFast
 from metropilot.reports import services
 from metropilot.reports.model import parse_category_spec, parse_state
 from metropilot.reports.schemas import MergeIn, StateIn, category_out, report_out
-from metropilot.shared.errors import InvalidInput, NotFound
+from metropilot.shared.errors import InvalidInput
 
 __all__ = ["REPORT_READERS", "router"]
 
@@ -40,21 +42,6 @@ REPORT_READERS = (*STAFF, Audience.COMMUNE_AGENT)
 STATE_CHANGERS = (Audience.OPERATOR, Audience.SUPERVISOR, Audience.COMMUNE_AGENT)
 MERGERS = (Audience.OPERATOR, Audience.SUPERVISOR)
 CONTACT_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR})
-
-
-def _communes(principal: Principal) -> tuple[str, ...] | None:
-    """The communes whose reports the caller sees (None: all)."""
-    if principal.role is Role.COMMUNE_AGENT:
-        return principal.communes
-    return None
-
-
-def _visible(principal: Principal, uow: Any, report_id: int) -> services.Report:
-    report = services.get_report(uow, report_id)
-    communes = _communes(principal)
-    if communes is not None and report.commune_insee not in communes:
-        raise NotFound(f"no report {report_id}", code="unknown_report")
-    return report
 
 
 # --- the catalogue -----------------------------------------------------------------------------
@@ -120,7 +107,7 @@ def list_reports(
 ) -> Any:
     if since is not None and since.tzinfo is None:
         raise InvalidInput("since needs a UTC offset, e.g. 2026-11-27T10:00:00+01:00")
-    communes = _communes(principal)
+    communes = report_scope(principal).communes
     asked = comma_list(commune)
     if asked:
         communes = tuple(c for c in asked if communes is None or c in communes)
@@ -143,7 +130,7 @@ def list_reports(
     summary="One citizen report with its public timeline",
 )
 def get_report(report_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
-    report = _visible(principal, uow, report_id)
+    report = services.get_report(uow, report_id, scope=report_scope(principal))
     out = report_out(report, personal=principal.role in CONTACT_ROLES)
     out["timeline"] = [
         {"at": u["at"].isoformat(), "state": u["state"], "note": u["description"]}
@@ -160,7 +147,8 @@ def get_report(report_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
 def change_state(
     report_id: int, body: StateIn, principal: CurrentPrincipal, uow: WriteUowDep
 ) -> Any:
-    _visible(principal, uow, report_id)
+    scope = report_scope(principal)
+    services.get_report(uow, report_id, scope=scope)  # 404 outside the scope, before all else
     if body.expected_at is not None and body.expected_at.tzinfo is None:
         raise InvalidInput("expected_at needs a UTC offset")
     report = services.change_state(
@@ -171,6 +159,7 @@ def change_state(
         note=body.note,
         agency_responsible=body.agency_responsible,
         expected_at=body.expected_at,
+        scope=scope,
     )
     uow.commit()
     return JSONResponseFast(report_out(report, personal=principal.role in CONTACT_ROLES))
@@ -182,6 +171,8 @@ def change_state(
     summary="Close a report as a duplicate of another; its support and followers move over",
 )
 def merge(report_id: int, body: MergeIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
-    report = services.merge(uow, report_id, body.into, principal.actor())
+    report = services.merge(
+        uow, report_id, body.into, principal.actor(), scope=report_scope(principal)
+    )
     uow.commit()
     return JSONResponseFast(report_out(report, personal=principal.role in CONTACT_ROLES))

@@ -38,6 +38,7 @@ from metropilot.shared.audit import AuditEntry
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import Conflict, InvalidInput, NotFound
 from metropilot.shared.geo import BBox, LocalPlane
+from metropilot.shared.scope import ALL_WORK, WorkScope
 from metropilot.territory import services as territory_services
 
 __all__ = [
@@ -178,9 +179,13 @@ class SubmitResult:
     notice: str
 
 
-def submit(uow: UnitOfWork, submission: Submission, actor: Actor) -> SubmitResult:
+def submit(
+    uow: UnitOfWork, submission: Submission, actor: Actor, *, scope: WorkScope = ALL_WORK
+) -> SubmitResult:
     """File a report, or add the citizen's support to an open one of the same category close
-    by; link it to the matching equipment nearby."""
+    by; link it to the matching equipment nearby. ``scope`` is where the client app posting
+    it may report (its key's ``open311:post commune=…``): a place outside it is answered as a
+    place outside the metropolis is."""
     category = get_category(uow, submission.category_code)
     spec = category.spec
     if len(submission.description) > MAX_DESCRIPTION:
@@ -190,9 +195,10 @@ def submit(uow: UnitOfWork, submission: Submission, actor: Actor) -> SubmitResul
             code="description_too_long",
         )
     commune = territory_services.locator(uow).locate(submission.lon, submission.lat)
-    if commune is None:
+    if commune is None or not scope.allows(commune, None):
+        where = "the metropolis" if scope.communes is None else "the communes of this client"
         raise InvalidInput(
-            f"the location {submission.lat:.6f}, {submission.lon:.6f} is outside the metropolis",
+            f"the location {submission.lat:.6f}, {submission.lon:.6f} is outside {where}",
             code="outside_metropolis",
         )
     now = utcnow()
@@ -408,10 +414,11 @@ def change_state(
     agency_responsible: str | None = None,
     expected_at: datetime | None = None,
     now: datetime | None = None,
+    scope: WorkScope = ALL_WORK,
 ) -> Report:
     """Move a report on; a public note says why (a default one when none is given), the
     reporter and the followers are told."""
-    report = get_report(uow, report_id, for_update=True)
+    report = get_report(uow, report_id, for_update=True, scope=scope)
     check_transition(report.state, target)
     if target is ReportState.DUPLICATE:
         raise InvalidInput("mark a duplicate by merging it into the original", code="use_merge")
@@ -455,14 +462,16 @@ def change_state(
     return changed
 
 
-def add_note(uow: UnitOfWork, report_id: int, note: str, actor: Actor) -> Report:
+def add_note(
+    uow: UnitOfWork, report_id: int, note: str, actor: Actor, *, scope: WorkScope = ALL_WORK
+) -> Report:
     """A public note without a change of state (a back-office's progress message)."""
+    report = get_report(uow, report_id, for_update=True, scope=scope)
     note = note.strip()
     if not note:
         raise InvalidInput("a note needs some text")
     if len(note) > 2000:
         raise InvalidInput("a note has at most 2,000 characters")
-    report = get_report(uow, report_id, for_update=True)
     now = utcnow()
     repository.update_report(uow.connection, report_id, {"status_notes": note, "updated_at": now})
     _public_update(uow, report_id, report.state, note, actor, now)
@@ -472,12 +481,20 @@ def add_note(uow: UnitOfWork, report_id: int, note: str, actor: Actor) -> Report
     return changed
 
 
-def merge(uow: UnitOfWork, duplicate_id: int, into_id: int, actor: Actor) -> Report:
-    """Close a report as a duplicate of another: its support and followers move over."""
+def merge(
+    uow: UnitOfWork,
+    duplicate_id: int,
+    into_id: int,
+    actor: Actor,
+    *,
+    scope: WorkScope = ALL_WORK,
+) -> Report:
+    """Close a report as a duplicate of another: its support and followers move over. Both
+    are looked up within the caller's scope."""
+    duplicate = get_report(uow, duplicate_id, for_update=True, scope=scope)
+    original = get_report(uow, into_id, for_update=True, scope=scope)
     if duplicate_id == into_id:
         raise InvalidInput("a report cannot be merged into itself")
-    duplicate = get_report(uow, duplicate_id, for_update=True)
-    original = get_report(uow, into_id, for_update=True)
     if original.duplicate_of is not None:
         raise Conflict(
             f"report {into_id} is itself a duplicate of {original.duplicate_of}: merge into that"
@@ -584,8 +601,12 @@ def _notify(uow: UnitOfWork, report: Report, email: str, what: str, now: datetim
 # --- reading -----------------------------------------------------------------------------------
 
 
-def get_report(uow: UnitOfWork, report_id: int, *, for_update: bool = False) -> Report:
-    found = repository.report_by_id(uow.connection, report_id, for_update=for_update)
+def get_report(
+    uow: UnitOfWork, report_id: int, *, for_update: bool = False, scope: WorkScope = ALL_WORK
+) -> Report:
+    """One report; outside the caller's scope it does not exist (the same 404, reads and
+    writes alike)."""
+    found = repository.report_by_id(uow.connection, report_id, for_update=for_update, scope=scope)
     if found is None:
         raise NotFound(f"no report {report_id}", code="unknown_report")
     found.photos = repository.photos_of(uow.connection, [report_id]).get(report_id, [])

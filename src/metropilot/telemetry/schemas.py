@@ -16,8 +16,9 @@ class ItemResult(BaseModel):
     reason: str | None = Field(
         default=None,
         description="Why an item was refused: malformed_json, not_an_object, bad_asset, "
-        "unknown_asset, bad_timestamp, future_timestamp, too_old, bad_metrics, unknown_metric, "
-        "bad_value, out_of_range, bad_event, forbidden, over_batch_limit.",
+        "unknown_asset (also an asset outside the key's scope), bad_timestamp, future_timestamp, "
+        "too_old, bad_metrics, unknown_metric, bad_value, out_of_range, bad_event, "
+        "over_batch_limit.",
     )
     message: str | None = None
 

@@ -22,14 +22,14 @@ from typing import Any, Protocol, cast
 import orjson
 from sqlalchemy import or_, select
 
-from metropilot.accounts.policy import Principal
+from metropilot.accounts.policy import Principal, telemetry_scope
 from metropilot.assets import repository as assets_repository
 from metropilot.assets import services as assets_services
 from metropilot.assets.model import AssetStatus
 from metropilot.db.uow import UnitOfWork, UnitOfWorkFactory
 from metropilot.shared.actors import Actor, ActorKind
 from metropilot.shared.clock import utcnow
-from metropilot.shared.errors import InvalidInput
+from metropilot.shared.errors import Forbidden, InvalidInput
 from metropilot.shared.scope import UNRESTRICTED, Scope
 from metropilot.telemetry import repository
 from metropilot.telemetry.model import (
@@ -385,7 +385,7 @@ class IngestPipeline:
         merged: dict[int, tuple[AssetInfo, list[int], dict[str, tuple[int, float]], list[str]]]
         merged = {}
         by_ref, resolve = self.directory._by_ref, self.directory.resolve
-        check_key = principal is not None and principal.kind is ActorKind.API_KEY
+        write_scope = _write_scope(principal)
         seen_timestamps: dict[str, int] = {}
         max_batch = self.max_batch
         add_outcome, add_raw = outcomes.append, raw_rows.append
@@ -418,12 +418,13 @@ class IngestPipeline:
                     if type(decoded) is DecodedReading:
                         values = decoded.values
                 info = by_ref.get(ref) or resolve(ref) or self._newly_registered(ref)
-                if info is None:
+                # An asset outside the key's scope is answered as one that does not exist:
+                # a key cannot learn which equipment is registered beyond what it may write.
+                if info is None or (
+                    write_scope is not None
+                    and not write_scope.allows(info.commune, info.maintainer_id, info.kind)
+                ):
                     raise InvalidItem("unknown_asset", f"no asset {ref!r}")
-                if check_key and not _may_write(principal, info):  # type: ignore[arg-type]
-                    raise InvalidItem(
-                        "forbidden", f"this key may not send telemetry for {info.external_ref}"
-                    )
             except InvalidItem as exc:
                 add_outcome(exc)
                 refused[exc.reason] += 1
@@ -658,10 +659,16 @@ def _derive_status(brought: Mapping[str, float], current: Mapping[str, float]) -
     return derive_status(value_of)
 
 
-def _may_write(principal: Principal, info: AssetInfo) -> bool:
-    if principal.kind is not ActorKind.API_KEY:
-        return True
-    return any(s.covers("telemetry:write", info.kind, info.commune) for s in principal.key_scopes)
+def _write_scope(principal: Principal | None) -> Scope | None:
+    """The equipment a device key may send for (``policy.telemetry_scope``: its telemetry:write
+    scopes within what its organisation looks after); None: the platform's own senders, which
+    send for any. A key without telemetry:write sends for nothing, item by item refused."""
+    if principal is None or principal.kind is not ActorKind.API_KEY:
+        return None
+    try:
+        return telemetry_scope(principal)
+    except Forbidden:
+        return Scope(communes=())
 
 
 # --- queries ----------------------------------------------------------------------------------

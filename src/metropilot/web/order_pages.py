@@ -25,7 +25,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
 from metropilot.accounts.model import Role
-from metropilot.accounts.policy import ANONYMOUS, Principal
+from metropilot.accounts.policy import ANONYMOUS, Principal, work_order_scope
 from metropilot.api.audience import Audience, NotSignedIn, audience
 from metropilot.assets import services as asset_services
 from metropilot.cases import services as case_services
@@ -170,13 +170,9 @@ def _order_view(
 
 
 def _orders(uow: Any, principal: Principal, lang: str, team: bool) -> list[dict[str, Any]]:
-    if team:
-        own = (principal.organisation_id,) if principal.organisation_id is not None else ()
-        found = case_services.query_work_orders(
-            uow, states=LIVE_STATES, organisation_ids=own, limit=MAX_ORDERS
-        )
-    else:
-        found = case_services.query_work_orders(uow, states=LIVE_STATES, limit=MAX_ORDERS)
+    found = case_services.query_work_orders(
+        uow, states=LIVE_STATES, scope=work_order_scope(principal), limit=MAX_ORDERS
+    )
     categories = {
         c.code: category_name(c, lang)
         for c in report_services.list_categories(uow, include_inactive=True)
