@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 
+from metropilot.api import params
 from metropilot.db.uow import UnitOfWork
 from metropilot.settings import Settings
 
@@ -29,9 +30,8 @@ def _write_uow(request: Request) -> Iterator[UnitOfWork]:
         yield uow
 
 
-# A stored object's id in a path: bounded so that no request reaches the database with a number
-# its integer columns cannot hold.
-ObjectId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Identifier")]
+# A stored object's id: the one identifier type of every route (see metropilot.api.params).
+ObjectId = params.ObjectId
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 UowDep = Annotated[UnitOfWork, Depends(_uow)]

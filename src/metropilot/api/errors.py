@@ -13,6 +13,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from metropilot.api.responses import JSONResponseFast
+from metropilot.shared.bounds import INVALID_DATETIME
 from metropilot.shared.errors import DomainError
 
 __all__ = ["error_response", "install_error_handlers"]
@@ -47,6 +48,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponseFast:
         details = _validation_details(exc)
+        errors = exc.errors()
+        if errors and all(e.get("type") == INVALID_DATETIME for e in errors):
+            # A refused date-time answers the same code wherever it was given (query, body,
+            # or a route that parses it itself), named by its parameter.
+            message = "; ".join(
+                f"{e['loc'][-1]}: {e.get('msg', 'invalid')}" if e.get("loc") else str(e["msg"])
+                for e in errors[:5]
+            )
+            return error_response(400, INVALID_DATETIME, message, details)
         summary = "; ".join(f"{d['loc']}: {d['message']}" for d in details[:5])
         return error_response(400, "invalid_input", f"invalid request: {summary}", details)
 

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
@@ -25,6 +25,7 @@ from metropilot.api.audience import STAFF, Audience, audience
 from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.deps import UowDep, WriteUowDep
 from metropilot.api.formats import comma_list, list_envelope
+from metropilot.api.params import Instant, ObjectId
 from metropilot.api.responses import JSONResponseFast
 from metropilot.cases import services
 from metropilot.cases.model import (
@@ -76,7 +77,7 @@ def _limits(principal: Principal) -> tuple[tuple[str, ...] | None, tuple[int, ..
     return None, None
 
 
-def _visible(principal: Principal, uow: Any, case_id: int) -> Case:
+def _visible(principal: Principal, uow: Any, case_id: ObjectId) -> Case:
     case = services.get_case(uow, case_id)
     communes, organisations = _limits(principal)
     outside = (communes is not None and case.commune_insee not in communes) or (
@@ -96,7 +97,7 @@ def _visible(principal: Principal, uow: Any, case_id: int) -> Case:
 def list_cases(
     principal: CurrentPrincipal,
     uow: UowDep,
-    asset: Annotated[int | None, Query()] = None,
+    asset: Annotated[ObjectId | None, Query()] = None,
     state: Annotated[str | None, Query(description="states, comma separated")] = None,
     team: Annotated[str | None, Query(description="team codes, comma separated")] = None,
     commune: Annotated[str | None, Query(description="INSEE codes, comma separated")] = None,
@@ -128,7 +129,7 @@ def list_cases(
     dependencies=[audience(*CASE_READERS)],
     summary="One case",
 )
-def get_case(case_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
+def get_case(case_id: ObjectId, principal: CurrentPrincipal, uow: UowDep) -> Any:
     case = _visible(principal, uow, case_id)
     out = case_out(case)
     procedure = services.get_procedure(uow, case.category)
@@ -141,7 +142,7 @@ def get_case(case_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
     dependencies=[audience(*CASE_READERS)],
     summary="Every step of a case with who acted (public or private) and each link's duration",
 )
-def case_timeline(case_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
+def case_timeline(case_id: ObjectId, principal: CurrentPrincipal, uow: UowDep) -> Any:
     _visible(principal, uow, case_id)
     found = services.case_timeline(uow, case_id)
     return JSONResponseFast(timeline_out(found["entries"], found["durations"]))
@@ -177,7 +178,7 @@ def open_case(body: CaseIn, principal: CurrentPrincipal, uow: WriteUowDep) -> An
     dependencies=[audience(*TRIAGERS)],
     summary="Triage a case; a new category routes it again (with a reason)",
 )
-def triage(case_id: int, body: TriageIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
+def triage(case_id: ObjectId, body: TriageIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
     case = services.triage(
         uow,
         case_id,
@@ -211,12 +212,12 @@ def _order_organisations(principal: Principal) -> tuple[int, ...] | None:
     return None
 
 
-def _order_json(uow: Any, order_id: int) -> dict[str, Any]:
+def _order_json(uow: Any, order_id: ObjectId) -> dict[str, Any]:
     """A work order as the API answers it, with its deadlines, read in one query."""
     return work_order_out(*services.query_work_orders(uow, order_id=order_id, limit=1)[0])
 
 
-def _visible_order(principal: Principal, uow: Any, order_id: int) -> Any:
+def _visible_order(principal: Principal, uow: Any, order_id: ObjectId) -> Any:
     found = services.query_work_orders(
         uow, order_id=order_id, organisation_ids=_order_organisations(principal), limit=1
     )
@@ -231,7 +232,9 @@ def _visible_order(principal: Principal, uow: Any, order_id: int) -> Any:
     summary="Send a case to its team as a work order; the SLA deadlines start",
     status_code=201,
 )
-def dispatch(case_id: int, body: DispatchIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
+def dispatch(
+    case_id: ObjectId, body: DispatchIn, principal: CurrentPrincipal, uow: WriteUowDep
+) -> Any:
     order = services.dispatch(
         uow,
         case_id,
@@ -252,7 +255,7 @@ def list_work_orders(
     principal: CurrentPrincipal,
     uow: UowDep,
     state: Annotated[str | None, Query(description="states, comma separated")] = None,
-    case: Annotated[int | None, Query()] = None,
+    case: Annotated[ObjectId | None, Query()] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
@@ -272,7 +275,7 @@ def list_work_orders(
     dependencies=[audience(*WORK_ORDER_READERS)],
     summary="One work order",
 )
-def get_work_order(order_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
+def get_work_order(order_id: ObjectId, principal: CurrentPrincipal, uow: UowDep) -> Any:
     return JSONResponseFast(work_order_out(*_visible_order(principal, uow, order_id)))
 
 
@@ -281,7 +284,9 @@ def get_work_order(order_id: int, principal: CurrentPrincipal, uow: UowDep) -> A
     dependencies=[audience(Audience.CONTRACTOR, Audience.FIELD_AGENT)],
     summary="Photos of the work (multipart 'photos', up to 5 an order), by its team on site",
 )
-async def add_order_photos(order_id: int, request: Request, principal: CurrentPrincipal) -> Any:
+async def add_order_photos(
+    order_id: ObjectId, request: Request, principal: CurrentPrincipal
+) -> Any:
     form = await request.form()
     photos = [
         await item.read()
@@ -315,7 +320,7 @@ async def add_order_photos(order_id: int, request: Request, principal: CurrentPr
     summary="A photo of the work (EXIF removed); '<n>.jpg' or '<n>.thumb.jpg'",
 )
 def get_order_photo(
-    order_id: int, number: str, request: Request, principal: CurrentPrincipal, uow: UowDep
+    order_id: ObjectId, number: str, request: Request, principal: CurrentPrincipal, uow: UowDep
 ) -> Response:
     order, _, _ = _visible_order(principal, uow, order_id)
     thumbnail = number.endswith(".thumb.jpg")
@@ -337,7 +342,7 @@ def get_order_photo(
     "close, cancel (the command post)",
 )
 def work_order_step(
-    order_id: int,
+    order_id: ObjectId,
     action: str,
     body: WorkOrderStepIn,
     principal: CurrentPrincipal,
@@ -373,13 +378,10 @@ def chains_stats(
     principal: CurrentPrincipal,
     uow: UowDep,
     since: Annotated[
-        datetime | None, Query(description="cases opened from; default 30 days ago")
+        Instant | None, Query(description="cases opened from; default 30 days ago")
     ] = None,
-    until: Annotated[datetime | None, Query(description="cases opened before; default now")] = None,
+    until: Annotated[Instant | None, Query(description="cases opened before; default now")] = None,
 ) -> Any:
-    for value, name in ((since, "since"), (until, "until")):
-        if value is not None and value.tzinfo is None:
-            raise InvalidInput(f"{name} needs a UTC offset, e.g. 2026-11-01T00:00:00+01:00")
     end = until or utcnow()
     start = since or end - timedelta(days=30)
     if end <= start:
@@ -399,7 +401,7 @@ def chains_stats(
     "cancel (reason), reopen (reason)",
 )
 def move_case(
-    case_id: int,
+    case_id: ObjectId,
     move: str,
     body: WorkOrderStepIn,
     principal: CurrentPrincipal,
@@ -425,7 +427,7 @@ def move_case(
     summary="Open the case of a citizen report at triage (or give the case it already has)",
     status_code=201,
 )
-def case_for_report(report_id: int, uow: WriteUowDep) -> Any:
+def case_for_report(report_id: ObjectId, uow: WriteUowDep) -> Any:
     case = services.open_for_report(uow, report_id, by_hand=True)
     if case is None:
         existing = services.case_of_report(uow, report_id)
@@ -552,7 +554,7 @@ def create_rule(
     summary="Replace a routing rule",
 )
 def update_rule(
-    rule_id: int,
+    rule_id: ObjectId,
     principal: CurrentPrincipal,
     uow: WriteUowDep,
     body: Annotated[dict[str, Any], Body()],
@@ -568,7 +570,7 @@ def update_rule(
     summary="Delete a routing rule",
     status_code=204,
 )
-def delete_rule(rule_id: int, principal: CurrentPrincipal, uow: WriteUowDep) -> None:
+def delete_rule(rule_id: ObjectId, principal: CurrentPrincipal, uow: WriteUowDep) -> None:
     services.delete_rule(uow, rule_id, principal.actor())
     uow.commit()
 
@@ -580,8 +582,6 @@ def delete_rule(rule_id: int, principal: CurrentPrincipal, uow: WriteUowDep) -> 
 )
 def explain(body: ExplainIn, uow: UowDep) -> Any:
     at = body.at or utcnow()
-    if at.tzinfo is None:
-        raise InvalidInput("at needs a UTC offset, e.g. 2026-11-27T22:30:00+01:00")
     category, kind, commune = body.category, body.asset_kind, body.commune
     if body.case is not None:
         case = services.get_case(uow, body.case)

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from metropilot.shared.bounds import Id
+
 __all__ = ["AmendmentIn", "AssignmentIn", "FreezeIn", "GroupIn", "ProgramIn", "WhatIfIn"]
 
 
@@ -65,4 +67,4 @@ class AssignmentIn(BaseModel):
 class GroupIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
-    cabinet_ids: list[int] = Field(min_length=1, max_length=10_000)
+    cabinet_ids: list[Id] = Field(min_length=1, max_length=10_000)
