@@ -77,7 +77,7 @@ def _limits(principal: Principal) -> tuple[tuple[str, ...] | None, tuple[int, ..
     return None, None
 
 
-def _visible(principal: Principal, uow: Any, case_id: ObjectId) -> Case:
+def _visible(principal: Principal, uow: Any, case_id: int) -> Case:
     case = services.get_case(uow, case_id)
     communes, organisations = _limits(principal)
     outside = (communes is not None and case.commune_insee not in communes) or (
@@ -212,12 +212,12 @@ def _order_organisations(principal: Principal) -> tuple[int, ...] | None:
     return None
 
 
-def _order_json(uow: Any, order_id: ObjectId) -> dict[str, Any]:
+def _order_json(uow: Any, order_id: int) -> dict[str, Any]:
     """A work order as the API answers it, with its deadlines, read in one query."""
     return work_order_out(*services.query_work_orders(uow, order_id=order_id, limit=1)[0])
 
 
-def _visible_order(principal: Principal, uow: Any, order_id: ObjectId) -> Any:
+def _visible_order(principal: Principal, uow: Any, order_id: int) -> Any:
     found = services.query_work_orders(
         uow, order_id=order_id, organisation_ids=_order_organisations(principal), limit=1
     )

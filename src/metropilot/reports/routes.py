@@ -49,7 +49,7 @@ def _communes(principal: Principal) -> tuple[str, ...] | None:
     return None
 
 
-def _visible(principal: Principal, uow: Any, report_id: ObjectId) -> services.Report:
+def _visible(principal: Principal, uow: Any, report_id: int) -> services.Report:
     report = services.get_report(uow, report_id)
     communes = _communes(principal)
     if communes is not None and report.commune_insee not in communes:
