@@ -3,8 +3,10 @@ needs its confirmation; a commune agent only reaches their commune; errors say w
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -154,3 +156,43 @@ def test_errors_say_what_is_wrong(town: Town) -> None:
         headers=town.headers["contractor-lighting"],
     )
     assert contractor.status_code == 403
+
+
+def post_json(town: Town, url: str, body: Any, headers: dict[str, str]) -> Any:
+    """Python's JSON, which writes NaN and Infinity as many clients do (httpx refuses to)."""
+    return town.client.post(
+        url, content=json.dumps(body), headers={**headers, "Content-Type": "application/json"}
+    )
+
+
+def test_places_and_numbers_out_of_this_world_are_400(town: Town) -> None:
+    # A longitude of 10**400 overflowed float() (500); NaN passed every comparison.
+    operator = town.headers["operator"]
+    for around in (
+        {"lon": 10**400, "lat": 47.3, "radius_m": 100},
+        {"lon": 5.04, "lat": float("nan"), "radius_m": 100},
+        {"lon": 5.04, "lat": 91, "radius_m": 100},
+        {"lon": 5.04, "lat": 47.3, "radius_m": float("inf")},
+    ):
+        refused = post_json(
+            town,
+            f"{API}/commands",
+            {
+                "area": {"around": around},
+                "command": "switch_light",
+                "params": {"on": True},
+                "reason": "fireworks on the square",
+                "confirm": True,
+            },
+            operator,
+        )
+        assert refused.status_code == 400, (around, refused.text)
+        assert refused.json()["error"]["code"] == "invalid_area"
+    for code, params, where in (
+        ("major-event", {"venue": [10**400, 47.3]}, "venue"),
+        ("major-event", {"venue": [5.04, 47.3], "radius_m": float("nan")}, "radius_m"),
+        ("route-closure", {"route": [[5.04, 47.3], [5.05, float("inf")]]}, "route"),
+    ):
+        preview = post_json(town, f"{API}/scenarios/{code}/preview", {"params": params}, operator)
+        assert preview.status_code == 400, (params, preview.text)
+        assert where in {p["loc"] for p in preview.json()["error"]["details"]}

@@ -115,6 +115,27 @@ def test_what_if_over_http(world_client: TestClient) -> None:
     assert refused.json()["error"]["details"][0]["loc"] == "program"
 
 
+def test_what_if_powers_are_a_lamp_s_and_the_figures_stay_finite(world_client: TestClient) -> None:
+    # 1e308 W per lamp once answered 200 with null kWh, € and CO₂ (the sums overflowed).
+    for power in (1e308, 2000.5, -1):
+        refused = world_client.post(
+            f"{API}/energy/what-if",
+            json={"year": 2026, "power_w_by_technology": {"HPS": power}},
+        )
+        assert refused.status_code == 400, (power, refused.text)
+        assert "power_w_by_technology" in refused.text
+    # The largest power the registry allows for a lamp gives finite figures.
+    largest = world_client.post(
+        f"{API}/energy/what-if",
+        json={"year": 2026, "power_w_by_technology": {"HPS": 2000, "LED": 2000}},
+    )
+    assert largest.status_code == 200, largest.text
+    figures = largest.json()
+    for side in ("current", "candidate", "saved"):
+        for unit in ("kwh", "eur", "co2_kg"):
+            assert isinstance(figures[side][unit], float | int), (side, unit, figures[side])
+
+
 @dataclass
 class Town:
     client: TestClient

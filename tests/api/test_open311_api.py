@@ -319,3 +319,77 @@ def test_tokens_and_updates(world: World) -> None:
         if u.findtext("service_request_id") == request_id
     ]
     assert statuses == ["open", "in_progress"]
+
+
+def test_dates_at_the_edge_of_the_calendar_are_400_in_the_url_s_format(world: World) -> None:
+    # Year 1 at +14:00 is year 0 in UTC, year 9999 at −14:00 year 10000: both once answered 500.
+    for query in (
+        "start_date=9999-12-31T00:00:00-14:00&end_date=9999-12-31T23:00:00-14:00",
+        "start_date=0001-01-01T00:00:00%2B14:00",
+        "end_date=0001-01-01T00:00:00%2B14:00",
+        "start_date=1969-12-31T00:00:00Z",
+    ):
+        for resource in ("requests", "servicerequestupdates"):
+            as_xml = world.client.get(f"{BASE}/{resource}.xml?{query}")
+            assert as_xml.status_code == 400, (resource, query, as_xml.text)
+            assert xml(as_xml).findtext("error/code") == "400"
+            assert "outside the instants" in (xml(as_xml).findtext("error/description") or "")
+            as_json = world.client.get(f"{BASE}/{resource}.json?{query}")
+            assert as_json.status_code == 400
+            assert errors(as_json)[0][0] == "400"
+    window = "start_date=2026-11-01T00:00:00%2B01:00&end_date=2026-11-30T00:00:00%2B01:00"
+    assert world.client.get(f"{BASE}/requests.xml?{window}").status_code == 200
+
+
+def test_numbers_that_cannot_be_report_ids_name_no_report(world: World) -> None:
+    for value in ("9223372036854775808", "2147483648", "0", "²", "١٢"):
+        one = world.client.get(f"{BASE}/requests/{value}.xml")
+        assert one.status_code == 404, (value, one.text)
+        assert xml(one).findtext("error/code") == "404"
+        listed = world.client.get(f"{BASE}/requests.json", params={"service_request_id": value})
+        assert listed.status_code == 400, (value, listed.text)
+    for value in ("²", "١٠", "99999999999999999999"):
+        paged = world.client.get(f"{BASE}/requests.xml", params={"page_size": value})
+        assert paged.status_code == 400, (value, paged.text)
+        assert xml(paged).findtext("error/code") == "400"
+    update = world.client.post(
+        f"{BASE}/servicerequestupdates.xml",
+        data={
+            "api_key": world.backoffice_key,
+            "service_request_id": "9223372036854775808",
+            "status": "fixed",
+        },
+    )
+    assert update.status_code == 404, update.text
+    assert xml(update).findtext("error/code") == "404"
+
+
+def test_every_error_of_an_open311_url_is_in_its_format(world: World) -> None:
+    # Refused before any route runs: a NUL character in the query.
+    nul = world.client.get(f"{BASE}/services.xml?jurisdiction_id=%00")
+    assert nul.status_code == 400
+    assert "xml" in nul.headers["content-type"]
+    assert xml(nul).findtext("error/code") == "400"
+    nul_json = world.client.get(f"{BASE}/services.json?jurisdiction_id=%00")
+    assert errors(nul_json) == [("400", "a NUL character is not allowed in a URL")]
+    # Refused by FastAPI's validation of a path parameter, before the route's own code.
+    photo = world.client.get(f"{BASE}/media/9223372036854775808/1.jpg")
+    assert photo.status_code == 400
+    assert xml(photo).findtext("error/code") == "400"
+
+
+def test_the_openapi_document_describes_what_open311_reads(world: World) -> None:
+    paths = world.client.get("/api/v1/openapi.json").json()["paths"]
+    post = paths[f"{BASE}/requests.{{fmt}}"]["post"]
+    form = post["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert {"service_code", "lat", "long"} <= set(form["required"])
+    assert {"api_key", "email", "description", "media_url"} <= set(form["properties"])
+    multipart = post["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert multipart["properties"]["media"]["items"]["format"] == "binary"
+    update = paths[f"{BASE}/servicerequestupdates.{{fmt}}"]["post"]["requestBody"]
+    fields = update["content"]["application/x-www-form-urlencoded"]["schema"]["properties"]
+    assert "reopen" in fields["status"]["enum"]
+    read = {p["name"]: p for p in paths[f"{BASE}/requests.{{fmt}}"]["get"]["parameters"]}
+    assert read["start_date"]["schema"]["format"] == "date-time"
+    assert read["fmt"]["schema"]["enum"] == ["xml", "json"]
+    assert {"service_request_id", "status", "page", "page_size", "extensions"} <= set(read)

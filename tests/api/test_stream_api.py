@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+import jsonschema_rs
 import orjson
 import pytest
 from fastapi import FastAPI
@@ -466,3 +467,23 @@ def test_a_client_resuming_after_the_retention_is_told_of_the_gap(world: World) 
         gap = reader.next()
         assert gap is not None
         assert orjson.loads(gap["data"])["reason"] == "unknown_id"
+
+
+def test_every_event_matches_the_schema_the_openapi_document_gives(world: World) -> None:
+    # The document once said each event was a string; a client (or the generated tests)
+    # validating the stream found objects. Now each event is {event, id, data} and its data
+    # line is JSON of StreamEventData.
+    documented = create_app(world.platform).openapi()["paths"][STREAM]["get"]
+    schema = documented["responses"]["200"]["content"]["text/event-stream"]["schema"]
+    event_validator = jsonschema_rs.validator_for(schema)
+    data_validator = jsonschema_rs.validator_for(schema["properties"]["data"]["contentSchema"])
+    world.set_status("W1", "fault")
+    world.set_status("W1", "ok")
+    since = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    with open_stream(world, "olga", since=since, timeout_s=0.2) as response:
+        reader = Reader(response.iter_lines())
+        messages = [m for m in iter(reader.next, None) if "event" in m]
+    assert len(messages) == 2
+    for message in messages:
+        event_validator.validate({k: v for k, v in message.items() if k != "comments"})
+        data_validator.validate(orjson.loads(message["data"]))

@@ -5,6 +5,8 @@ periods frozen. Every expected figure is worked out by hand in the test."""
 from __future__ import annotations
 
 import copy
+import json
+import math
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,6 +23,7 @@ from metropilot.contracts import repository, services
 from metropilot.contracts.energy import burning_intervals
 from metropilot.contracts.model import Period
 from metropilot.shared.errors import Conflict, InvalidInput, NotFound
+from metropilot.telemetry.model import METRICS
 from metropilot.telemetry.repository import telemetry_raw
 from tests.conftest import TEST_ACTOR
 from tests.factories import cabinet, light, seed_territory
@@ -506,6 +509,25 @@ def test_lighting_energy_programs_failures_and_meters(city: ContractCity) -> Non
     assert (east["source"], east["measured_lamps"], east["current_kwh"]) == ("measured", 1, 8.0)
     assert everything["source"] == "mixed"
     assert everything["current_kwh"] == pytest.approx(expected_current + 8.0, rel=1e-3)
+
+
+def test_a_meter_at_the_top_of_its_range_gives_finite_figures(city: ContractCity) -> None:
+    # energy_wh is at most 1e12 Wh (a century of a cabinet): a counter going from 0 to there in
+    # a month is absurd, and still every figure computed from it stays a number.
+    city.meter("SL-2", datetime(2026, 2, 28, 20, 0, tzinfo=Z), 0.0)
+    city.meter("SL-2", datetime(2026, 3, 31, 21, 0, tzinfo=Z), METRICS["energy_wh"].maximum or 0)
+    with city.platform.uow_factory() as uow:
+        east = services.energy_report(uow, (MARCH,), commune="21002", months=True)
+        everything = services.energy_report(uow, (MARCH,), months=True)
+        kpis = services.kpi_report(uow, MARCH)
+    assert east["current_kwh"] == 1e9
+    assert east["eur"] == pytest.approx(1e9 * 0.25)
+    for report in (east, everything):
+        numbers = [v for v in report.values() if isinstance(v, float)]
+        assert numbers, report
+        assert all(math.isfinite(v) for v in numbers), report
+    assert "Infinity" not in json.dumps(kpis, default=str)
+    assert "NaN" not in json.dumps(kpis, default=str)
 
 
 def test_a_failure_across_the_month_end_counts_in_each_month(city: ContractCity) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,10 +13,12 @@ from metropilot.accounts.model import parse_scope
 from metropilot.accounts.policy import Principal
 from metropilot.assets import services as asset_services
 from metropilot.assets.model import AssetStatus
+from metropilot.assets.repository import assets
 from metropilot.bootstrap import Platform
 from metropilot.shared.actors import ActorKind
 from metropilot.simulate.services import generate_metropolis
 from metropilot.telemetry import repository, services
+from metropilot.telemetry.model import METRICS
 from metropilot.telemetry.services import IngestPipeline
 from tests.conftest import TEST_ACTOR
 
@@ -394,3 +397,57 @@ def test_how_readings_are_split_into_batches_never_changes_the_twin(city: Platfo
             assert got == {m: v for m, (_, v) in expected[ref].items()}, (sizes, ref)
             failing = got.get("lamp_failure") == 1.0
             assert ingest.twin.status[info.id] == ("fault" if failing else "ok"), (sizes, ref)
+
+
+def test_no_rollup_overflows_at_the_top_of_every_range(city: Platform) -> None:
+    # Two energy_wh readings of 1.7e308 in one hour once made the hour's average null (their
+    # sum overflowed). Now every number has a range: at its top, an hour of readings as
+    # frequent as one a millisecond, and a day of such hours, still sum to a finite number.
+    with city.engine.connect() as conn:
+        light_id = conn.execute(
+            select(assets.c.id).where(assets.c.external_ref == "SL-21231-00001")
+        ).scalar_one()
+    hour_ms = int(NOW.timestamp() * 1000) // repository.HOUR_MS * repository.HOUR_MS
+    tops = {name: spec.maximum for name, spec in METRICS.items() if spec.kind == "number"}
+    with city.uow_factory(write=True) as uow:
+        uow.connection.execute(
+            repository.telemetry_raw.insert(),
+            [
+                {"asset_id": light_id, "metric": name, "ts_ms": hour_ms + n, "value": top}
+                for name, top in tops.items()
+                for n in range(2)
+            ],
+        )
+        made = repository.roll_up(uow.connection, hour_ms, hour_ms + repository.HOUR_MS)
+        assert made == len(tops)
+        # The 23 hours before, each as full as it can be: 3.6 million readings at the top.
+        full = 3_600_000
+        uow.connection.execute(
+            repository.telemetry_hourly.insert(),
+            [
+                {
+                    "asset_id": light_id,
+                    "metric": name,
+                    "hour_ms": hour_ms - h * repository.HOUR_MS,
+                    "min": top,
+                    "max": top,
+                    "sum": top * full,
+                    "count": full,
+                }
+                for name, top in tops.items()
+                for h in range(1, 24)
+            ],
+        )
+        uow.commit()
+    start, end = NOW - timedelta(days=2), NOW + timedelta(hours=1)
+    with city.uow_factory() as uow:
+        for name, top in tops.items():
+            [hour] = services.series(
+                uow, light_id, name, NOW - timedelta(minutes=30), end, "hour", None, 10
+            )[0]
+            assert (hour["min"], hour["max"], hour["avg"], hour["count"]) == (top, top, top, 2)
+            days, _ = services.series(uow, light_id, name, start, end, "day", None, 10)
+            assert sum(d["count"] for d in days) == 2 + 23 * full
+            for day in days:
+                assert math.isfinite(day["avg"]), (name, day)
+                assert day["avg"] == pytest.approx(top), (name, day)

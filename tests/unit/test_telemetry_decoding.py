@@ -223,3 +223,33 @@ def test_near_valid_batches_get_the_same_verdict_on_both_roads(batch: list[Any])
             assert verdict in ("future_timestamp", "too_old")
         else:
             assert decoded == verdict
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("energy_wh", 1.7e308),
+        ("energy_wh", 1e12 + 1),
+        ("operating_hours", 1.7e308),
+        ("occupancy", 1e9),
+        ("activeEnergy", 1e9 + 1),  # kWh: 1e12 Wh once multiplied
+    ],
+)
+def test_every_number_has_a_range_on_both_roads(name: str, value: float) -> None:
+    # Two energy_wh readings of 1.7e308 in an hour made the rollup's average null.
+    item = {"asset": "SL-000001", "ts": "2026-11-27T10:00:00Z", "metrics": {name: value}}
+    assert decode_batch(orjson.dumps([item])) is None
+    with pytest.raises(InvalidItem, match=f"{name}=.* outside 0\\.\\.") as refused:
+        decode_item(item, NOW_MS, OLDEST_MS)
+    assert refused.value.reason == "out_of_range"
+
+
+def test_every_number_metric_is_bounded_and_its_top_is_accepted() -> None:
+    numbers = {name: spec for name, spec in METRICS.items() if spec.kind == "number"}
+    assert all(spec.minimum is not None and spec.maximum is not None for spec in numbers.values())
+    top = {name: spec.maximum for name, spec in numbers.items()}
+    item = {"asset": "SL-000001", "ts": "2026-11-27T10:00:00Z", "metrics": top}
+    [fast] = decode_batch(orjson.dumps([item])) or []
+    assert fast == general(item)
+    talq = {"asset": "SL-000001", "ts": "2026-11-27T10:00:00Z", "metrics": {"activeEnergy": 1e9}}
+    assert general(talq) == DecodedReading("SL-000001", NOW_MS, {"energy_wh": 1e12})

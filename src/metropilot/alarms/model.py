@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from metropilot.shared.bounds import Id
 from metropilot.shared.errors import Conflict, InvalidInput, Problem
 from metropilot.shared.events import DomainEvent
 
@@ -276,7 +277,7 @@ class RuleScopeSpec(BaseModel):
 
     kinds: list[str] = Field(default_factory=list, max_length=20)
     communes: list[str] = Field(default_factory=list, max_length=100)
-    assets: list[int] = Field(default_factory=list, max_length=10_000)
+    assets: list[Id] = Field(default_factory=list, max_length=10_000)
 
 
 class RuleSpec(BaseModel):
@@ -294,7 +295,7 @@ class RuleSpec(BaseModel):
     scope: RuleScopeSpec = Field(default_factory=RuleScopeSpec)
     hold_s: int = Field(default=0, ge=0, le=86_400)
     flap_window_s: int = Field(default=300, ge=0, le=86_400)
-    suppresses: list[int] = Field(default_factory=list, max_length=50)
+    suppresses: list[Id] = Field(default_factory=list, max_length=50)
     opens_case: bool = False
     enabled: bool = True
 

@@ -46,6 +46,7 @@ from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.deps import SettingsDep, UowDep, WriteUowDep
 from metropilot.api.formats import comma_list, list_envelope
 from metropilot.api.pagination import decode_cursor, encode_cursor
+from metropilot.api.params import ObjectId, id_list
 from metropilot.api.responses import JSONResponseFast
 from metropilot.assets.model import parse_kind
 from metropilot.db.uow import UnitOfWork
@@ -69,13 +70,6 @@ ASSIGNERS = (Audience.OPERATOR, Audience.SUPERVISOR, Audience.COMMUNE_AGENT)
 CLEARERS = (Audience.OPERATOR, Audience.SUPERVISOR)
 
 
-def _ids(value: str | None, name: str) -> list[int]:
-    try:
-        return [int(v) for v in comma_list(value)]
-    except ValueError:
-        raise InvalidInput(f"{name} must be ids separated by commas, got {value!r}") from None
-
-
 # --- rules -------------------------------------------------------------------------------------
 
 
@@ -97,7 +91,7 @@ def list_rules(uow: UowDep) -> Any:
     tags=["rules"],
     response_model=RuleOut,
 )
-def get_rule(rule_id: int, uow: UowDep) -> Any:
+def get_rule(rule_id: ObjectId, uow: UowDep) -> Any:
     return JSONResponseFast(rule_out(services.get_rule(uow, rule_id)))
 
 
@@ -123,7 +117,7 @@ def create_rule(body: RuleIn, principal: CurrentPrincipal, uow: WriteUowDep) -> 
     response_model=RuleOut,
 )
 def update_rule(
-    rule_id: int, body: RulePatch, principal: CurrentPrincipal, uow: WriteUowDep
+    rule_id: ObjectId, body: RulePatch, principal: CurrentPrincipal, uow: WriteUowDep
 ) -> Any:
     changes = body.model_dump(mode="json", exclude_unset=True)
     version = changes.pop("version", None)
@@ -139,7 +133,7 @@ def update_rule(
     tags=["rules"],
     status_code=204,
 )
-def delete_rule(rule_id: int, principal: CurrentPrincipal, uow: WriteUowDep) -> None:
+def delete_rule(rule_id: ObjectId, principal: CurrentPrincipal, uow: WriteUowDep) -> None:
     services.delete_rule(uow, rule_id, principal.actor())
     uow.commit()
 
@@ -191,12 +185,12 @@ class AlarmQuery:
                     f"commune: unknown INSEE code(s) {', '.join(unknown)}", code="unknown_commune"
                 )
         return AlarmFilter(
-            asset_ids=_ids(self.asset, "asset"),
+            asset_ids=id_list(self.asset, "asset"),
             states=[parse_state(s).value for s in comma_list(self.state)],
             severities=[parse_severity(s).value for s in comma_list(self.severity)],
             communes=communes,
             kinds=[parse_kind(k, "kind").value for k in comma_list(self.kind)],
-            rule_ids=_ids(self.rule, "rule"),
+            rule_ids=id_list(self.rule, "rule"),
             assignee=self.assignee.strip() if self.assignee else None,
             suppressed={"false": False, "true": True}.get(self.suppressed),
             before_id=before_id,
@@ -247,7 +241,7 @@ def alarms_summary(
     tags=["alarms"],
     response_model=AlarmDetailOut,
 )
-def get_alarm(alarm_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
+def get_alarm(alarm_id: ObjectId, principal: CurrentPrincipal, uow: UowDep) -> Any:
     alarm, children = services.alarm_detail(uow, alarm_id, asset_scope(principal))
     return JSONResponseFast(alarm_detail_out(alarm, children))
 
@@ -260,7 +254,10 @@ def get_alarm(alarm_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
     response_model=AlarmOut,
 )
 def acknowledge_alarm(
-    alarm_id: int, principal: CurrentPrincipal, uow: WriteUowDep, body: AcknowledgeIn | None = None
+    alarm_id: ObjectId,
+    principal: CurrentPrincipal,
+    uow: WriteUowDep,
+    body: AcknowledgeIn | None = None,
 ) -> Any:
     alarm = services.acknowledge(
         uow,
@@ -281,7 +278,7 @@ def acknowledge_alarm(
     response_model=AlarmOut,
 )
 def clear_alarm(
-    alarm_id: int, principal: CurrentPrincipal, uow: WriteUowDep, body: ClearIn | None = None
+    alarm_id: ObjectId, principal: CurrentPrincipal, uow: WriteUowDep, body: ClearIn | None = None
 ) -> Any:
     alarm = services.clear(
         uow,
@@ -302,7 +299,7 @@ def clear_alarm(
     response_model=AlarmOut,
 )
 def assign_alarm(
-    alarm_id: int, body: AssignIn, principal: CurrentPrincipal, uow: WriteUowDep
+    alarm_id: ObjectId, body: AssignIn, principal: CurrentPrincipal, uow: WriteUowDep
 ) -> Any:
     alarm = services.assign(
         uow, alarm_id, body.assignee, principal.actor(), scope=asset_scope(principal)
@@ -320,7 +317,7 @@ def assign_alarm(
     response_model=CommentOut,
 )
 def comment_alarm(
-    alarm_id: int, body: CommentIn, principal: CurrentPrincipal, uow: WriteUowDep
+    alarm_id: ObjectId, body: CommentIn, principal: CurrentPrincipal, uow: WriteUowDep
 ) -> Any:
     created = services.comment(
         uow, alarm_id, body.text, principal.actor(), scope=asset_scope(principal)

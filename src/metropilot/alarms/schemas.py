@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from metropilot.alarms.model import Alarm, AlarmComment, AlarmState, Rule, RuleType, Severity
+from metropilot.shared.bounds import ID_MAX, Id
 
 __all__ = [
     "AcknowledgeIn",
@@ -33,7 +34,7 @@ class RuleScopeIO(BaseModel):
 
     kinds: list[str] = Field(default_factory=list, description="Asset kinds; empty: all.")
     communes: list[str] = Field(default_factory=list, description="INSEE codes; empty: all.")
-    assets: list[int] = Field(default_factory=list, description="Asset ids; empty: all.")
+    assets: list[Id] = Field(default_factory=list, description="Asset ids; empty: all.")
 
 
 class RuleIn(BaseModel):
@@ -53,11 +54,16 @@ class RuleIn(BaseModel):
         examples=[{"metric": "pm10", "direction": "above", "raise_at": 50, "clear_at": 40}]
     )
     scope: RuleScopeIO = Field(default_factory=RuleScopeIO)
-    hold_s: int = Field(default=0, description="Seconds the condition must hold before raising.")
-    flap_window_s: int = Field(
-        default=300, description="A condition back within this many seconds reopens its alarm."
+    hold_s: int = Field(
+        default=0, ge=0, le=86_400, description="Seconds the condition must hold before raising."
     )
-    suppresses: list[int] = Field(
+    flap_window_s: int = Field(
+        default=300,
+        ge=0,
+        le=86_400,
+        description="A condition back within this many seconds reopens its alarm.",
+    )
+    suppresses: list[Id] = Field(
         default_factory=list,
         description="Rules whose alarms on this asset's children are muted while this one's "
         "alarm is open (a cabinet's supply loss mutes its lights' failures).",
@@ -79,12 +85,12 @@ class RulePatch(BaseModel):
     severity: Severity | None = None
     params: dict[str, Any] | None = None
     scope: dict[str, Any] | None = None
-    hold_s: int | None = None
-    flap_window_s: int | None = None
-    suppresses: list[int] | None = None
+    hold_s: int | None = Field(default=None, ge=0, le=86_400)
+    flap_window_s: int | None = Field(default=None, ge=0, le=86_400)
+    suppresses: list[Id] | None = None
     opens_case: bool | None = None
     enabled: bool | None = None
-    version: int | None = None
+    version: int | None = Field(default=None, ge=1, le=ID_MAX)
 
 
 class RuleOut(BaseModel):

@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 
+from metropilot.api import params
 from metropilot.db.uow import UnitOfWork
 from metropilot.settings import Settings
 
@@ -53,9 +54,8 @@ async def _write_uow(request: Request) -> AsyncIterator[UnitOfWork]:
         await _end(uow)
 
 
-# A stored object's id in a path: bounded so that no request reaches the database with a number
-# its integer columns cannot hold.
-ObjectId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Identifier")]
+# A stored object's id: the one identifier type of every route (see metropilot.api.params).
+ObjectId = params.ObjectId
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 UowDep = Annotated[UnitOfWork, Depends(_uow)]

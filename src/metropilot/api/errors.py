@@ -13,9 +13,10 @@ from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from metropilot.api.responses import JSONResponseFast
+from metropilot.shared.bounds import INVALID_DATETIME
 from metropilot.shared.errors import DomainError
 
-__all__ = ["error_response", "install_error_handlers"]
+__all__ = ["ERROR_BODY_SCHEMA", "document_errors", "error_response", "install_error_handlers"]
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,61 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
     return JSONResponseFast(
         {"error": {"code": code, "message": message, "details": details}}, status_code=status
     )
+
+
+# The one error body, as the OpenAPI document states it for every 4xx of the API.
+ERROR_BODY_SCHEMA: dict[str, Any] = {
+    "title": "ErrorBody",
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string", "description": "stable, machine-readable"},
+                "message": {"type": "string", "description": "what is wrong, for a person"},
+                "details": {"description": "e.g. [{loc, message}] for several problems"},
+            },
+        }
+    },
+}
+_ERRORS = {
+    "description": "The request was refused: 400 a bad parameter, 401 not signed in, 403 not "
+    "allowed, 404 unknown, 409 a conflict, 413 too large, 429 too many.",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+}
+
+
+def document_errors(app: FastAPI, *, own_errors: tuple[str, ...] = ()) -> None:
+    """State in the OpenAPI document the errors the API really answers: FastAPI documents a
+    422 ``HTTPValidationError`` that this API never sends (a refused parameter is a 400 with
+    the error body), and nothing of its other 4xx. Paths under ``own_errors`` prefixes answer
+    errors of their own format (Open311's ``errors`` document): only the 422 is removed."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()
+        for path, operations in document.get("paths", {}).items():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                responses.pop("422", None)
+                if path.startswith(own_errors):
+                    responses.setdefault(
+                        "4XX", {"description": "The specification's errors document."}
+                    )
+                else:
+                    responses.setdefault("4XX", _ERRORS)
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        schemas["ErrorBody"] = ERROR_BODY_SCHEMA
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -47,6 +103,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponseFast:
         details = _validation_details(exc)
+        errors = exc.errors()
+        if errors and all(e.get("type") == INVALID_DATETIME for e in errors):
+            # A refused date-time answers the same code wherever it was given (query, body,
+            # or a route that parses it itself), named by its parameter.
+            message = "; ".join(
+                f"{e['loc'][-1]}: {e.get('msg', 'invalid')}" if e.get("loc") else str(e["msg"])
+                for e in errors[:5]
+            )
+            return error_response(400, INVALID_DATETIME, message, details)
         summary = "; ".join(f"{d['loc']}: {d['message']}" for d in details[:5])
         return error_response(400, "invalid_input", f"invalid request: {summary}", details)
 

@@ -110,14 +110,21 @@ class _Attributes(BaseModel):
     install_date: date | None = None
 
 
+# The most a street lamp draws (a stadium-grade floodlight); energy figures multiply it by hours.
+LAMP_POWER_MAX_W = 2000
+
+
 class StreetlightAttributes(_Attributes):
     lamp_technology: Literal["LED", "HPS", "MH", "LPS", "CFL", "other"]
-    nominal_power_w: float = Field(gt=0, le=2000)
+    nominal_power_w: float = Field(gt=0, le=LAMP_POWER_MAX_W)
     mast_height_m: float | None = Field(default=None, gt=0, le=40)
     dimmable: bool = False
     colour_temperature_k: int | None = Field(default=None, ge=1500, le=7000)
     baseline_power_w: float | None = Field(
-        default=None, gt=0, le=2000, description="Power of the lamp this one replaced (pre-LED)."
+        default=None,
+        gt=0,
+        le=LAMP_POWER_MAX_W,
+        description="Power of the lamp this one replaced (pre-LED).",
     )
 
 

@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from metropilot.shared.audit import AuditEntry
+from metropilot.shared.bounds import parse_instant
 from metropilot.shared.errors import InvalidInput
 
 __all__ = [
@@ -510,31 +511,6 @@ def verify_chain(
         if verifier.feed(record) is not None:
             break
     return verifier.finish(head)
-
-
-def parse_instant(value: str, field_name: str) -> datetime:
-    """An ISO 8601 time with an offset (``…Z`` or ``…+01:00``); a naive time is refused."""
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidInput(
-            f"{field_name}: {value!r} is not an ISO 8601 date-time; "
-            "write e.g. 2026-11-27T08:00:00+01:00 or 2026-11-27T07:00:00Z",
-            code="invalid_datetime",
-        ) from None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise InvalidInput(
-            f"{field_name}: {value!r} has no UTC offset, so the instant is ambiguous; "
-            "add one, e.g. 2026-11-27T08:00:00+01:00 or …Z",
-            code="invalid_datetime",
-        )
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError:
-        raise InvalidInput(
-            f"{field_name}: {value!r} is outside the dates this platform handles",
-            code="invalid_datetime",
-        ) from None
 
 
 def parse_anchor(value: str) -> tuple[int, str]:

@@ -12,6 +12,7 @@ from metropilot.api.audience import Audience, audience
 from metropilot.api.deps import SettingsDep, UowDep
 from metropilot.api.formats import list_envelope
 from metropilot.api.pagination import decode_cursor, encode_cursor
+from metropilot.api.params import Instant
 from metropilot.audit import services
 from metropilot.audit.schemas import AuditPageOut, entry_out
 from metropilot.audit.services import AuditFilter
@@ -40,11 +41,11 @@ class AuditQuery:
             str | None, Query(description="e.g. 42; usually with object_type.")
         ] = None,
         since: Annotated[
-            str | None,
+            Instant | None,
             Query(alias="from", description="ISO 8601 with offset; entries at or after."),
         ] = None,
         until: Annotated[
-            str | None,
+            Instant | None,
             Query(alias="to", description="ISO 8601 with offset; entries strictly before."),
         ] = None,
     ) -> None:

@@ -12,6 +12,7 @@ import gc
 import io
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
@@ -36,6 +37,7 @@ from metropilot.audit.model import (
 from metropilot.audit.repository import AuditFilter
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.audit import AuditEntry
+from metropilot.shared.bounds import check_instant
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import InvalidInput
 
@@ -200,6 +202,13 @@ def verify(
     return verifier.finish(current)
 
 
+def _instant(value: str | datetime | None, name: str) -> datetime | None:
+    if isinstance(value, datetime):
+        return check_instant(value, name)
+    text = value.strip() if value is not None else None
+    return parse_instant(text, name) if text else None
+
+
 def make_filter(
     *,
     actor: str | None = None,
@@ -208,8 +217,8 @@ def make_filter(
     action: str | None = None,
     object_type: str | None = None,
     object_id: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
 ) -> AuditFilter:
     """The filters of the list and export, from query text, with a precise error for each."""
 
@@ -222,9 +231,8 @@ def make_filter(
         raise InvalidInput(
             f"sector: must be {' or '.join(SECTORS)}, got {sector!r}", code="invalid_sector"
         )
-    since, until = given(since), given(until)
-    start = parse_instant(since, "from") if since is not None else None
-    end = parse_instant(until, "to") if until is not None else None
+    start = _instant(since, "from")
+    end = _instant(until, "to")
     if start is not None and end is not None and end <= start:
         raise InvalidInput(
             f"to ({end.isoformat()}) must be later than from ({start.isoformat()})",

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from metropilot.cases.model import Case, ChainDurations, TimelineEntry, WorkOrder
 from metropilot.cases.routing import RoutingExplanation, RoutingRule
+from metropilot.shared.bounds import Id, Instant
 
 __all__ = [
     "CaseIn",
@@ -33,7 +34,7 @@ class CaseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     category: str = Field(min_length=1, max_length=48)
     priority: str = Field(default="P3", description="P1 (most urgent) to P4")
-    asset: int | None = None
+    asset: Id | None = None
     commune: str | None = Field(default=None, min_length=5, max_length=5)
     title: str = Field(default="", max_length=200)
     description: str = Field(default="", max_length=4000)
@@ -136,8 +137,8 @@ class ExplainIn(BaseModel):
     category: str | None = Field(default=None, min_length=1, max_length=48)
     asset_kind: str | None = None
     commune: str | None = None
-    at: datetime | None = Field(default=None, description="ISO 8601 with offset; default now")
-    case: int | None = Field(default=None, description="take the facts from this case")
+    at: Instant | None = Field(default=None, description="ISO 8601 with offset; default now")
+    case: Id | None = Field(default=None, description="take the facts from this case")
 
 
 def case_out(case: Case) -> dict[str, Any]:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from metropilot.assets.model import LAMP_POWER_MAX_W
+from metropilot.shared.bounds import Id
 
 __all__ = ["AmendmentIn", "AssignmentIn", "FreezeIn", "GroupIn", "ProgramIn", "WhatIfIn"]
 
@@ -34,8 +37,8 @@ class WhatIfIn(BaseModel):
     year: int = Field(ge=2000, le=2100)
     program: str | None = Field(default=None, description="a program for every lamp")
     programs_by_commune: dict[str, str] = Field(default_factory=dict)
-    power_w_by_technology: dict[str, float] = Field(
-        default_factory=dict, description="a conversion plan: new power per lamp technology"
+    power_w_by_technology: dict[str, Annotated[float, Field(ge=0, le=LAMP_POWER_MAX_W)]] = Field(
+        default_factory=dict, description="a conversion plan: new power per lamp technology (W)"
     )
     commune: str | None = Field(default=None, min_length=5, max_length=5)
 
@@ -65,4 +68,4 @@ class AssignmentIn(BaseModel):
 class GroupIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
-    cabinet_ids: list[int] = Field(min_length=1, max_length=10_000)
+    cabinet_ids: list[Id] = Field(min_length=1, max_length=10_000)

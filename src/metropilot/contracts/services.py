@@ -40,6 +40,7 @@ from sqlalchemy import and_, func, or_, select
 from metropilot.accounts import repository as accounts_repository
 from metropilot.alarms.repository import alarm_rules, alarms
 from metropilot.assets import repository as assets_repository
+from metropilot.assets.model import LAMP_POWER_MAX_W
 from metropilot.cases.model import WorkOrderState
 from metropilot.cases.repository import cases, work_orders
 from metropilot.contracts import repository
@@ -1095,12 +1096,18 @@ def energy_what_if(
     }
     everywhere = program(program_for_all, "program") if program_for_all else None
     for technology, power in (power_w_by_technology or {}).items():
+        # The registry's range for a lamp: a year of hours times more would be no plan.
         if (
             isinstance(power, bool)
             or not isinstance(power, int | float)
-            or not (math.isfinite(power) and power >= 0)
+            or not (math.isfinite(power) and 0 <= power <= LAMP_POWER_MAX_W)
         ):
-            problems.append(Problem(f"power_w_by_technology.{technology}", "must be ≥ 0"))
+            problems.append(
+                Problem(
+                    f"power_w_by_technology.{technology}",
+                    f"must be 0 to {LAMP_POWER_MAX_W} W, got {power!r}",
+                )
+            )
     if not (by_commune or everywhere or power_w_by_technology):
         problems.append(Problem("plan", "name a program or new powers to compare"))
     if problems:

@@ -21,6 +21,7 @@ from metropilot.api.audience import Audience, audience
 from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.deps import UowDep, WriteUowDep
 from metropilot.api.formats import comma_list, list_envelope
+from metropilot.api.params import ObjectId
 from metropilot.api.responses import JSONResponseFast
 from metropilot.control import services
 from metropilot.control.scenarios import SCENARIOS, describe
@@ -65,8 +66,8 @@ def post_command(body: CommandIn, principal: CurrentPrincipal, uow: WriteUowDep)
 def list_commands(
     principal: CurrentPrincipal,
     uow: UowDep,
-    asset: Annotated[int | None, Query()] = None,
-    batch: Annotated[int | None, Query()] = None,
+    asset: Annotated[ObjectId | None, Query()] = None,
+    batch: Annotated[ObjectId | None, Query()] = None,
     status: Annotated[str | None, Query(description="statuses, comma separated")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
@@ -83,7 +84,7 @@ def list_commands(
     dependencies=[audience(*COMMANDERS)],
     summary="One command: pending, sent, acknowledged, done, failed or timed_out",
 )
-def get_command(command_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
+def get_command(command_id: ObjectId, principal: CurrentPrincipal, uow: UowDep) -> Any:
     return JSONResponseFast(services.get_command(uow, command_id, asset_scope(principal)))
 
 
@@ -92,7 +93,7 @@ def get_command(command_id: int, principal: CurrentPrincipal, uow: UowDep) -> An
     dependencies=[audience(*COMMANDERS)],
     summary="An area command: how many of its commands are in each status",
 )
-def get_batch(batch_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
+def get_batch(batch_id: ObjectId, principal: CurrentPrincipal, uow: UowDep) -> Any:
     found = services.get_batch(uow, batch_id)
     scope = asset_scope(principal)
     if not scope.unrestricted:
@@ -150,7 +151,7 @@ def run_scenario(code: str, body: ScenarioIn, principal: CurrentPrincipal, uow: 
     dependencies=[audience(*SCENARIO_RUNNERS)],
     summary="A scenario run: its plan, its commands' progress, its cases",
 )
-def get_run(run_id: int, uow: UowDep) -> Any:
+def get_run(run_id: ObjectId, uow: UowDep) -> Any:
     return JSONResponseFast(services.get_run(uow, run_id))
 
 
@@ -160,7 +161,7 @@ def get_run(run_id: int, uow: UowDep) -> Any:
     summary="Send every asset the run touched back to the state it reported before",
 )
 def rollback_run(
-    run_id: int, body: RollbackIn, principal: CurrentPrincipal, uow: WriteUowDep
+    run_id: ObjectId, body: RollbackIn, principal: CurrentPrincipal, uow: WriteUowDep
 ) -> Any:
     run = services.rollback_scenario(uow, _caller(principal), run_id, reason=body.reason)
     uow.commit()

@@ -15,6 +15,7 @@ A scenario is a list of steps, each one of:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -275,6 +276,17 @@ SCENARIOS: Final[Mapping[str, Scenario]] = {
 }
 
 
+def _is_point(value: Any) -> bool:
+    """``[lon, lat]`` in WGS 84 degrees (a huge integer or NaN is no place)."""
+    return (
+        isinstance(value, list | tuple)
+        and len(value) == 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        and -180 <= value[0] <= 180
+        and -90 <= value[1] <= 90
+    )
+
+
 def parse_params(scenario: Scenario, given: Mapping[str, Any]) -> dict[str, Any]:
     """The scenario's parameters with their defaults, checked by kind (the services check that
     assets and communes exist)."""
@@ -293,33 +305,22 @@ def parse_params(scenario: Scenario, given: Mapping[str, Any]) -> dict[str, Any]
             if isinstance(value, bool) or not isinstance(value, int | float):
                 problems.append(Problem(param.name, f"must be a number, not {value!r}"))
                 continue
-            if (param.minimum is not None and value < param.minimum) or (
-                param.maximum is not None and value > param.maximum
+            # NaN passes neither comparison below: it is refused here, with infinity.
+            if not math.isfinite(value) or (
+                (param.minimum is not None and value < param.minimum)
+                or (param.maximum is not None and value > param.maximum)
             ):
                 problems.append(Problem(param.name, f"must be {param.minimum:g}–{param.maximum:g}"))
                 continue
             values[param.name] = float(value)
         elif param.kind == "route":
-            if (
-                not isinstance(value, list)
-                or len(value) < 2
-                or not all(
-                    isinstance(p, list | tuple)
-                    and len(p) == 2
-                    and all(isinstance(v, int | float) and not isinstance(v, bool) for v in p)
-                    for p in value
-                )
-            ):
+            if not isinstance(value, list) or len(value) < 2 or not all(map(_is_point, value)):
                 problems.append(Problem(param.name, "must be [[lon, lat], …], two points at least"))
                 continue
             values[param.name] = tuple((float(p[0]), float(p[1])) for p in value)
         elif param.kind == "point":
-            if (
-                not isinstance(value, list | tuple)
-                or len(value) != 2
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-            ):
-                problems.append(Problem(param.name, "must be [lon, lat]"))
+            if not _is_point(value):
+                problems.append(Problem(param.name, "must be [lon, lat] in WGS 84 degrees"))
                 continue
             values[param.name] = (float(value[0]), float(value[1]))
         else:

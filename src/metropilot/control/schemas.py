@@ -6,12 +6,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from metropilot.shared.bounds import Id
+
 __all__ = ["CommandIn", "PushProgramsIn", "RollbackIn", "ScenarioIn"]
 
 
 class CommandIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    asset: str | int | None = Field(default=None, description="an asset id or reference")
+    asset: Id | str | None = Field(default=None, description="an asset id or reference")
     area: dict[str, Any] | None = Field(
         default=None,
         description='several assets: {"commune": INSEE}, {"around": {lon, lat, radius_m}}, '

@@ -174,8 +174,12 @@ def _area_rows(
     if key == "around":
         try:
             lon, lat, radius = float(value["lon"]), float(value["lat"]), float(value["radius_m"])
-        except (TypeError, KeyError, ValueError):
+        except (TypeError, KeyError, ValueError, OverflowError):  # 10**400 overflows a float
             raise InvalidInput("area.around is {lon, lat, radius_m}", code="invalid_area") from None
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):  # NaN is neither
+            raise InvalidInput(
+                "area.around: lon and lat must be WGS 84 degrees", code="invalid_area"
+            )
         if not 0 < radius <= 5_000:
             raise InvalidInput("area.around.radius_m must be 0–5,000 m", code="invalid_area")
         box = BBox.around(lon, lat, radius)

@@ -46,6 +46,9 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from metropilot.shared.bounds import check_instant
+from metropilot.shared.errors import InvalidInput
+
 __all__ = [
     "DATATYPES",
     "DEFAULT_REQUESTS_LIMIT",
@@ -755,7 +758,10 @@ def parse_datetime_param(name: str, value: str | None) -> datetime | None:
             f"{name}: {value!r} is not an ISO 8601 date and time with a timezone offset, "
             "e.g. 2024-05-01T00:00:00+02:00 or 2024-05-01T00:00:00Z"
         )
-    return parsed
+    try:
+        return check_instant(parsed, name)  # the platform's one range of instants
+    except InvalidInput as exc:
+        raise Open311Error.bad_request(exc.message) from None
 
 
 def resolve_date_window(

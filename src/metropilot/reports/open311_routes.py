@@ -14,20 +14,27 @@ Posting needs an ``api_key`` (form field, query parameter or ``X-API-Key``) with
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from metropilot.accounts import services as accounts
 from metropilot.accounts.policy import Principal, report_scope
 from metropilot.api.audience import Audience, audience
+from metropilot.api.params import ObjectId
 from metropilot.api.ratelimit import RateLimited, SlidingWindowLimiter, client_address
 from metropilot.db.uow import UnitOfWork
 from metropilot.reports import services
@@ -77,13 +84,35 @@ from metropilot.reports.open311 import (
 )
 from metropilot.reports.storage import FileSystemStorage
 from metropilot.settings import Settings
+from metropilot.shared.bounds import ID_MAX
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import DomainError, Forbidden, NotFound
 
 __all__ = ["BASE", "jurisdiction_id", "router"]
 
+log = logging.getLogger(__name__)
+
+
+class Open311Route(APIRoute):
+    """Every error of an Open311 URL is answered in that URL's format (XML unless it ends in
+    ``.json``), those raised before a route's own code runs too: a parameter FastAPI refused,
+    a body it could not read, an unexpected failure. A client of the spec reads only its
+    ``errors`` document, never the platform's JSON error body."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Exception as exc:
+                return _error_answer(request, exc)
+
+        return answer
+
+
 BASE = "/open311/v2"
-router = APIRouter(prefix=BASE, tags=["open311"])
+router = APIRouter(prefix=BASE, tags=["open311"], route_class=Open311Route)
 CHANGESET = datetime(2026, 11, 27, tzinfo=UTC)  # when this API's shape last changed
 MAX_PAGE_SIZE = 1000
 # FixMyStreet's update statuses ↔ our states.
@@ -113,6 +142,120 @@ TO_UPDATE_STATUS = {
     ReportState.NO_FURTHER_ACTION: "no_further_action",
     ReportState.CANCELLED: "cancelled",
 }
+# --- what the OpenAPI document says of the parameters the routes read themselves ----------------
+# The routes read their parameters from the query and the form as the spec says (an empty one
+# counts as absent), so FastAPI cannot see them: they are described here, for clients and for
+# the generated tests.
+
+# The format is the URL's suffix: .xml (the spec's own) or .json.
+Fmt = Annotated[str, Path(description="xml or json", json_schema_extra={"enum": ["xml", "json"]})]
+
+
+def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+
+
+_JURISDICTION = _query("jurisdiction_id", "this server's one jurisdiction; may be left out")
+_EXTENSIONS = _query(
+    "extensions", "true: add attributes, photos and notes", type="string", enum=["true", "false"]
+)
+_DATE_WINDOW = [
+    _query(
+        f"{name}_date",
+        f"ISO 8601 with offset; requests {when}; at most 90 days apart",
+        type="string",
+        format="date-time",
+    )
+    for name, when in (("start", "at or after"), ("end", "at or before"))
+]
+_READ_REQUESTS = [
+    _JURISDICTION,
+    _query("service_request_id", "report numbers, comma separated; override the other filters"),
+    _query("service_code", "category codes, comma separated"),
+    *_DATE_WINDOW,
+    _query("status", "open, closed, or both comma separated"),
+    _query("page_size", "at most 1,000", type="integer", minimum=1, maximum=MAX_PAGE_SIZE),
+    _query("page", "from 1", type="integer", minimum=1, maximum=1_000_000),
+    _EXTENSIONS,
+]
+_API_KEY = {
+    "type": "string",
+    "description": "a key with the permission the operation needs (or the X-API-Key header)",
+}
+_POST_REQUEST_FIELDS: dict[str, Any] = {
+    "type": "object",
+    "required": ["service_code", "lat", "long"],
+    "properties": {
+        "api_key": _API_KEY,
+        "jurisdiction_id": {"type": "string"},
+        "service_code": {"type": "string", "description": "a category code (services.xml)"},
+        "lat": {"type": "number", "minimum": -90, "maximum": 90},
+        "long": {"type": "number", "minimum": -180, "maximum": 180},
+        "address_string": {"type": "string"},
+        "address_id": {"type": "string", "description": "not located here: send lat and long"},
+        "email": {"type": "string"},
+        "device_id": {"type": "string"},
+        "account_id": {"type": "string"},
+        "first_name": {"type": "string"},
+        "last_name": {"type": "string"},
+        "phone": {"type": "string"},
+        "description": {"type": "string", "maxLength": 4000},
+        "media_url": {"type": "string"},
+    },
+    # The answers to the category's questions: attribute[CODE]=value, or attribute[CODE][]=v
+    # repeated for a multivaluelist (see services/{service_code}.xml).
+    "additionalProperties": {"type": "string"},
+}
+_POST_REQUEST_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {"schema": _POST_REQUEST_FIELDS},
+            "multipart/form-data": {
+                "schema": {
+                    **_POST_REQUEST_FIELDS,
+                    "properties": {
+                        **_POST_REQUEST_FIELDS["properties"],
+                        "media": {
+                            "type": "array",
+                            "maxItems": 5,
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "photos (JPEG, PNG, HEIC), 10 MB each",
+                        },
+                    },
+                }
+            },
+        },
+    }
+}
+_POST_UPDATE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["service_request_id", "status"],
+                    "properties": {
+                        "api_key": _API_KEY,
+                        "jurisdiction_id": {"type": "string"},
+                        "service_request_id": {"type": "string", "pattern": "^[0-9]{1,10}$"},
+                        "status": {"type": "string", "enum": sorted(FROM_UPDATE_STATUS)},
+                        "description": {"type": "string"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
 # Per client address and per key (settings open311_posts_per_minute[_per_key]); one pair of
 # limiters per process and limit.
 _limiters: dict[tuple[str, int], SlidingWindowLimiter] = {}
@@ -141,6 +284,45 @@ def jurisdiction_id(settings: Settings) -> str:
 # --- answering ---------------------------------------------------------------------------------
 
 
+def url_format(path: str) -> Format:
+    """The format an Open311 URL asks for: JSON for ``….json``, XML (the spec's own) otherwise."""
+    return "json" if path.endswith(".json") else "xml"
+
+
+def _error_answer(request: Request, exc: Exception) -> Response:
+    fmt = url_format(request.url.path)
+    if isinstance(exc, Open311Error):
+        failed = exc.render(fmt)
+        return Response(failed.body, exc.status, media_type=failed.media_type)
+    status, descriptions = _status_and_descriptions(exc)
+    if status >= 500:
+        reference = uuid.uuid4().hex[:12]
+        log.exception("unhandled error %s on %s %s", reference, request.method, request.url.path)
+        descriptions = [f"internal error; quote reference {reference} to support"]
+    failed = render_errors([ErrorEntry(status, d) for d in descriptions], fmt)
+    return Response(failed.body, status, media_type=failed.media_type)
+
+
+def _status_and_descriptions(exc: Exception) -> tuple[int, list[str]]:
+    if isinstance(exc, DomainError):
+        status_of = {NotFound: 404, Forbidden: 403, RateLimited: 429}
+        status = next((v for k, v in status_of.items() if isinstance(exc, k)), 400)
+        descriptions = [exc.message]
+        if isinstance(exc.details, list):
+            descriptions += [str(d.get("message", d)) for d in exc.details if isinstance(d, dict)]
+        return status, descriptions
+    if isinstance(exc, RequestValidationError):
+        return 400, [
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}"
+            for e in exc.errors()
+        ]
+    if isinstance(exc, HTTPException):
+        return exc.status_code, [str(exc.detail)]
+    if isinstance(exc, DataError):
+        return 400, ["a value is not acceptable (e.g. a NUL character or a number out of range)"]
+    return 500, []
+
+
 def _respond(fmt: str, produce: Callable[[Format], Any], status: int = 200) -> Response:
     """Run ``produce`` and answer its document, or the spec's error list, in the asked format."""
     try:
@@ -154,11 +336,7 @@ def _respond(fmt: str, produce: Callable[[Format], Any], status: int = 200) -> R
         failed = exc.render(chosen)
         return Response(failed.body, exc.status, media_type=failed.media_type)
     except DomainError as exc:
-        status_of = {NotFound: 404, Forbidden: 403, RateLimited: 429}
-        code = next((v for k, v in status_of.items() if isinstance(exc, k)), 400)
-        descriptions = [exc.message]
-        if isinstance(exc.details, list):
-            descriptions += [str(d.get("message", d)) for d in exc.details if isinstance(d, dict)]
+        code, descriptions = _status_and_descriptions(exc)
         failed = render_errors([ErrorEntry(code, d) for d in descriptions], chosen)
         return Response(failed.body, code, media_type=failed.media_type)
     return Response(rendered.body, status, media_type=rendered.media_type)
@@ -199,7 +377,7 @@ def _service_name(category: Category, request: Request) -> str:
     dependencies=[audience(Audience.PUBLIC)],
     summary="Open311 service discovery",
 )
-def discovery(fmt: str, request: Request) -> Response:
+def discovery(fmt: Fmt, request: Request) -> Response:
     def produce(chosen: Format) -> Any:
         return render_discovery(
             Discovery(
@@ -223,8 +401,9 @@ def discovery(fmt: str, request: Request) -> Response:
     "/services.{fmt}",
     dependencies=[audience(Audience.PUBLIC)],
     summary="The categories citizens can report (Open311 services)",
+    openapi_extra={"parameters": [_JURISDICTION]},
 )
-def list_services(fmt: str, request: Request) -> Response:
+def list_services(fmt: Fmt, request: Request) -> Response:
     def produce(chosen: Format) -> Any:
         _check_jurisdiction(request, _param(request.query_params, "jurisdiction_id"))
         with _uow(request) as uow:
@@ -275,8 +454,9 @@ def _category(uow: UnitOfWork, code: str) -> Category:
     "/services/{service_code}.{fmt}",
     dependencies=[audience(Audience.PUBLIC)],
     summary="The questions a category asks (Open311 service definition)",
+    openapi_extra={"parameters": [_JURISDICTION]},
 )
-def service_definition(service_code: str, fmt: str, request: Request) -> Response:
+def service_definition(service_code: str, fmt: Fmt, request: Request) -> Response:
     def produce(chosen: Format) -> Any:
         _check_jurisdiction(request, _param(request.query_params, "jurisdiction_id"))
         with _uow(request) as uow:
@@ -327,8 +507,9 @@ def _number(value: str | None, name: str) -> float:
     "/requests.{fmt}",
     dependencies=[audience(Audience.PUBLIC)],  # the api_key is checked as the spec says
     summary="Post a citizen report (form-urlencoded; multipart with 'media' photos)",
+    openapi_extra=_POST_REQUEST_BODY,
 )
-async def post_request(fmt: str, request: Request) -> Response:
+async def post_request(fmt: Fmt, request: Request) -> Response:
     form = await request.form()
     fields = {**request.query_params, **{k: v for k, v in form.items() if isinstance(v, str)}}
     form_items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
@@ -479,8 +660,9 @@ def _names(uow: UnitOfWork, request: Request) -> dict[str, str]:
     "/requests.{fmt}",
     dependencies=[audience(Audience.PUBLIC)],
     summary="Citizen reports of public categories (90 days and 1,000 at most at a time)",
+    openapi_extra={"parameters": _READ_REQUESTS},
 )
-def list_requests(fmt: str, request: Request) -> Response:
+def list_requests(fmt: Fmt, request: Request) -> Response:
     params = request.query_params
 
     def produce(chosen: Format) -> Any:
@@ -526,8 +708,9 @@ def list_requests(fmt: str, request: Request) -> Response:
     "/requests/{service_request_id}.{fmt}",
     dependencies=[audience(Audience.PUBLIC)],
     summary="One citizen report",
+    openapi_extra={"parameters": [_JURISDICTION, _EXTENSIONS]},
 )
-def get_request(service_request_id: str, fmt: str, request: Request) -> Response:
+def get_request(service_request_id: str, fmt: Fmt, request: Request) -> Response:
     params = request.query_params
 
     def produce(chosen: Format) -> Any:
@@ -551,8 +734,9 @@ def get_request(service_request_id: str, fmt: str, request: Request) -> Response
     "/tokens/{token}.{fmt}",
     dependencies=[audience(Audience.PUBLIC)],
     summary="The request a token stands for",
+    openapi_extra={"parameters": [_JURISDICTION]},
 )
-def get_token(token: str, fmt: str, request: Request) -> Response:
+def get_token(token: str, fmt: Fmt, request: Request) -> Response:
     def produce(chosen: Format) -> Any:
         _check_jurisdiction(request, _param(request.query_params, "jurisdiction_id"))
         with _uow(request) as uow:
@@ -572,8 +756,9 @@ def get_token(token: str, fmt: str, request: Request) -> Response:
     "/servicerequestupdates.{fmt}",
     dependencies=[audience(Audience.PUBLIC)],
     summary="Public updates of citizen reports in a time window (FixMyStreet's extension)",
+    openapi_extra={"parameters": [_JURISDICTION, *_DATE_WINDOW]},
 )
-def list_updates(fmt: str, request: Request) -> Response:
+def list_updates(fmt: Fmt, request: Request) -> Response:
     params = request.query_params
 
     def produce(chosen: Format) -> Any:
@@ -606,8 +791,9 @@ def list_updates(fmt: str, request: Request) -> Response:
     "/servicerequestupdates.{fmt}",
     dependencies=[audience(Audience.PUBLIC)],  # the api_key is checked as the spec says
     summary="Push an update of a report from a back-office (needs reports:update)",
+    openapi_extra=_POST_UPDATE_BODY,
 )
-async def post_update(fmt: str, request: Request) -> Response:
+async def post_update(fmt: Fmt, request: Request) -> Response:
     form = await request.form()
     fields = {**request.query_params, **{k: v for k, v in form.items() if isinstance(v, str)}}
 
@@ -665,7 +851,7 @@ async def post_update(fmt: str, request: Request) -> Response:
     dependencies=[audience(Audience.PUBLIC)],
     summary="A photo of a public report (EXIF removed), or its thumbnail (n.thumb.jpg)",
 )
-def media(report_id: int, name: str, request: Request) -> Response:
+def media(report_id: ObjectId, name: str, request: Request) -> Response:
     match = re.fullmatch(r"([1-9][0-9]?)\.(thumb\.)?jpg", name)
     if match is None:
         raise NotFound("no such photo")
@@ -689,11 +875,20 @@ def media(report_id: int, name: str, request: Request) -> Response:
 # --- parameters ----------------------------------------------------------------------------------
 
 
+def _digits(value: str) -> bool:
+    # str.isdigit() also takes '²' and other scripts' digits, which int() refuses or reads
+    # differently: only ASCII digits are numbers here.
+    return bool(value) and all("0" <= c <= "9" for c in value)
+
+
 def _id(value: str, *, not_found: bool = False) -> int:
-    if not value.isdigit() or len(value) > 12:
+    """A report id; one that cannot be an id (not digits, 0, beyond 2³¹−1) names no report."""
+    if not _digits(value) or len(value) > len(str(ID_MAX)) or not 1 <= int(value) <= ID_MAX:
         if not_found:
             raise Open311Error.not_found(f"unknown service_request_id {value!r}")
-        raise Open311Error.bad_request(f"service_request_id must be numbers, got {value!r}")
+        raise Open311Error.bad_request(
+            f"service_request_id must be report numbers (1 to {ID_MAX}), got {value!r}"
+        )
     return int(value)
 
 
@@ -701,6 +896,6 @@ def _int_param(values: Any, name: str, default: int, lowest: int, highest: int) 
     value = _param(values, name)
     if value is None:
         return default
-    if not value.isdigit() or not lowest <= int(value) <= highest:
+    if not _digits(value) or len(value) > 12 or not lowest <= int(value) <= highest:
         raise Open311Error.bad_request(f"{name} must be a whole number {lowest}–{highest}")
     return int(value)

@@ -17,7 +17,6 @@ report that does not exist.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
@@ -28,11 +27,11 @@ from metropilot.api.audience import STAFF, Audience, audience
 from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.deps import UowDep, WriteUowDep
 from metropilot.api.formats import comma_list, list_envelope
+from metropilot.api.params import Instant, ObjectId
 from metropilot.api.responses import JSONResponseFast
 from metropilot.reports import services
 from metropilot.reports.model import parse_category_spec, parse_state
 from metropilot.reports.schemas import MergeIn, StateIn, category_out, report_out
-from metropilot.shared.errors import InvalidInput
 
 __all__ = ["REPORT_READERS", "router"]
 
@@ -101,12 +100,10 @@ def list_reports(
     state: Annotated[str | None, Query(description="states, comma separated")] = None,
     category: Annotated[str | None, Query(description="category codes, comma separated")] = None,
     commune: Annotated[str | None, Query(description="INSEE codes, comma separated")] = None,
-    since: Annotated[datetime | None, Query(description="submitted at or after")] = None,
+    since: Annotated[Instant | None, Query(description="submitted at or after")] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
-    if since is not None and since.tzinfo is None:
-        raise InvalidInput("since needs a UTC offset, e.g. 2026-11-27T10:00:00+01:00")
     communes = report_scope(principal).communes
     asked = comma_list(commune)
     if asked:
@@ -129,7 +126,7 @@ def list_reports(
     dependencies=[audience(*REPORT_READERS)],
     summary="One citizen report with its public timeline",
 )
-def get_report(report_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
+def get_report(report_id: ObjectId, principal: CurrentPrincipal, uow: UowDep) -> Any:
     report = services.get_report(uow, report_id, scope=report_scope(principal))
     out = report_out(report, personal=principal.role in CONTACT_ROLES)
     out["timeline"] = [
@@ -145,12 +142,10 @@ def get_report(report_id: int, principal: CurrentPrincipal, uow: UowDep) -> Any:
     summary="Move a report on (triage, schedule, fix, close, reopen) with a public note",
 )
 def change_state(
-    report_id: int, body: StateIn, principal: CurrentPrincipal, uow: WriteUowDep
+    report_id: ObjectId, body: StateIn, principal: CurrentPrincipal, uow: WriteUowDep
 ) -> Any:
     scope = report_scope(principal)
     services.get_report(uow, report_id, scope=scope)  # 404 outside the scope, before all else
-    if body.expected_at is not None and body.expected_at.tzinfo is None:
-        raise InvalidInput("expected_at needs a UTC offset")
     report = services.change_state(
         uow,
         report_id,
@@ -170,7 +165,7 @@ def change_state(
     dependencies=[audience(*MERGERS)],
     summary="Close a report as a duplicate of another; its support and followers move over",
 )
-def merge(report_id: int, body: MergeIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
+def merge(report_id: ObjectId, body: MergeIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
     report = services.merge(
         uow, report_id, body.into, principal.actor(), scope=report_scope(principal)
     )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from metropilot.reports.model import Category, Report, open311_status
+from metropilot.shared.bounds import Id, Instant
 
 __all__ = [
     "MergeIn",
@@ -22,12 +22,12 @@ class StateIn(BaseModel):
     state: str = Field(description="new state, e.g. triaged, in_progress, fixed, reopened")
     note: str = Field(default="", max_length=2000, description="public note; a default if empty")
     agency_responsible: str | None = Field(default=None, max_length=200)
-    expected_at: datetime | None = Field(default=None, description="ISO 8601 with offset")
+    expected_at: Instant | None = Field(default=None, description="ISO 8601 with offset")
 
 
 class MergeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    into: int = Field(description="the report this one duplicates")
+    into: Id = Field(description="the report this one duplicates")
 
 
 def category_out(category: Category) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from metropilot.shared.bounds import check_instant, parse_instant
 from metropilot.shared.errors import InvalidInput
 
 __all__ = [
@@ -218,14 +219,13 @@ def parse_communes(value: str | None) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(codes)) or None
 
 
-def parse_since(value: str, now: datetime, window: timedelta) -> datetime:
+def parse_since(value: str | datetime, now: datetime, window: timedelta) -> datetime:
     """An ISO 8601 time with offset, within the replay window before ``now``."""
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"since must be ISO 8601, got {value[:40]!r}") from None
-    if parsed.tzinfo is None:
-        raise InvalidInput("since needs a UTC offset, e.g. 2026-11-27T10:00:00+01:00")
+    parsed = (
+        check_instant(value, "since")
+        if isinstance(value, datetime)
+        else parse_instant(value[:64], "since")
+    )
     if parsed > now:
         raise InvalidInput("since is in the future", code="since_out_of_range")
     if parsed < now - window:

@@ -13,6 +13,7 @@ from metropilot.accounts.policy import asset_scope
 from metropilot.api.audience import ASSET_READERS, audience
 from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.errors import error_response
+from metropilot.api.params import Instant
 from metropilot.shared.clock import utcnow
 from metropilot.stream import services
 from metropilot.stream.model import parse_communes, parse_event_id, parse_since, parse_types
@@ -87,7 +88,7 @@ async def stream(
         Query(description="Resume after this event id; the Last-Event-ID header wins."),
     ] = None,
     since: Annotated[
-        str | None,
+        Instant | None,
         Query(description="Without an event id: replay from this ISO 8601 time (24 h at most)."),
     ] = None,
     types: Annotated[
@@ -113,7 +114,7 @@ async def stream(
     elif last_event_id:
         resume = parse_event_id(last_event_id, "last_event_id")
     starting = None
-    if resume is None and since:
+    if resume is None and since is not None:
         starting = parse_since(since, utcnow(), hub.config.replay_window)
     slot = hub.try_acquire()
     if slot is None:

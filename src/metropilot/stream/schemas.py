@@ -45,7 +45,22 @@ def openapi_responses() -> dict[int | str, dict[str, Any]]:
             "description": "Server-Sent Events; each data line is a StreamEventData object.",
             "content": {
                 SSE_MEDIA_TYPE: {
-                    "schema": {"type": "string"},
+                    # Before OpenAPI 3.2 (and its itemSchema), a stream's schema describes each
+                    # event: its name, its id, and its data line, JSON of a StreamEventData.
+                    "schema": {
+                        "type": "object",
+                        "required": ["event", "data"],
+                        "properties": {
+                            "event": {"type": "string", "description": "the event's type"},
+                            "id": {"type": "string", "description": "the journal id"},
+                            "retry": {"type": "integer"},
+                            "data": {
+                                "type": "string",
+                                "contentMediaType": "application/json",
+                                "contentSchema": StreamEventData.model_json_schema(),
+                            },
+                        },
+                    },
                     "example": EXAMPLE,
                 }
             },

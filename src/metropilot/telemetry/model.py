@@ -57,11 +57,17 @@ class MetricSpec:
     description: str = ""
 
 
+# Every number has a plausible range, and values outside it are refused with the range: a
+# reading of 1.7e308 is a broken meter, and two of them would overflow any sum or average
+# (rollups, energy, KPIs) to infinity. The upper bounds leave room for a century of readings:
+# an hour's rollup sums at most 3.6 million of them, so no aggregate can come near overflow.
 METRICS: dict[str, MetricSpec] = {
     "power_w": MetricSpec("number", "W", 0, 100_000, "instant active power"),
-    "energy_wh": MetricSpec("number", "Wh", 0, None, "cumulative active energy"),
+    # A cabinet's meter: 100 kW for a century is under 1e11 Wh.
+    "energy_wh": MetricSpec("number", "Wh", 0, 1e12, "cumulative active energy"),
     "light_level_pct": MetricSpec("number", "%", 0, 100, "actual light output"),
-    "operating_hours": MetricSpec("number", "h", 0, None, "cumulative burning hours"),
+    # A century is under 900,000 hours.
+    "operating_hours": MetricSpec("number", "h", 0, 1e6, "cumulative burning hours"),
     "lamp_failure": MetricSpec("bool", "", description="the lamp does not light"),
     "supply_loss": MetricSpec("bool", "", description="no mains supply"),
     "online": MetricSpec("bool", "", description="the device is reachable"),
@@ -72,7 +78,7 @@ METRICS: dict[str, MetricSpec] = {
     "position": MetricSpec("position", "°", description="[lon, lat] in WGS 84"),
     "speed_kmh": MetricSpec("number", "km/h", 0, 300),
     "heading_deg": MetricSpec("number", "°", 0, 360),
-    "occupancy": MetricSpec("number", "", 0, None, "occupied places or occupancy 0–1"),
+    "occupancy": MetricSpec("number", "", 0, 100_000, "occupied places or occupancy 0–1"),
     "pm10": MetricSpec("number", "µg/m³", 0, 5000),
     "pm2_5": MetricSpec("number", "µg/m³", 0, 5000),
     "no2": MetricSpec("number", "µg/m³", 0, 5000),
@@ -153,9 +159,11 @@ _LARGEST = 1.7976931348623157e308  # an unbounded metric still refuses infinity
 
 
 def _field(name: str, factor: float) -> tuple[str, int, float, float, float]:
+    # A name in another unit (TALQ's kWh) is bounded in its own unit, so that the value stored
+    # after the factor is within the metric's range.
     spec = METRICS[name]
-    lower = -_LARGEST if spec.minimum is None else float(spec.minimum)
-    upper = _LARGEST if spec.maximum is None else float(spec.maximum)
+    lower = -_LARGEST if spec.minimum is None else float(spec.minimum) / factor
+    upper = _LARGEST if spec.maximum is None else float(spec.maximum) / factor
     return name, _KIND_CODES[spec.kind], lower, upper, factor
 
 
@@ -173,9 +181,9 @@ def _refuse_number(raw_name: str, value: Any, kind: int) -> InvalidItem:
         return InvalidItem("bad_value", f"{raw_name} must be a number, got {value!r}")
     if not math.isfinite(value):
         return InvalidItem("bad_value", f"{raw_name} must be finite")
-    spec = METRICS[_FIELDS[raw_name][0]]
-    upper = "∞" if spec.maximum is None else f"{spec.maximum:g}"
-    lower = "-∞" if spec.minimum is None else f"{spec.minimum:g}"
+    _, _, lowest, highest, _ = _FIELDS[raw_name]
+    upper = "∞" if highest == _LARGEST else f"{highest:g}"
+    lower = "-∞" if lowest == -_LARGEST else f"{lowest:g}"
     return InvalidItem("out_of_range", f"{raw_name}={float(value):g} outside {lower}..{upper}")
 
 

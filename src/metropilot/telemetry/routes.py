@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 import orjson
@@ -15,6 +15,7 @@ from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.deps import ObjectId, UowDep
 from metropilot.api.formats import list_envelope
 from metropilot.api.pagination import decode_cursor, encode_cursor
+from metropilot.api.params import Instant
 from metropilot.api.responses import JSONResponseFast
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import InvalidInput
@@ -65,18 +66,6 @@ async def post_telemetry(request: Request, principal: CurrentPrincipal) -> JSONR
     return JSONResponseFast(result.as_json())
 
 
-def _when(value: str | None, default: datetime, name: str) -> datetime:
-    if not value:
-        return default
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"{name} must be ISO 8601, got {value!r}") from None
-    if parsed.tzinfo is None:
-        raise InvalidInput(f"{name} needs a UTC offset, e.g. 2026-11-27T10:00:00+01:00")
-    return parsed
-
-
 @router.get(
     "/assets/{asset_id}/telemetry",
     dependencies=[audience(*ASSET_READERS)],
@@ -88,18 +77,17 @@ def asset_telemetry(
     uow: UowDep,
     metric: Annotated[str, Query(description="e.g. power_w")],
     from_: Annotated[
-        str | None, Query(alias="from", description="ISO 8601; default 24 h ago")
+        Instant | None, Query(alias="from", description="ISO 8601; default 24 h ago")
     ] = None,
-    to: Annotated[str | None, Query(description="ISO 8601; default now")] = None,
+    to: Annotated[Instant | None, Query(description="ISO 8601; default now")] = None,
     bucket: Annotated[str, Query(description="raw, hour or day")] = "raw",
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     cursor: str | None = None,
 ) -> Any:
     if metric not in METRICS and metric not in ("position_lon", "position_lat"):
         raise InvalidInput(f"unknown metric {metric!r}", code="unknown_metric")
-    now = utcnow()
-    end = _when(to, now, "to")
-    start = _when(from_, end - timedelta(hours=24), "from")
+    end = to or utcnow()
+    start = from_ or end - timedelta(hours=24)
     items, last = services.series(
         uow,
         asset_id,

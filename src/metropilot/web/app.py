@@ -9,7 +9,7 @@ import metropilot
 from metropilot.accounts.routes import router as organisations_router
 from metropilot.alarms.routes import router as alarms_router
 from metropilot.api.audience import Audience, audience
-from metropilot.api.errors import install_error_handlers
+from metropilot.api.errors import document_errors, install_error_handlers
 from metropilot.api.ratelimit import SlidingWindowLimiter
 from metropilot.api.responses import JSONResponseFast
 from metropilot.assets.routes import router as assets_router
@@ -51,6 +51,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.platform = platform
     app.state.login_limiter = SlidingWindowLimiter(platform.settings.login_attempts_per_minute)
     install_error_handlers(app)
+    document_errors(app, own_errors=("/open311/",))
     # Level 5 compresses GeoJSON about 8x at a fraction of the CPU of the default level 9.
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
     install_security(

@@ -19,14 +19,16 @@ them like any other answer, and a browser may read it from an allowed origin.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Final
+from typing import Final, Literal
 
 from fastapi import FastAPI
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from metropilot.api.errors import error_response
+from metropilot.reports.open311 import ErrorEntry, render_errors
 
 __all__ = [
     "CONTENT_SECURITY_POLICY",
@@ -155,6 +157,17 @@ class _BodyTooLarge(Exception):
     """Raised into the app by ``receive`` when a body without Content-Length grows too big."""
 
 
+def _refusal(scope: Scope, status: int, code: str, message: str) -> Response:
+    """The error body a refused request gets: the Open311 ``errors`` document on an Open311
+    URL (XML unless it ends in .json, as its routes answer), the API's JSON error elsewhere."""
+    path: str = scope.get("path", "")
+    if path.startswith("/open311/"):
+        fmt: Literal["xml", "json"] = "json" if path.endswith(".json") else "xml"
+        rendered = render_errors([ErrorEntry(status, message)], fmt)
+        return Response(rendered.body, status, media_type=rendered.media_type)
+    return error_response(status, code, message)
+
+
 class RequestBodyLimitMiddleware:
     """Refuses request bodies over a limit with 413 and the platform's JSON error.
 
@@ -187,7 +200,8 @@ class RequestBodyLimitMiddleware:
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        response = error_response(
+        response = _refusal(
+            scope,
             413,
             "payload_too_large",
             f"the request body is too large: at most {limit} bytes are accepted here",
@@ -208,7 +222,7 @@ class RequestBodyLimitMiddleware:
             except ValueError:
                 length = -1
             if length < 0:
-                response = error_response(400, "invalid_input", "invalid Content-Length header")
+                response = _refusal(scope, 400, "invalid_input", "invalid Content-Length header")
                 await response(scope, receive, send)
                 return
             if length > limit:
@@ -271,8 +285,8 @@ class RejectNulBytesMiddleware:
                 or "\x00" in path
                 or "%00" in scope.get("raw_path", b"").decode("latin-1")
             ):
-                response = error_response(
-                    400, "invalid_input", "a NUL character is not allowed in a URL"
+                response = _refusal(
+                    scope, 400, "invalid_input", "a NUL character is not allowed in a URL"
                 )
                 await response(scope, receive, send)
                 return
