@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import unicodedata
 import uuid
 from collections.abc import Callable, Coroutine
@@ -258,7 +259,8 @@ _POST_UPDATE_BODY = {
 
 # Per client address and per key (settings open311_posts_per_minute[_per_key]); one pair of
 # limiters per process and limit.
-_limiters: dict[tuple[str, int], SlidingWindowLimiter] = {}
+_LIMITERS_ATTRIBUTE = "open311_limiters"
+_limiters_lock = threading.Lock()
 
 
 def _limit(request: Request, what: str, key: str) -> None:
@@ -268,9 +270,16 @@ def _limit(request: Request, what: str, key: str) -> None:
         if what == "address"
         else settings.open311_posts_per_minute_per_key
     )
-    limiter = _limiters.get((what, per_minute))
-    if limiter is None:
-        limiter = _limiters[(what, per_minute)] = SlidingWindowLimiter(per_minute, 60.0)
+    # Each application (a server, a test's client) counts its own posts.
+    state = request.app.state
+    with _limiters_lock:
+        limiters: dict[str, SlidingWindowLimiter] | None = getattr(state, _LIMITERS_ATTRIBUTE, None)
+        if limiters is None:
+            limiters = {}
+            setattr(state, _LIMITERS_ATTRIBUTE, limiters)
+        limiter = limiters.get(what)
+        if limiter is None:
+            limiter = limiters[what] = SlidingWindowLimiter(per_minute, 60.0)
     limiter.hit(f"{what}:{key}")
 
 
