@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -182,7 +183,13 @@ def test_demo_accounts_are_created_once_with_random_passwords(
     import metropilot.cli.main as cli_main
 
     served: list[object] = []
-    monkeypatch.setattr(cli_main, "_serve", lambda *args: served.append(args))
+
+    def serve_and_stop(*args: object, lease: Any, on_stop: Any) -> None:
+        served.append(args)
+        on_stop()
+        lease.release()
+
+    monkeypatch.setattr(cli_main, "run_server", serve_and_stop)
     code, output = invoke("demo", "--scale", "0.02")
     assert code == 0, output
     accounts = (data_dir / "demo-accounts.txt").read_text().splitlines()[1:]
