@@ -40,6 +40,8 @@ from metropilot.web.app import create_app
 from tests.conftest import TEST_ACTOR
 from tests.factories import bearer, create_world_accounts
 
+pytestmark = pytest.mark.fuzz
+
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 FUZZ_SEED = 20261127
 BACKENDS = [b.strip() for b in os.environ.get("METROPILOT_FUZZ_BACKENDS", "sqlite").split(",")]
