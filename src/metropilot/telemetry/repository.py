@@ -368,38 +368,84 @@ def counters(conn: Connection, since_day: str) -> list[tuple[str, str, str, int]
 
 
 DAY_MS = 24 * HOUR_MS
+_PARTITION_PREFIX = "telemetry_raw_d"
 
 
-def ensure_partitions(conn: Connection, from_ms: int, days: int) -> None:
-    """PostgreSQL: make sure a partition exists for each day from ``from_ms`` (idempotent)."""
+def _partition_days(conn: Connection) -> set[int]:
+    """The days (since the epoch) that have their own partition of the raw table."""
+    rows = conn.exec_driver_sql(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'telemetry_raw'"
+    ).all()
+    days = set()
+    for (name,) in rows:
+        suffix = str(name).removeprefix(_PARTITION_PREFIX)
+        if suffix != name and suffix.isdigit():  # not the default partition
+            days.add(int(suffix))
+    return days
+
+
+def ensure_partitions(conn: Connection, from_ms: int, until_ms: int) -> int:
+    """PostgreSQL: make sure each day from ``from_ms`` to ``until_ms`` (both included) has its
+    partition; returns how many were made. Idempotent, and safe beside other processes.
+
+    Whatever the default partition holds is no obstacle: the readings it holds for a day about
+    to get its partition (a gateway back with a week of buffered readings, a database restored
+    from elsewhere, a device whose clock ran ahead) are moved into that partition in the same
+    transaction; PostgreSQL would otherwise refuse to create it. Nothing is lost or stored twice:
+    the rows are deleted from the default partition and inserted again through the parent,
+    which now routes them to their day.
+    """
     if conn.dialect.name != "postgresql":
-        return
-    first = from_ms // DAY_MS * DAY_MS
-    for day in range(days):
-        start = first + day * DAY_MS
-        name = f"telemetry_raw_d{start // DAY_MS}"
+        return 0
+    wanted = range(from_ms // DAY_MS, until_ms // DAY_MS + 1)
+    if not set(wanted) - _partition_days(conn):
+        return 0  # the usual case, every maintenance run: no lock taken
+    # Creating a partition takes this lock anyway. Taken first, it keeps every writer out until
+    # the commit, so no reading lands in the default partition between the move and the
+    # creation; and two processes preparing the same days wait for each other.
+    conn.exec_driver_sql("LOCK TABLE telemetry_raw IN ACCESS EXCLUSIVE MODE")
+    missing = sorted(set(wanted) - _partition_days(conn))
+    if not missing:
+        return 0
+    # Rows in the default partition within the span of the missing days can only belong to
+    # missing days: a day that has a partition never routes a row to the default one.
+    low, high = missing[0] * DAY_MS, (missing[-1] + 1) * DAY_MS
+    moving = bool(
         conn.exec_driver_sql(
-            f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF telemetry_raw "
+            "SELECT EXISTS (SELECT 1 FROM telemetry_raw_default WHERE ts_ms >= %s AND ts_ms < %s)",
+            (low, high),
+        ).scalar()
+    )
+    if moving:
+        conn.exec_driver_sql(
+            "CREATE TEMPORARY TABLE telemetry_raw_moving AS "
+            "WITH moved AS (DELETE FROM telemetry_raw_default WHERE ts_ms >= %s AND ts_ms < %s "
+            "RETURNING asset_id, metric, ts_ms, value) SELECT * FROM moved",
+            (low, high),
+        )
+    for day in missing:
+        start = day * DAY_MS
+        conn.exec_driver_sql(
+            f"CREATE TABLE {_PARTITION_PREFIX}{day} PARTITION OF telemetry_raw "
             f"FOR VALUES FROM ({start}) TO ({start + DAY_MS})"
         )
+    if moving:
+        conn.exec_driver_sql(
+            "INSERT INTO telemetry_raw (asset_id, metric, ts_ms, value) "
+            "SELECT asset_id, metric, ts_ms, value FROM telemetry_raw_moving"
+        )
+        conn.exec_driver_sql("DROP TABLE telemetry_raw_moving")
+    return len(missing)
 
 
 def drop_partitions_before(conn: Connection, before_ms: int) -> int:
     """PostgreSQL: drop the daily partitions that end before ``before_ms``; returns how many."""
     if conn.dialect.name != "postgresql":
         return 0
-    rows = conn.exec_driver_sql(
-        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'telemetry_raw' "
-        "AND c.relname LIKE 'telemetry_raw_d%%'"
-    ).all()
     dropped = 0
-    for (name,) in rows:
-        suffix = str(name).removeprefix("telemetry_raw_d")
-        if not suffix.isdigit():  # the default partition
-            continue
-        day = int(suffix)
+    for day in sorted(_partition_days(conn)):
         if (day + 1) * DAY_MS <= before_ms:
-            conn.exec_driver_sql(f"DROP TABLE {name}")
+            conn.exec_driver_sql(f"DROP TABLE {_PARTITION_PREFIX}{day}")
             dropped += 1
     return dropped

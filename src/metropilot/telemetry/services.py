@@ -61,6 +61,8 @@ MANUAL_STATUSES = frozenset({AssetStatus.MAINTENANCE.value, AssetStatus.DECOMMIS
 UNKNOWN_REF_RETRY_S = 60.0
 # After a crash the twin is rebuilt from the raw readings of this last stretch of time.
 REPLAY_MS = 60 * 60 * 1000
+# PostgreSQL: the days ahead that have their partition before any reading arrives for them.
+PARTITIONS_AHEAD_MS = 7 * repository.DAY_MS
 
 
 # What one batch did to one asset, for the rules engine: a plain tuple, since one is made for
@@ -141,6 +143,10 @@ def _ms(ts: datetime) -> int:
     return int(ts.timestamp() * 1000)
 
 
+def _whole_ms(span: timedelta) -> int:
+    return int(span.total_seconds() * 1000)
+
+
 class IngestPipeline:
     """One per process: the directory and the twin live here, between batches.
 
@@ -209,8 +215,11 @@ class IngestPipeline:
     def _warm_up(self) -> None:
         now_ms = _ms(utcnow())
         with self._uow_factory(write=True) as uow:
-            # PostgreSQL: today's and the coming week's partitions, before any reading arrives.
-            repository.ensure_partitions(uow.connection, now_ms - repository.DAY_MS, 9)
+            # PostgreSQL: a partition for every day a reading may be accepted for, and the coming
+            # week's, before any reading arrives (the maintenance keeps them coming).
+            repository.ensure_partitions(
+                uow.connection, now_ms - _whole_ms(self.raw_retention), now_ms + PARTITIONS_AHEAD_MS
+            )
             uow.commit()
         directory, twin = self.directory, Twin()
         with self._uow_factory() as uow:
@@ -370,7 +379,7 @@ class IngestPipeline:
         # twin change made as the reading is read; an asset seen twice, a late reading or an
         # event takes the general road, merged by time once the whole batch has been read.
         now_ms = _ms(now)
-        oldest_ms = now_ms - int(self.raw_retention.total_seconds() * 1000)
+        oldest_ms = now_ms - _whole_ms(self.raw_retention)
         outcomes: list[int | InvalidItem] = []
         refused: Counter[str] = Counter()
         raw_rows: list[tuple[int, str, int, float]] = []
@@ -404,12 +413,12 @@ class IngestPipeline:
                     decoded = item
                     ref, ts_ms, values = item
                     if ts_ms - now_ms > MAX_FUTURE_MS or ts_ms < oldest_ms:
-                        raise outside_window(_iso(ts_ms), ts_ms, now_ms)
+                        raise outside_window(_iso(ts_ms), ts_ms, now_ms, oldest_ms)
                 elif item_type is DecodedEvent:  # the fast road
                     decoded = item
                     ref, ts_ms = item.asset_ref, item.ts_ms
                     if ts_ms - now_ms > MAX_FUTURE_MS or ts_ms < oldest_ms:
-                        raise outside_window(_iso(ts_ms), ts_ms, now_ms)
+                        raise outside_window(_iso(ts_ms), ts_ms, now_ms, oldest_ms)
                 elif item_type is InvalidItem:
                     raise item
                 else:
@@ -745,6 +754,7 @@ class MaintenanceReport:
     rollup_rows: int
     raw_deleted: int
     partitions_dropped: int
+    partitions_made: int
     hourly_deleted: int
     events_deleted: int
 
@@ -758,10 +768,11 @@ def maintain(
     raw_retention_by_metric: dict[str, timedelta] | None = None,
     recompute: timedelta = timedelta(hours=48),
 ) -> MaintenanceReport:
-    """Roll up the recent hours (recomputed, so late readings are counted) and apply retention."""
+    """Roll up the recent hours (recomputed, so late readings are counted), apply retention, and
+    (PostgreSQL) give every day a reading may still be accepted for, and the coming week, its
+    partition."""
     end_hour = _ms(now) // repository.HOUR_MS * repository.HOUR_MS
-    start_hour = end_hour - int(recompute.total_seconds() * 1000)
-    repository.ensure_partitions(uow.connection, _ms(now) - repository.DAY_MS, 9)
+    start_hour = end_hour - _whole_ms(recompute)
     rows = repository.roll_up(uow.connection, start_hour, end_hour)
     overrides = raw_retention_by_metric or {}
     # Whole days go at once on PostgreSQL; what remains (SQLite, the default partition, metrics
@@ -777,11 +788,16 @@ def maintain(
         )
     hourly_deleted = repository.delete_hourly_before(uow.connection, _ms(now - rollup_retention))
     events_deleted = repository.delete_events_before(uow.connection, _ms(now - rollup_retention))
+    # Last: a new partition locks the raw table until the commit, which follows at once.
+    partitions_made = repository.ensure_partitions(
+        uow.connection, _ms(now - longest), _ms(now) + PARTITIONS_AHEAD_MS
+    )
     return MaintenanceReport(
         hours_rolled=(end_hour - start_hour) // repository.HOUR_MS,
         rollup_rows=rows,
         raw_deleted=raw_deleted,
         partitions_dropped=dropped,
+        partitions_made=partitions_made,
         hourly_deleted=hourly_deleted,
         events_deleted=events_deleted,
     )
