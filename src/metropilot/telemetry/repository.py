@@ -385,27 +385,39 @@ def _partition_days(conn: Connection) -> set[int]:
     return days
 
 
-def ensure_partitions(conn: Connection, from_ms: int, until_ms: int) -> int:
-    """PostgreSQL: make sure each day from ``from_ms`` to ``until_ms`` (both included) has its
-    partition; returns how many were made. Idempotent, and safe beside other processes.
+def days_in_default_partition(conn: Connection, from_ms: int, until_ms: int) -> list[int]:
+    """PostgreSQL: the days of [from_ms, until_ms) whose readings wait in the default partition
+    (their day had no partition when they arrived); normally none."""
+    if conn.dialect.name != "postgresql":
+        return []
+    rows = conn.exec_driver_sql(
+        "SELECT DISTINCT ts_ms / %s FROM telemetry_raw_default WHERE ts_ms >= %s AND ts_ms < %s",
+        (DAY_MS, from_ms, until_ms),
+    ).all()
+    return sorted(int(day) for (day,) in rows)
+
+
+def ensure_partitions(conn: Connection, days: Iterable[int]) -> int:
+    """PostgreSQL: make sure each of ``days`` (days since the epoch, UTC) has its partition;
+    returns how many were made. Idempotent, and safe beside other processes doing the same.
 
     Whatever the default partition holds is no obstacle: the readings it holds for a day about
-    to get its partition (a gateway back with a week of buffered readings, a database restored
-    from elsewhere, a device whose clock ran ahead) are moved into that partition in the same
-    transaction; PostgreSQL would otherwise refuse to create it. Nothing is lost or stored twice:
-    the rows are deleted from the default partition and inserted again through the parent,
-    which now routes them to their day.
+    to get its partition (a gateway back with a week of buffered readings, a device whose clock
+    ran ahead, a platform whose maintenance had not run) are moved into that partition in the
+    same transaction; PostgreSQL would otherwise refuse to create it. Nothing is lost or stored
+    twice: the rows are deleted from the default partition and inserted again through the
+    parent, which now routes them to their day.
     """
     if conn.dialect.name != "postgresql":
         return 0
-    wanted = range(from_ms // DAY_MS, until_ms // DAY_MS + 1)
-    if not set(wanted) - _partition_days(conn):
+    wanted = set(days)
+    if not wanted - _partition_days(conn):
         return 0  # the usual case, every maintenance run: no lock taken
     # Creating a partition takes this lock anyway. Taken first, it keeps every writer out until
     # the commit, so no reading lands in the default partition between the move and the
     # creation; and two processes preparing the same days wait for each other.
     conn.exec_driver_sql("LOCK TABLE telemetry_raw IN ACCESS EXCLUSIVE MODE")
-    missing = sorted(set(wanted) - _partition_days(conn))
+    missing = sorted(wanted - _partition_days(conn))
     if not missing:
         return 0
     # Rows in the default partition within the span of the missing days can only belong to

@@ -52,6 +52,7 @@ __all__ = [
     "IngestPipeline",
     "TwinChange",
     "maintain",
+    "prepare_partitions",
 ]
 
 INGEST_ACTOR = Actor(ActorKind.SYSTEM, "telemetry", sector="public")
@@ -62,7 +63,7 @@ UNKNOWN_REF_RETRY_S = 60.0
 # After a crash the twin is rebuilt from the raw readings of this last stretch of time.
 REPLAY_MS = 60 * 60 * 1000
 # PostgreSQL: the days ahead that have their partition before any reading arrives for them.
-PARTITIONS_AHEAD_MS = 7 * repository.DAY_MS
+PARTITIONS_AHEAD = 7
 
 
 # What one batch did to one asset, for the rules engine: a plain tuple, since one is made for
@@ -215,11 +216,7 @@ class IngestPipeline:
     def _warm_up(self) -> None:
         now_ms = _ms(utcnow())
         with self._uow_factory(write=True) as uow:
-            # PostgreSQL: a partition for every day a reading may be accepted for, and the coming
-            # week's, before any reading arrives (the maintenance keeps them coming).
-            repository.ensure_partitions(
-                uow.connection, now_ms - _whole_ms(self.raw_retention), now_ms + PARTITIONS_AHEAD_MS
-            )
+            prepare_partitions(uow, now_ms, now_ms - _whole_ms(self.raw_retention))
             uow.commit()
         directory, twin = self.directory, Twin()
         with self._uow_factory() as uow:
@@ -748,6 +745,21 @@ def _iso(ms: int) -> str:
 # --- maintenance ------------------------------------------------------------------------------
 
 
+def prepare_partitions(uow: UnitOfWork, now_ms: int, oldest_ms: int) -> int:
+    """PostgreSQL: give yesterday, today and the coming week their partitions, and every day
+    since ``oldest_ms`` whose readings wait in the default partition (late readings, whose day
+    had none when they arrived); returns how many were made. The caller commits at once: a new
+    partition locks the raw table until then."""
+    day = repository.DAY_MS
+    days = set(range(now_ms // day - 1, now_ms // day + PARTITIONS_AHEAD + 1))
+    days.update(
+        repository.days_in_default_partition(
+            uow.connection, oldest_ms, (now_ms // day + PARTITIONS_AHEAD + 1) * day
+        )
+    )
+    return repository.ensure_partitions(uow.connection, days)
+
+
 @dataclass(frozen=True, slots=True)
 class MaintenanceReport:
     hours_rolled: int
@@ -769,8 +781,7 @@ def maintain(
     recompute: timedelta = timedelta(hours=48),
 ) -> MaintenanceReport:
     """Roll up the recent hours (recomputed, so late readings are counted), apply retention, and
-    (PostgreSQL) give every day a reading may still be accepted for, and the coming week, its
-    partition."""
+    prepare the raw table's partitions (PostgreSQL, ``prepare_partitions``)."""
     end_hour = _ms(now) // repository.HOUR_MS * repository.HOUR_MS
     start_hour = end_hour - _whole_ms(recompute)
     rows = repository.roll_up(uow.connection, start_hour, end_hour)
@@ -789,9 +800,7 @@ def maintain(
     hourly_deleted = repository.delete_hourly_before(uow.connection, _ms(now - rollup_retention))
     events_deleted = repository.delete_events_before(uow.connection, _ms(now - rollup_retention))
     # Last: a new partition locks the raw table until the commit, which follows at once.
-    partitions_made = repository.ensure_partitions(
-        uow.connection, _ms(now - longest), _ms(now) + PARTITIONS_AHEAD_MS
-    )
+    partitions_made = prepare_partitions(uow, _ms(now), _ms(now - longest))
     return MaintenanceReport(
         hours_rolled=(end_hour - start_hour) // repository.HOUR_MS,
         rollup_rows=rows,
