@@ -213,8 +213,9 @@ class IngestPipeline:
             gc.collect()
             gc.freeze()
 
-    def _warm_up(self) -> None:
-        now_ms = _ms(utcnow())
+    def _warm_up(self, now: datetime | None = None) -> None:
+        """``now``: the time of the batch that asked for the warm-up, when it was given one."""
+        now_ms = _ms(now or utcnow())
         with self._uow_factory(write=True) as uow:
             prepare_partitions(uow, now_ms, now_ms - _whole_ms(self.raw_retention))
             uow.commit()
@@ -291,7 +292,7 @@ class IngestPipeline:
         """Ingest a batch; returns a result per item. Valid items are kept when others fail."""
         with self._lock:
             if not self._loaded:
-                self._warm_up()
+                self._warm_up(now)
             paused = self._pause_collections and gc.isenabled()
             if paused:
                 gc.disable()
