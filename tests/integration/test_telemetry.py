@@ -461,8 +461,9 @@ def test_a_gateway_back_after_a_week_is_stored_and_its_days_get_their_partitions
     city: Platform,
 ) -> None:
     """A gateway that was cut off for a week sends its buffered readings: they are stored (on
-    PostgreSQL in the default partition, their days having none), the next maintenance gives
-    their days a partition and moves them in, and the retention removes them in time.
+    PostgreSQL in the default partition, their days having none) and counted in the hourly
+    rollups; the next maintenance gives their days a partition and moves them in, and the
+    retention removes them in time.
 
     Its week is in 2001, where nothing else in the suite makes partitions, whatever the clock
     says."""
@@ -483,6 +484,19 @@ def test_a_gateway_back_after_a_week_is_stored_and_its_days_get_their_partitions
     # week has a partition; the six before wait in the default one.
     postgres = city.engine.dialect.name == "postgresql"
     assert rows_in_default_partition(city) == (24 if postgres else None)
+    light = ingest.directory.resolve("SL-21231-00001")
+    assert light is not None
+
+    def hourly() -> list[tuple[float, int]]:
+        with city.uow_factory() as uow:
+            hours, _ = services.series(uow, light.id, "power_w", cut_off, back, "hour", None, 100)
+        return [(h["avg"], h["count"]) for h in hours]
+
+    # The maintenance recomputes the last 48 hours' rollups: the hours before, the batch rolled
+    # up itself (the first 21 readings); sent again, they are counted once.
+    assert hourly() == [(float(n), 1) for n in range(21)]
+    assert ingest.ingest(buffered, source="test", now=back).accepted == 28
+    assert hourly() == [(float(n), 1) for n in range(21)]
 
     with city.uow_factory(write=True) as uow:
         report = services.maintain(
@@ -491,11 +505,10 @@ def test_a_gateway_back_after_a_week_is_stored_and_its_days_get_their_partitions
         uow.commit()
     assert report.partitions_made == (6 if postgres else 0)
     assert rows_in_default_partition(city) == (0 if postgres else None)
-    light = ingest.directory.resolve("SL-21231-00001")
-    assert light is not None
     with city.uow_factory() as uow:
         stored, _ = services.series(uow, light.id, "power_w", cut_off, back, "raw", None, 100)
     assert [p["value"] for p in stored] == [float(n) for n in range(28)]
+    assert hourly() == [(float(n), 1) for n in range(28)]
 
     with city.uow_factory(write=True) as uow:
         later = services.maintain(

@@ -23,7 +23,9 @@ from sqlalchemy import (
     and_,
     delete,
     func,
+    literal,
     select,
+    tuple_,
 )
 from sqlalchemy.engine import Connection
 
@@ -295,8 +297,18 @@ def bucket_series(
     ]
 
 
+def lock_rollups(conn: Connection) -> None:
+    """PostgreSQL: one transaction at a time recomputes rollups (the maintenance, or a batch of
+    late readings), until its commit; two would both insert the same hour. (SQLite has one
+    writer at a time anyway.) Take it before any other lock of the transaction: the maintenance
+    goes on to lock the raw table whole, and would wait for a batch waiting for it."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7204113)")  # any constant, ours only
+
+
 def roll_up(conn: Connection, start_hour_ms: int, end_hour_ms: int) -> int:
     """Recompute the hourly rollups of [start, end) from the raw readings; returns rows made."""
+    lock_rollups(conn)
     h = telemetry_hourly.c
     conn.execute(
         delete(telemetry_hourly).where(and_(h.hour_ms >= start_hour_ms, h.hour_ms < end_hour_ms))
@@ -324,6 +336,45 @@ def roll_up(conn: Connection, start_hour_ms: int, end_hour_ms: int) -> int:
     # Counted, not taken from rowcount: drivers disagree on it for INSERT … SELECT.
     made = select(func.count()).where(h.hour_ms >= start_hour_ms, h.hour_ms < end_hour_ms)
     return int(conn.execute(made).scalar_one())
+
+
+def roll_up_series(conn: Connection, hours: dict[int, set[tuple[int, str]]]) -> None:
+    """Recompute the hourly rollups of some series in some hours — hour → {(asset id, metric)}
+    — from the raw readings: those late readings brought to hours the maintenance no longer
+    recomputes."""
+    lock_rollups(conn)
+    h, r = telemetry_hourly.c, telemetry_raw.c
+    for hour_ms, series in sorted(hours.items()):
+        pairs = sorted(series)
+        for at in range(0, len(pairs), 5_000):  # bound the statement's parameters
+            chunk = pairs[at : at + 5_000]
+            conn.execute(
+                delete(telemetry_hourly).where(
+                    h.hour_ms == hour_ms, tuple_(h.asset_id, h.metric).in_(chunk)
+                )
+            )
+            source = (
+                select(
+                    r.asset_id,
+                    r.metric,
+                    literal(hour_ms, BigInteger),
+                    func.min(r.value),
+                    func.max(r.value),
+                    func.sum(r.value),
+                    func.count(),
+                )
+                .where(
+                    r.ts_ms >= hour_ms,
+                    r.ts_ms < hour_ms + HOUR_MS,
+                    tuple_(r.asset_id, r.metric).in_(chunk),
+                )
+                .group_by(r.asset_id, r.metric)
+            )
+            conn.execute(
+                telemetry_hourly.insert().from_select(
+                    ["asset_id", "metric", "hour_ms", "min", "max", "sum", "count"], source
+                )
+            )
 
 
 def delete_raw_before(

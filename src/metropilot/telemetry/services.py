@@ -64,6 +64,9 @@ UNKNOWN_REF_RETRY_S = 60.0
 REPLAY_MS = 60 * 60 * 1000
 # PostgreSQL: the days ahead that have their partition before any reading arrives for them.
 PARTITIONS_AHEAD = 7
+# The last hours whose rollups each maintenance run recomputes from the raw readings.
+ROLLUP_RECOMPUTE = timedelta(hours=48)
+HOUR_MS = repository.HOUR_MS
 
 
 # What one batch did to one asset, for the rules engine: a plain tuple, since one is made for
@@ -378,6 +381,12 @@ class IngestPipeline:
         # event takes the general road, merged by time once the whole batch has been read.
         now_ms = _ms(now)
         oldest_ms = now_ms - _whole_ms(self.raw_retention)
+        # Readings of the hours before this one are too late for the maintenance, which only
+        # recomputes the rollups of the last ROLLUP_RECOMPUTE (a gateway back after a week): the
+        # batch recomputes those of their series itself. The oldest hour the maintenance still
+        # recomputes is included, as its next run may fall in the next hour.
+        settled_ms = now_ms // HOUR_MS * HOUR_MS - _whole_ms(ROLLUP_RECOMPUTE) + HOUR_MS
+        late: dict[int, set[tuple[int, str]]] = {}  # hour → its series (asset id, metric)
         outcomes: list[int | InvalidItem] = []
         refused: Counter[str] = Counter()
         raw_rows: list[tuple[int, str, int, float]] = []
@@ -441,6 +450,9 @@ class IngestPipeline:
             if type(decoded) is DecodedReading:
                 for metric, value in values.items():
                     add_raw((asset_id, metric, ts_ms, value))
+                if ts_ms < settled_ms:
+                    hour = late.setdefault(ts_ms // HOUR_MS * HOUR_MS, set())
+                    hour.update((asset_id, metric) for metric in values)
                 if asset_id not in straight and asset_id not in merged:
                     kind = info.kind
                     status_before = statuses[asset_id] if asset_id < known_ids else None
@@ -571,6 +583,8 @@ class IngestPipeline:
         counter_rows = [(day, source, outcome, n) for outcome, n in refused.items() if n]
         status_updates: list[tuple[int, str]] = []
         with self._uow_factory(write=True) as uow:
+            if late:
+                repository.lock_rollups(uow.connection)
             repository.write_batch(
                 uow.connection,
                 raw=raw_rows,
@@ -579,6 +593,8 @@ class IngestPipeline:
                 twins=(),
                 counters=counter_rows,
             )
+            if late:
+                repository.roll_up_series(uow.connection, late)
             for asset, *_, status_after, _events in status_changes:
                 assets_services.set_status(
                     uow,
@@ -779,7 +795,7 @@ def maintain(
     raw_retention: timedelta,
     rollup_retention: timedelta,
     raw_retention_by_metric: dict[str, timedelta] | None = None,
-    recompute: timedelta = timedelta(hours=48),
+    recompute: timedelta = ROLLUP_RECOMPUTE,
 ) -> MaintenanceReport:
     """Roll up the recent hours (recomputed, so late readings are counted), apply retention, and
     prepare the raw table's partitions (PostgreSQL, ``prepare_partitions``)."""
