@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the test dependencies into .venv and run every check: lint, format, types, import
-# contracts, models-vs-migrations, then the whole test suite. CI runs exactly this.
-# Extra arguments go to pytest (e.g. ./scripts/check.sh -k assets -x).
+# contracts, models-vs-migrations, then the whole test suite, and the suite again with the clock
+# moved a year ahead. CI runs exactly this.
+# Extra arguments go to both pytest runs (e.g. ./scripts/check.sh -k assets -x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,3 +26,27 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 METROPILOT_DATA_DIR="$scratch" METROPILOT_DATABASE_URL="" .venv/bin/metropilot db check
 step "pytest";              .venv/bin/pytest "$@"
+
+# No test may depend on today's date: the suite runs again with the wall clock a year ahead, by
+# libfaketime in relative mode (Debian's faketime package), for this process and all it starts
+# (servers, workers, the CLI; not Chromium, see tests/browser/conftest.py). The monotonic clock,
+# which measures timeouts and durations, is left alone, and tests/moved_clock/sitecustomize.py
+# works around libfaketime's time.sleep on it; the PostgreSQL server's clock is not moved either
+# (the platform never asks it the time). The soak and fuzzing tests are left out of this run:
+# they are about load and inputs, not dates, and cost minutes. Without faketime the run is
+# skipped with a warning, except in CI. See docs/development.md.
+step "pytest, the clock a year ahead"
+if command -v faketime >/dev/null; then
+    moved() { faketime -m --exclude-monotonic -f "+365d" "$@"; }
+    if [ $(($(moved date +%s) - $(date +%s))) -lt $((364 * 86400)) ]; then
+        echo "faketime does not move the clock here; the moved-clock run would prove nothing" >&2
+        exit 1
+    fi
+    echo "the platform's clock reads $(moved date -u +%FT%TZ)"
+    PYTHONPATH="$PWD/tests/moved_clock${PYTHONPATH:+:$PYTHONPATH}" moved .venv/bin/pytest -m "not soak and not fuzz" "$@"
+elif [ "${CI:-}" = true ]; then
+    echo "faketime is missing: CI must run the suite with the clock moved (apt-get install faketime)" >&2
+    exit 1
+else
+    printf '\033[33mskipped: faketime is not installed (apt-get install faketime)\033[0m\n' >&2
+fi

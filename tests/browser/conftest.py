@@ -97,6 +97,20 @@ def playwright() -> Iterator[Playwright]:
         yield driver
 
 
+def real_clock_environment() -> dict[str, str]:
+    """This process's environment without libfaketime's variables.
+
+    In the moved-clock run (docs/development.md) Chromium keeps the real clock: under
+    libfaketime its pages never finish loading (it shifts the deadlines Chromium's threads wait
+    for on the monotonic clock). The server under test runs on the moved clock; the pages show
+    the times it sends."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("FAKETIME") and name != "LD_PRELOAD"
+    }
+
+
 @pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     """Headless Chromium for the browser tests: skip without it, fail without it in CI."""
@@ -111,7 +125,11 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
             pytest.fail(f"{reason} (CI must run the browser tests)")
         pytest.skip(reason)
     browser = playwright.chromium.launch(
-        executable_path=path, headless=True, args=chromium_args(), timeout=60_000
+        executable_path=path,
+        headless=True,
+        args=chromium_args(),
+        timeout=60_000,
+        env=real_clock_environment(),
     )
     yield browser
     browser.close()

@@ -183,9 +183,11 @@ def _make_a_map(page: Page) -> None:
     # The default icon comes from the stylesheet's relative URL, next to leaflet.css.
     icon = page.locator("#map .leaflet-marker-icon").get_attribute("src") or ""
     assert icon.endswith(f"{LEAFLET_URL}/images/marker-icon.png"), icon
-    loaded = page.eval_on_selector(
-        "#map .leaflet-marker-icon", "img => img.complete && img.naturalWidth"
+    # Loaded or failed, an image ends complete: wait for that, then look at what came.
+    page.wait_for_function(
+        "() => document.querySelector('#map .leaflet-marker-icon').complete", timeout=15_000
     )
+    loaded = page.eval_on_selector("#map .leaflet-marker-icon", "img => img.naturalWidth")
     assert loaded, "the marker icon did not load"
 
 

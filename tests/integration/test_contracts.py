@@ -399,7 +399,9 @@ def test_a_frozen_period_never_changes_and_amendments_do_not_reach_back(
         with pytest.raises(Conflict):
             services.freeze_period(uow, MARCH, "lighting", TEST_ACTOR)
         with pytest.raises(Conflict, match="before it ends"):
-            services.freeze_period(uow, Period.month(2027, 1), "lighting", TEST_ACTOR)
+            services.freeze_period(
+                uow, APRIL, "lighting", TEST_ACTOR, now=datetime(2026, 4, 30, 12, 0, tzinfo=Z)
+            )
         with pytest.raises(Conflict, match="frozen until 2026-04-01"):
             services.amend_contract(
                 uow,

@@ -6,6 +6,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import func, select
 
@@ -18,7 +19,7 @@ from metropilot.bootstrap import Platform
 from metropilot.shared.actors import ActorKind
 from metropilot.simulate.services import generate_metropolis
 from metropilot.telemetry import repository, services
-from metropilot.telemetry.model import METRICS
+from metropilot.telemetry.model import METRICS, DecodedReading, json_items
 from metropilot.telemetry.services import IngestPipeline
 from tests.conftest import TEST_ACTOR
 
@@ -451,3 +452,179 @@ def test_no_rollup_overflows_at_the_top_of_every_range(city: Platform) -> None:
             for day in days:
                 assert math.isfinite(day["avg"]), (name, day)
                 assert day["avg"] == pytest.approx(top), (name, day)
+
+
+# --- time: what is accepted, and where PostgreSQL stores it --------------------------------------
+
+
+def rows_in_default_partition(platform: Platform) -> int | None:
+    """How many raw readings wait in PostgreSQL's default partition (None on SQLite)."""
+    if platform.engine.dialect.name != "postgresql":
+        return None
+    with platform.engine.connect() as conn:
+        return int(conn.exec_driver_sql("SELECT count(*) FROM telemetry_raw_default").scalar_one())
+
+
+def raw_rows(platform: Platform) -> list[tuple[int, str, int, float]]:
+    r = repository.telemetry_raw.c
+    with platform.engine.connect() as conn:
+        query = select(r.asset_id, r.metric, r.ts_ms, r.value).order_by(r.ts_ms, r.metric)
+        return [(int(a), str(m), int(t), float(v)) for a, m, t, v in conn.execute(query)]
+
+
+def ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def test_a_day_whose_readings_wait_in_the_default_partition_still_gets_its_partition(
+    platform: Platform,
+) -> None:
+    """Creating a day's partition moves the readings the default partition holds for that day
+    into it, in the same transaction, none lost and none twice; the others stay where they are.
+
+    The days are in 1999–2000, where nothing else in the suite makes partitions, whatever the
+    clock says: their readings land in the default partition as they did in production."""
+    new_year = datetime(1999, 12, 31, tzinfo=UTC)  # a year's last day, and a month's
+    written = [
+        (1, "power_w", ms(new_year) + 1, 1.0),
+        (1, "power_w", ms(new_year + timedelta(hours=23, minutes=59)), 2.0),
+        (2, "power_w", ms(new_year + timedelta(hours=12)), 3.0),
+        (1, "power_w", ms(new_year + timedelta(days=1, hours=1)), 4.0),  # 1 January 2000
+        (1, "power_w", ms(new_year + timedelta(days=40)), 5.0),  # a day left without one
+    ]
+    with platform.engine.begin() as conn:
+        repository.write_batch(
+            conn, raw=written, events=(), twin_values_rows=(), twins=(), counters=()
+        )
+    postgres = platform.engine.dialect.name == "postgresql"
+    assert rows_in_default_partition(platform) == (5 if postgres else None)
+
+    last_day_of_1999 = ms(new_year) // repository.DAY_MS
+    with platform.engine.begin() as conn:
+        made = repository.ensure_partitions(conn, [last_day_of_1999, last_day_of_1999 + 1])
+    assert made == (2 if postgres else 0)
+    assert raw_rows(platform) == sorted(written, key=lambda row: (row[2], row[1]))
+    assert rows_in_default_partition(platform) == (1 if postgres else None)
+    if postgres:
+        with platform.engine.connect() as conn:
+            counted = conn.exec_driver_sql(
+                f"SELECT count(*) FROM telemetry_raw_d{last_day_of_1999}"
+            ).scalar_one()
+        assert counted == 3
+    # Asked again, nothing is made and nothing moves.
+    with platform.engine.begin() as conn:
+        again = repository.ensure_partitions(conn, [last_day_of_1999, last_day_of_1999 + 1])
+    assert again == 0
+    assert len(raw_rows(platform)) == 5
+
+
+def test_a_gateway_back_after_a_week_is_stored_and_its_days_get_their_partitions(
+    city: Platform,
+) -> None:
+    """A gateway that was cut off for a week sends its buffered readings: they are stored (on
+    PostgreSQL in the default partition, their days having none) and counted in the hourly
+    rollups; the next maintenance gives their days a partition and moves them in, and the
+    retention removes them in time.
+
+    Its week is in 2001, where nothing else in the suite makes partitions, whatever the clock
+    says."""
+    cut_off = datetime(2001, 9, 9, 1, 0, tzinfo=UTC)
+    back = cut_off + timedelta(days=7)
+    ingest = pipeline(city)
+    buffered = [
+        {
+            "asset": "SL-21231-00001",
+            "ts": (cut_off + timedelta(hours=6 * n)).isoformat(),
+            "metrics": {"power_w": float(n)},
+        }
+        for n in range(28)  # every six hours, for the week
+    ]
+    result = ingest.ingest(buffered, source="test", now=back)
+    assert (result.accepted, result.rejected) == (28, 0)
+    # The warm-up prepared the days around the time the gateway came back: the last day of its
+    # week has a partition; the six before wait in the default one.
+    postgres = city.engine.dialect.name == "postgresql"
+    assert rows_in_default_partition(city) == (24 if postgres else None)
+    light = ingest.directory.resolve("SL-21231-00001")
+    assert light is not None
+
+    def hourly() -> list[tuple[float, int]]:
+        with city.uow_factory() as uow:
+            hours, _ = services.series(uow, light.id, "power_w", cut_off, back, "hour", None, 100)
+        return [(h["avg"], h["count"]) for h in hours]
+
+    # The maintenance recomputes the last 48 hours' rollups: the hours before, the batch rolled
+    # up itself (the first 21 readings); sent again, they are counted once.
+    assert hourly() == [(float(n), 1) for n in range(21)]
+    assert ingest.ingest(buffered, source="test", now=back).accepted == 28
+    assert hourly() == [(float(n), 1) for n in range(21)]
+
+    with city.uow_factory(write=True) as uow:
+        report = services.maintain(
+            uow, now=back, raw_retention=timedelta(days=30), rollup_retention=timedelta(days=730)
+        )
+        uow.commit()
+    assert report.partitions_made == (6 if postgres else 0)
+    assert rows_in_default_partition(city) == (0 if postgres else None)
+    with city.uow_factory() as uow:
+        stored, _ = services.series(uow, light.id, "power_w", cut_off, back, "raw", None, 100)
+    assert [p["value"] for p in stored] == [float(n) for n in range(28)]
+    assert hourly() == [(float(n), 1) for n in range(28)]
+
+    with city.uow_factory(write=True) as uow:
+        later = services.maintain(
+            uow,
+            now=back + timedelta(days=31),
+            raw_retention=timedelta(days=30),
+            rollup_retention=timedelta(days=730),
+        )
+        uow.commit()
+    assert later.raw_deleted == 28 or later.partitions_dropped >= 8
+    assert raw_count(city) == 0
+
+
+def test_the_accepted_window_is_the_same_on_both_roads(city: Platform) -> None:
+    """From the raw retention's start to five minutes ahead of the platform's clock, both
+    bounds included; outside, each item is refused with its reason and the rest kept. A body the
+    fast road decodes whole and the same items judged one by one get the same verdicts."""
+    oldest = NOW - timedelta(days=30)
+    ms_ = timedelta(milliseconds=1)
+    times = [
+        oldest - ms_,
+        oldest,
+        NOW - timedelta(days=7),
+        NOW + timedelta(minutes=5),
+        NOW + timedelta(minutes=5) + ms_,
+        NOW + timedelta(days=365),
+    ]
+    batch = [
+        {"asset": "SL-21231-00001", "ts": at.isoformat(timespec="milliseconds"), "metrics": {}}
+        for at in times
+    ]
+    for n, item in enumerate(batch):
+        item["metrics"] = {"power_w": float(n)}
+    fast = json_items(orjson.dumps(batch))
+    assert all(type(item) is DecodedReading for item in fast)  # the fast road took it
+    verdicts = []
+    for items in (fast, batch):
+        result = pipeline(city).ingest(items, source="test", now=NOW)
+        verdicts.append([(r["status"], r.get("reason")) for r in result.results])
+        messages = [r.get("message", "") for r in result.results]
+        assert "oldest time still kept is 2026-10-28T20:00:00+00:00" in messages[0]
+        assert (
+            "more than 5 minutes ahead of the platform's clock (2026-11-27T20:00:00"
+            in (messages[4])
+        )
+    assert (
+        verdicts[0]
+        == verdicts[1]
+        == [
+            ("rejected", "too_old"),
+            ("accepted", None),
+            ("accepted", None),
+            ("accepted", None),
+            ("rejected", "future_timestamp"),
+            ("rejected", "future_timestamp"),
+        ]
+    )
+    assert raw_count(city) == 3  # the second run stored nothing twice

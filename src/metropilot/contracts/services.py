@@ -1531,13 +1531,15 @@ def penalty_statements(
     ]
 
 
-def freeze_period(uow: UnitOfWork, period: Period, lot: str, actor: Actor) -> dict[str, Any]:
+def freeze_period(
+    uow: UnitOfWork, period: Period, lot: str, actor: Actor, *, now: datetime | None = None
+) -> dict[str, Any]:
     """The supervisor has reviewed the lot's statement for an ended period: store it as it is
     now; it never changes afterwards, whatever facts arrive."""
     stored = _contract_for(uow, period)
     item = stored.contract.lot(lot)
     code = item.code.value
-    now = utcnow()
+    now = now or utcnow()
     existing = repository.get_frozen(uow.connection, stored.code, code, period.label)
     if existing is not None:
         raise Conflict(

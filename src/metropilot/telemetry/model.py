@@ -36,6 +36,9 @@ __all__ = [
     "parse_timestamp",
 ]
 
+# How far ahead of the platform's clock a reading's time may be: a device's clock drifts a
+# little, and a gateway's may have been set by hand. Beyond that the time is wrong, and a reading
+# stored at it would pass for the latest value until the platform's clock caught up.
 MAX_FUTURE_MS = 5 * 60 * 1000
 
 
@@ -140,15 +143,29 @@ def parse_timestamp(value: Any, now_ms: int, oldest_ms: int) -> int:
         raise InvalidItem("bad_timestamp", f"ts {value!r} has no UTC offset")
     ts_ms = int(ts.timestamp() * 1000)
     if ts_ms - now_ms > MAX_FUTURE_MS or ts_ms < oldest_ms:
-        raise outside_window(value, ts_ms, now_ms)
+        raise outside_window(value, ts_ms, now_ms, oldest_ms)
     return ts_ms
 
 
-def outside_window(value: str, ts_ms: int, now_ms: int) -> InvalidItem:
-    """The refusal of a timestamp too far ahead or older than the raw retention."""
+def outside_window(value: str, ts_ms: int, now_ms: int, oldest_ms: int) -> InvalidItem:
+    """The refusal of a timestamp too far ahead of the platform's clock, or older than the raw
+    retention (the retention would delete the reading at once). Both say the platform's time,
+    so that whoever reads the refusal can tell a device's clock is wrong, and by how much."""
     if ts_ms - now_ms > MAX_FUTURE_MS:
-        return InvalidItem("future_timestamp", f"ts {value} is more than 5 minutes ahead")
-    return InvalidItem("too_old", f"ts {value} is older than the raw retention")
+        return InvalidItem(
+            "future_timestamp",
+            f"ts {value} is more than {MAX_FUTURE_MS // 60_000} minutes ahead of the platform's "
+            f"clock ({_iso_ms(now_ms)})",
+        )
+    return InvalidItem(
+        "too_old",
+        f"ts {value} is older than the raw retention: the oldest time still kept is "
+        f"{_iso_ms(oldest_ms)}",
+    )
+
+
+def _iso_ms(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
 
 
 # Accepted metric name (ours or TALQ's) → (our name, kind, lower, upper, unit factor), so that

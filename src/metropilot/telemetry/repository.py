@@ -23,7 +23,9 @@ from sqlalchemy import (
     and_,
     delete,
     func,
+    literal,
     select,
+    tuple_,
 )
 from sqlalchemy.engine import Connection
 
@@ -295,8 +297,18 @@ def bucket_series(
     ]
 
 
+def lock_rollups(conn: Connection) -> None:
+    """PostgreSQL: one transaction at a time recomputes rollups (the maintenance, or a batch of
+    late readings), until its commit; two would both insert the same hour. (SQLite has one
+    writer at a time anyway.) Take it before any other lock of the transaction: the maintenance
+    goes on to lock the raw table whole, and would wait for a batch waiting for it."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7204113)")  # any constant, ours only
+
+
 def roll_up(conn: Connection, start_hour_ms: int, end_hour_ms: int) -> int:
     """Recompute the hourly rollups of [start, end) from the raw readings; returns rows made."""
+    lock_rollups(conn)
     h = telemetry_hourly.c
     conn.execute(
         delete(telemetry_hourly).where(and_(h.hour_ms >= start_hour_ms, h.hour_ms < end_hour_ms))
@@ -324,6 +336,45 @@ def roll_up(conn: Connection, start_hour_ms: int, end_hour_ms: int) -> int:
     # Counted, not taken from rowcount: drivers disagree on it for INSERT … SELECT.
     made = select(func.count()).where(h.hour_ms >= start_hour_ms, h.hour_ms < end_hour_ms)
     return int(conn.execute(made).scalar_one())
+
+
+def roll_up_series(conn: Connection, hours: dict[int, set[tuple[int, str]]]) -> None:
+    """Recompute the hourly rollups of some series in some hours — hour → {(asset id, metric)}
+    — from the raw readings: those late readings brought to hours the maintenance no longer
+    recomputes."""
+    lock_rollups(conn)
+    h, r = telemetry_hourly.c, telemetry_raw.c
+    for hour_ms, series in sorted(hours.items()):
+        pairs = sorted(series)
+        for at in range(0, len(pairs), 5_000):  # bound the statement's parameters
+            chunk = pairs[at : at + 5_000]
+            conn.execute(
+                delete(telemetry_hourly).where(
+                    h.hour_ms == hour_ms, tuple_(h.asset_id, h.metric).in_(chunk)
+                )
+            )
+            source = (
+                select(
+                    r.asset_id,
+                    r.metric,
+                    literal(hour_ms, BigInteger),
+                    func.min(r.value),
+                    func.max(r.value),
+                    func.sum(r.value),
+                    func.count(),
+                )
+                .where(
+                    r.ts_ms >= hour_ms,
+                    r.ts_ms < hour_ms + HOUR_MS,
+                    tuple_(r.asset_id, r.metric).in_(chunk),
+                )
+                .group_by(r.asset_id, r.metric)
+            )
+            conn.execute(
+                telemetry_hourly.insert().from_select(
+                    ["asset_id", "metric", "hour_ms", "min", "max", "sum", "count"], source
+                )
+            )
 
 
 def delete_raw_before(
@@ -368,38 +419,96 @@ def counters(conn: Connection, since_day: str) -> list[tuple[str, str, str, int]
 
 
 DAY_MS = 24 * HOUR_MS
+_PARTITION_PREFIX = "telemetry_raw_d"
 
 
-def ensure_partitions(conn: Connection, from_ms: int, days: int) -> None:
-    """PostgreSQL: make sure a partition exists for each day from ``from_ms`` (idempotent)."""
+def _partition_days(conn: Connection) -> set[int]:
+    """The days (since the epoch) that have their own partition of the raw table."""
+    rows = conn.exec_driver_sql(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'telemetry_raw'"
+    ).all()
+    days = set()
+    for (name,) in rows:
+        suffix = str(name).removeprefix(_PARTITION_PREFIX)
+        if suffix != name and suffix.isdigit():  # not the default partition
+            days.add(int(suffix))
+    return days
+
+
+def days_in_default_partition(conn: Connection, from_ms: int, until_ms: int) -> list[int]:
+    """PostgreSQL: the days of [from_ms, until_ms) whose readings wait in the default partition
+    (their day had no partition when they arrived); normally none."""
     if conn.dialect.name != "postgresql":
-        return
-    first = from_ms // DAY_MS * DAY_MS
-    for day in range(days):
-        start = first + day * DAY_MS
-        name = f"telemetry_raw_d{start // DAY_MS}"
+        return []
+    rows = conn.exec_driver_sql(
+        "SELECT DISTINCT ts_ms / %s FROM telemetry_raw_default WHERE ts_ms >= %s AND ts_ms < %s",
+        (DAY_MS, from_ms, until_ms),
+    ).all()
+    return sorted(int(day) for (day,) in rows)
+
+
+def ensure_partitions(conn: Connection, days: Iterable[int]) -> int:
+    """PostgreSQL: make sure each of ``days`` (days since the epoch, UTC) has its partition;
+    returns how many were made. Idempotent, and safe beside other processes doing the same.
+
+    Whatever the default partition holds is no obstacle: the readings it holds for a day about
+    to get its partition (a gateway back with a week of buffered readings, a device whose clock
+    ran ahead, a platform whose maintenance had not run) are moved into that partition in the
+    same transaction; PostgreSQL would otherwise refuse to create it. Nothing is lost or stored
+    twice: the rows are deleted from the default partition and inserted again through the
+    parent, which now routes them to their day.
+    """
+    if conn.dialect.name != "postgresql":
+        return 0
+    wanted = set(days)
+    if not wanted - _partition_days(conn):
+        return 0  # the usual case, every maintenance run: no lock taken
+    # Creating a partition takes this lock anyway. Taken first, it keeps every writer out until
+    # the commit, so no reading lands in the default partition between the move and the
+    # creation; and two processes preparing the same days wait for each other.
+    conn.exec_driver_sql("LOCK TABLE telemetry_raw IN ACCESS EXCLUSIVE MODE")
+    missing = sorted(wanted - _partition_days(conn))
+    if not missing:
+        return 0
+    # Rows in the default partition within the span of the missing days can only belong to
+    # missing days: a day that has a partition never routes a row to the default one.
+    low, high = missing[0] * DAY_MS, (missing[-1] + 1) * DAY_MS
+    moving = bool(
         conn.exec_driver_sql(
-            f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF telemetry_raw "
+            "SELECT EXISTS (SELECT 1 FROM telemetry_raw_default WHERE ts_ms >= %s AND ts_ms < %s)",
+            (low, high),
+        ).scalar()
+    )
+    if moving:
+        conn.exec_driver_sql(
+            "CREATE TEMPORARY TABLE telemetry_raw_moving AS "
+            "WITH moved AS (DELETE FROM telemetry_raw_default WHERE ts_ms >= %s AND ts_ms < %s "
+            "RETURNING asset_id, metric, ts_ms, value) SELECT * FROM moved",
+            (low, high),
+        )
+    for day in missing:
+        start = day * DAY_MS
+        conn.exec_driver_sql(
+            f"CREATE TABLE {_PARTITION_PREFIX}{day} PARTITION OF telemetry_raw "
             f"FOR VALUES FROM ({start}) TO ({start + DAY_MS})"
         )
+    if moving:
+        conn.exec_driver_sql(
+            "INSERT INTO telemetry_raw (asset_id, metric, ts_ms, value) "
+            "SELECT asset_id, metric, ts_ms, value FROM telemetry_raw_moving"
+        )
+        conn.exec_driver_sql("DROP TABLE telemetry_raw_moving")
+    return len(missing)
 
 
 def drop_partitions_before(conn: Connection, before_ms: int) -> int:
     """PostgreSQL: drop the daily partitions that end before ``before_ms``; returns how many."""
     if conn.dialect.name != "postgresql":
         return 0
-    rows = conn.exec_driver_sql(
-        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'telemetry_raw' "
-        "AND c.relname LIKE 'telemetry_raw_d%%'"
-    ).all()
     dropped = 0
-    for (name,) in rows:
-        suffix = str(name).removeprefix("telemetry_raw_d")
-        if not suffix.isdigit():  # the default partition
-            continue
-        day = int(suffix)
+    for day in sorted(_partition_days(conn)):
         if (day + 1) * DAY_MS <= before_ms:
-            conn.exec_driver_sql(f"DROP TABLE {name}")
+            conn.exec_driver_sql(f"DROP TABLE {_PARTITION_PREFIX}{day}")
             dropped += 1
     return dropped

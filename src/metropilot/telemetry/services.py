@@ -52,6 +52,7 @@ __all__ = [
     "IngestPipeline",
     "TwinChange",
     "maintain",
+    "prepare_partitions",
 ]
 
 INGEST_ACTOR = Actor(ActorKind.SYSTEM, "telemetry", sector="public")
@@ -61,6 +62,11 @@ MANUAL_STATUSES = frozenset({AssetStatus.MAINTENANCE.value, AssetStatus.DECOMMIS
 UNKNOWN_REF_RETRY_S = 60.0
 # After a crash the twin is rebuilt from the raw readings of this last stretch of time.
 REPLAY_MS = 60 * 60 * 1000
+# PostgreSQL: the days ahead that have their partition before any reading arrives for them.
+PARTITIONS_AHEAD = 7
+# The last hours whose rollups each maintenance run recomputes from the raw readings.
+ROLLUP_RECOMPUTE = timedelta(hours=48)
+HOUR_MS = repository.HOUR_MS
 
 
 # What one batch did to one asset, for the rules engine: a plain tuple, since one is made for
@@ -141,6 +147,10 @@ def _ms(ts: datetime) -> int:
     return int(ts.timestamp() * 1000)
 
 
+def _whole_ms(span: timedelta) -> int:
+    return int(span.total_seconds() * 1000)
+
+
 class IngestPipeline:
     """One per process: the directory and the twin live here, between batches.
 
@@ -206,11 +216,11 @@ class IngestPipeline:
             gc.collect()
             gc.freeze()
 
-    def _warm_up(self) -> None:
-        now_ms = _ms(utcnow())
+    def _warm_up(self, now: datetime | None = None) -> None:
+        """``now``: the time of the batch that asked for the warm-up, when it was given one."""
+        now_ms = _ms(now or utcnow())
         with self._uow_factory(write=True) as uow:
-            # PostgreSQL: today's and the coming week's partitions, before any reading arrives.
-            repository.ensure_partitions(uow.connection, now_ms - repository.DAY_MS, 9)
+            prepare_partitions(uow, now_ms, now_ms - _whole_ms(self.raw_retention))
             uow.commit()
         directory, twin = self.directory, Twin()
         with self._uow_factory() as uow:
@@ -285,7 +295,7 @@ class IngestPipeline:
         """Ingest a batch; returns a result per item. Valid items are kept when others fail."""
         with self._lock:
             if not self._loaded:
-                self._warm_up()
+                self._warm_up(now)
             paused = self._pause_collections and gc.isenabled()
             if paused:
                 gc.disable()
@@ -370,7 +380,13 @@ class IngestPipeline:
         # twin change made as the reading is read; an asset seen twice, a late reading or an
         # event takes the general road, merged by time once the whole batch has been read.
         now_ms = _ms(now)
-        oldest_ms = now_ms - int(self.raw_retention.total_seconds() * 1000)
+        oldest_ms = now_ms - _whole_ms(self.raw_retention)
+        # Readings of the hours before this one are too late for the maintenance, which only
+        # recomputes the rollups of the last ROLLUP_RECOMPUTE (a gateway back after a week): the
+        # batch recomputes those of their series itself. The oldest hour the maintenance still
+        # recomputes is included, as its next run may fall in the next hour.
+        settled_ms = now_ms // HOUR_MS * HOUR_MS - _whole_ms(ROLLUP_RECOMPUTE) + HOUR_MS
+        late: dict[int, set[tuple[int, str]]] = {}  # hour → its series (asset id, metric)
         outcomes: list[int | InvalidItem] = []
         refused: Counter[str] = Counter()
         raw_rows: list[tuple[int, str, int, float]] = []
@@ -404,12 +420,12 @@ class IngestPipeline:
                     decoded = item
                     ref, ts_ms, values = item
                     if ts_ms - now_ms > MAX_FUTURE_MS or ts_ms < oldest_ms:
-                        raise outside_window(_iso(ts_ms), ts_ms, now_ms)
+                        raise outside_window(_iso(ts_ms), ts_ms, now_ms, oldest_ms)
                 elif item_type is DecodedEvent:  # the fast road
                     decoded = item
                     ref, ts_ms = item.asset_ref, item.ts_ms
                     if ts_ms - now_ms > MAX_FUTURE_MS or ts_ms < oldest_ms:
-                        raise outside_window(_iso(ts_ms), ts_ms, now_ms)
+                        raise outside_window(_iso(ts_ms), ts_ms, now_ms, oldest_ms)
                 elif item_type is InvalidItem:
                     raise item
                 else:
@@ -435,6 +451,9 @@ class IngestPipeline:
             if type(decoded) is DecodedReading:
                 for metric, value in values.items():
                     add_raw((asset_id, metric, ts_ms, value))
+                if ts_ms < settled_ms:
+                    hour = late.setdefault(ts_ms // HOUR_MS * HOUR_MS, set())
+                    hour.update((asset_id, metric) for metric in values)
                 if asset_id not in straight and asset_id not in merged:
                     kind = info.kind
                     status_before = statuses[asset_id] if asset_id < known_ids else None
@@ -565,6 +584,8 @@ class IngestPipeline:
         counter_rows = [(day, source, outcome, n) for outcome, n in refused.items() if n]
         status_updates: list[tuple[int, str]] = []
         with self._uow_factory(write=True) as uow:
+            if late:
+                repository.lock_rollups(uow.connection)
             repository.write_batch(
                 uow.connection,
                 raw=raw_rows,
@@ -573,6 +594,8 @@ class IngestPipeline:
                 twins=(),
                 counters=counter_rows,
             )
+            if late:
+                repository.roll_up_series(uow.connection, late)
             for asset, *_, status_after, _events in status_changes:
                 assets_services.set_status(
                     uow,
@@ -746,12 +769,28 @@ def _iso(ms: int) -> str:
 # --- maintenance ------------------------------------------------------------------------------
 
 
+def prepare_partitions(uow: UnitOfWork, now_ms: int, oldest_ms: int) -> int:
+    """PostgreSQL: give yesterday, today and the coming week their partitions, and every day
+    since ``oldest_ms`` whose readings wait in the default partition (late readings, whose day
+    had none when they arrived); returns how many were made. The caller commits at once: a new
+    partition locks the raw table until then."""
+    day = repository.DAY_MS
+    days = set(range(now_ms // day - 1, now_ms // day + PARTITIONS_AHEAD + 1))
+    days.update(
+        repository.days_in_default_partition(
+            uow.connection, oldest_ms, (now_ms // day + PARTITIONS_AHEAD + 1) * day
+        )
+    )
+    return repository.ensure_partitions(uow.connection, days)
+
+
 @dataclass(frozen=True, slots=True)
 class MaintenanceReport:
     hours_rolled: int
     rollup_rows: int
     raw_deleted: int
     partitions_dropped: int
+    partitions_made: int
     hourly_deleted: int
     events_deleted: int
 
@@ -763,12 +802,12 @@ def maintain(
     raw_retention: timedelta,
     rollup_retention: timedelta,
     raw_retention_by_metric: dict[str, timedelta] | None = None,
-    recompute: timedelta = timedelta(hours=48),
+    recompute: timedelta = ROLLUP_RECOMPUTE,
 ) -> MaintenanceReport:
-    """Roll up the recent hours (recomputed, so late readings are counted) and apply retention."""
+    """Roll up the recent hours (recomputed, so late readings are counted), apply retention, and
+    prepare the raw table's partitions (PostgreSQL, ``prepare_partitions``)."""
     end_hour = _ms(now) // repository.HOUR_MS * repository.HOUR_MS
-    start_hour = end_hour - int(recompute.total_seconds() * 1000)
-    repository.ensure_partitions(uow.connection, _ms(now) - repository.DAY_MS, 9)
+    start_hour = end_hour - _whole_ms(recompute)
     rows = repository.roll_up(uow.connection, start_hour, end_hour)
     overrides = raw_retention_by_metric or {}
     # Whole days go at once on PostgreSQL; what remains (SQLite, the default partition, metrics
@@ -784,11 +823,14 @@ def maintain(
         )
     hourly_deleted = repository.delete_hourly_before(uow.connection, _ms(now - rollup_retention))
     events_deleted = repository.delete_events_before(uow.connection, _ms(now - rollup_retention))
+    # Last: a new partition locks the raw table until the commit, which follows at once.
+    partitions_made = prepare_partitions(uow, _ms(now), _ms(now - longest))
     return MaintenanceReport(
         hours_rolled=(end_hour - start_hour) // repository.HOUR_MS,
         rollup_rows=rows,
         raw_deleted=raw_deleted,
         partitions_dropped=dropped,
+        partitions_made=partitions_made,
         hourly_deleted=hourly_deleted,
         events_deleted=events_deleted,
     )
