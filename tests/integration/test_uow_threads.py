@@ -90,9 +90,10 @@ def test_database_work_on_an_event_loop_is_refused_before_it_blocks(platform: Pl
 
     import pytest
 
-    from metropilot.db.uow import BlockingOnEventLoop
+    from metropilot.db.uow import BlockingOnEventLoop, mark_serving_loop
 
     async def on_the_loop() -> None:
+        mark_serving_loop()  # as the web application does on every request
         with platform.uow_factory(write=True) as uow:
             uow.connection.exec_driver_sql("SELECT 1")
 
@@ -102,3 +103,29 @@ def test_database_work_on_an_event_loop_is_refused_before_it_blocks(platform: Pl
     with platform.uow_factory(write=True) as uow:
         uow.connection.exec_driver_sql("SELECT 1")
         uow.commit()
+
+
+def test_the_web_application_refuses_a_route_that_queries_on_its_event_loop(
+    platform: Platform,
+) -> None:
+    """The application marks the loop it serves on: a route that queries there fails loudly
+    (a 500 in its tests) rather than stalling every other request in production."""
+    from fastapi.testclient import TestClient
+
+    from metropilot.web.app import create_app
+
+    app = create_app(platform)
+
+    @app.get("/test-only/query-on-the-loop")
+    async def query_on_the_loop() -> dict[str, int]:
+        with platform.uow_factory() as uow:
+            return {"one": int(uow.connection.exec_driver_sql("SELECT 1").scalar_one())}
+
+    @app.get("/test-only/query-in-a-worker")
+    def query_in_a_worker() -> dict[str, int]:
+        with platform.uow_factory() as uow:
+            return {"one": int(uow.connection.exec_driver_sql("SELECT 1").scalar_one())}
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/test-only/query-on-the-loop").status_code == 500
+        assert client.get("/test-only/query-in-a-worker").json() == {"one": 1}

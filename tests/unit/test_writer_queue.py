@@ -9,7 +9,12 @@ import time
 
 import pytest
 
-from metropilot.db.uow import BlockingOnEventLoop, WriterQueue, refuse_on_event_loop
+from metropilot.db.uow import (
+    BlockingOnEventLoop,
+    WriterQueue,
+    mark_serving_loop,
+    refuse_on_event_loop,
+)
 
 
 def in_thread(action: object) -> None:
@@ -80,16 +85,23 @@ def test_releasing_what_is_not_held_is_an_error() -> None:
         WriterQueue().release()
 
 
-def test_database_work_is_refused_on_an_event_loop_thread() -> None:
+def test_database_work_is_refused_on_the_thread_of_a_loop_serving_requests() -> None:
     refuse_on_event_loop()  # a plain thread: allowed
 
-    async def on_the_loop() -> None:
+    async def on_another_loop() -> None:
+        refuse_on_event_loop()  # a loop that serves no request (a browser driver's): allowed
+
+    asyncio.run(on_another_loop())
+
+    async def on_the_serving_loop() -> None:
+        mark_serving_loop()
         refuse_on_event_loop()
 
     with pytest.raises(BlockingOnEventLoop):
-        asyncio.run(on_the_loop())
+        asyncio.run(on_the_serving_loop())
 
     async def in_a_worker() -> None:
+        mark_serving_loop()
         await asyncio.to_thread(refuse_on_event_loop)
 
     asyncio.run(in_a_worker())

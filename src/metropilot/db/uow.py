@@ -31,6 +31,7 @@ __all__ = [
     "UnitOfWork",
     "UnitOfWorkFactory",
     "WriterQueue",
+    "mark_serving_loop",
     "refuse_on_event_loop",
     "writer_queue",
 ]
@@ -48,7 +49,7 @@ class DatabaseBusy(DomainError):
 
 
 class BlockingOnEventLoop(RuntimeError):
-    """Database work was started on a thread that runs an asyncio event loop.
+    """Database work was started on the thread of an event loop that serves requests.
 
     Every request of the server shares that thread: a query there stalls them all, and waiting
     there for the writers' queue can wait for ever (the writer that holds it may need the loop to
@@ -56,13 +57,29 @@ class BlockingOnEventLoop(RuntimeError):
     """
 
 
+# The event loops that serve requests (the web application marks its loop on every request).
+_serving_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+
+def mark_serving_loop() -> None:
+    """Record that the running event loop serves requests: no database work may begin on it."""
+    loop = asyncio.get_running_loop()
+    if loop not in _serving_loops:
+        _serving_loops.add(loop)
+
+
 def refuse_on_event_loop() -> None:
-    """Raise `BlockingOnEventLoop` when called on a thread that runs an asyncio event loop."""
+    """Raise `BlockingOnEventLoop` when called on the thread of an event loop serving requests.
+
+    Other event loops (a browser driver's in the tests, say) are not the server's business."""
     try:
-        asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
     except RuntimeError:
         return  # no loop runs on this thread: a worker thread, the CLI, a background loop
-    raise BlockingOnEventLoop("database work on the event loop's thread: run it in a worker thread")
+    if loop in _serving_loops:
+        raise BlockingOnEventLoop(
+            "database work on the event loop's thread: run it in a worker thread"
+        )
 
 
 class WriterQueue:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import metropilot
 from metropilot.accounts.routes import router as organisations_router
@@ -18,6 +19,7 @@ from metropilot.bootstrap import Platform
 from metropilot.cases.routes import router as cases_router
 from metropilot.contracts.routes import router as contracts_router
 from metropilot.control.routes import router as control_router
+from metropilot.db.uow import mark_serving_loop
 from metropilot.reports.open311_routes import router as open311_router
 from metropilot.reports.routes import router as reports_router
 from metropilot.stream.routes import router as stream_router
@@ -28,12 +30,25 @@ from metropilot.web.contract_pages import router as contract_pages_router
 from metropilot.web.pages import install_pages
 from metropilot.web.security import install_security
 
-__all__ = ["API_PREFIX", "create_app"]
+__all__ = ["API_PREFIX", "ServingLoopMarker", "create_app"]
 
 API_PREFIX = "/api/v1"
 
 
 REPORT_BODY_BYTES = 60 * 1024 * 1024
+
+
+class ServingLoopMarker:
+    """Marks the event loop that serves the requests, on which a unit of work then refuses to
+    begin (`metropilot.db.uow.BlockingOnEventLoop`): a route that would block it fails at once
+    instead of stalling every other request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        mark_serving_loop()
+        await self.app(scope, receive, send)
 
 
 def create_app(platform: Platform) -> FastAPI:
@@ -51,6 +66,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.platform = platform
     app.state.login_limiter = SlidingWindowLimiter(platform.settings.login_attempts_per_minute)
     install_error_handlers(app)
+    app.add_middleware(ServingLoopMarker)
     document_errors(app, own_errors=("/open311/",))
     # Level 5 compresses GeoJSON about 8x at a fraction of the CPU of the default level 9.
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
