@@ -19,7 +19,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from metropilot.api.audience import route_audiences
+from metropilot.accounts.audience import route_audiences
 from metropilot.bootstrap import Platform
 from metropilot.web.app import create_app
 from tests.api.conftest import DIJON, WriteWorld

@@ -1,6 +1,6 @@
 """Every endpoint says who it is for."""
 
-from metropilot.api.audience import route_audiences
+from metropilot.accounts.audience import route_audiences
 from metropilot.bootstrap import Platform
 from metropilot.web.app import create_app
 

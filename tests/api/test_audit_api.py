@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from metropilot.api.audience import AUDIENCE_ATTRIBUTE, Audience, route_audiences
+from metropilot.accounts.audience import AUDIENCE_ATTRIBUTE, Audience, route_audiences
 from metropilot.audit.routes import router
 from metropilot.bootstrap import Platform
 from metropilot.shared.actors import Actor, ActorKind

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from fastapi.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from metropilot.api.audience import Audience, route_audiences
+from metropilot.accounts.audience import Audience, route_audiences
 from metropilot.api.errors import install_error_handlers
 from metropilot.bootstrap import Platform, bootstrap
 from metropilot.settings import Settings

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from metropilot.accounts import services as accounts
 from metropilot.accounts import totp
+from metropilot.accounts.auth import SESSION_COOKIE
 from metropilot.accounts.model import Role, User
-from metropilot.api.auth import SESSION_COOKIE
 from metropilot.api.ratelimit import SlidingWindowLimiter
 from metropilot.assets import services as asset_services
 from metropilot.bootstrap import Platform

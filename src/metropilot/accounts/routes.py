@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from metropilot.accounts import services
+from metropilot.accounts.audience import PEOPLE, Audience, audience
+from metropilot.accounts.auth import CurrentPrincipal
 from metropilot.accounts.model import OrganisationKind, Role, Sector, User, parse_scope
 from metropilot.accounts.schemas import (
     KeyIn,
@@ -22,8 +24,6 @@ from metropilot.accounts.schemas import (
     organisation_out,
     user_out,
 )
-from metropilot.api.audience import PEOPLE, Audience, audience
-from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.deps import ObjectId, SettingsDep, UowDep, WriteUowDep
 from metropilot.api.formats import list_envelope
 from metropilot.api.ratelimit import client_address

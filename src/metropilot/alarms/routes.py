@@ -21,6 +21,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from metropilot.accounts.audience import STAFF, Audience, audience
+from metropilot.accounts.auth import CurrentPrincipal
 from metropilot.accounts.policy import Principal, asset_scope
 from metropilot.alarms import services
 from metropilot.alarms.model import parse_severity, parse_state
@@ -41,8 +43,6 @@ from metropilot.alarms.schemas import (
     rule_out,
 )
 from metropilot.alarms.services import AlarmFilter
-from metropilot.api.audience import STAFF, Audience, audience
-from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.deps import SettingsDep, UowDep, WriteUowDep
 from metropilot.api.formats import comma_list, list_envelope
 from metropilot.api.pagination import decode_cursor, encode_cursor

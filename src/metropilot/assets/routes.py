@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from metropilot.accounts import services as accounts_services
+from metropilot.accounts.audience import ASSET_READERS, Audience, NotSignedIn, audience
+from metropilot.accounts.auth import CurrentPrincipal
 from metropilot.accounts.policy import asset_scope
-from metropilot.api.audience import ASSET_READERS, Audience, NotSignedIn, audience
-from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.deps import ObjectId, SettingsDep, UowDep
 from metropilot.api.formats import GeoJSONResponse, comma_list, list_envelope, wants_geojson
 from metropilot.api.pagination import decode_cursor, encode_cursor

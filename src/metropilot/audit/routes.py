@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from metropilot.api.audience import Audience, audience
+from metropilot.accounts.audience import Audience, audience
 from metropilot.api.deps import SettingsDep, UowDep
 from metropilot.api.formats import list_envelope
 from metropilot.api.pagination import decode_cursor, encode_cursor

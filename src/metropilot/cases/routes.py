@@ -24,6 +24,8 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from metropilot.accounts.audience import STAFF, Audience, audience
+from metropilot.accounts.auth import CurrentPrincipal
 from metropilot.accounts.model import Role
 from metropilot.accounts.policy import (
     Principal,
@@ -32,8 +34,6 @@ from metropilot.accounts.policy import (
     report_scope,
     work_order_scope,
 )
-from metropilot.api.audience import STAFF, Audience, audience
-from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.deps import UowDep, WriteUowDep
 from metropilot.api.formats import comma_list, list_envelope
 from metropilot.api.params import Instant, ObjectId

@@ -15,10 +15,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 
+from metropilot.accounts.audience import STAFF, Audience, audience
+from metropilot.accounts.auth import CurrentPrincipal
 from metropilot.accounts.model import Role
 from metropilot.accounts.policy import Principal
-from metropilot.api.audience import STAFF, Audience, audience
-from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.deps import UowDep, WriteUowDep
 from metropilot.api.formats import list_envelope
 from metropilot.api.responses import JSONResponseFast

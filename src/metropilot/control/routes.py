@@ -16,9 +16,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from metropilot.accounts.audience import Audience, audience
+from metropilot.accounts.auth import CurrentPrincipal
 from metropilot.accounts.policy import Principal, asset_scope
-from metropilot.api.audience import Audience, audience
-from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.deps import UowDep, WriteUowDep
 from metropilot.api.formats import comma_list, list_envelope
 from metropilot.api.params import ObjectId

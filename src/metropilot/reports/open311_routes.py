@@ -33,8 +33,8 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from metropilot.accounts import services as accounts
+from metropilot.accounts.audience import Audience, audience
 from metropilot.accounts.policy import Principal, report_scope
-from metropilot.api.audience import Audience, audience
 from metropilot.api.params import ObjectId
 from metropilot.api.ratelimit import RateLimited, SlidingWindowLimiter, client_address
 from metropilot.db.uow import UnitOfWork

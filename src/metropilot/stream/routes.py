@@ -9,9 +9,9 @@ from fastapi import APIRouter, FastAPI, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from metropilot.accounts.audience import ASSET_READERS, audience
+from metropilot.accounts.auth import CurrentPrincipal
 from metropilot.accounts.policy import asset_scope
-from metropilot.api.audience import ASSET_READERS, audience
-from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.errors import error_response
 from metropilot.api.params import Instant
 from metropilot.shared.clock import utcnow

@@ -9,9 +9,9 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from metropilot.accounts.audience import ASSET_READERS, STAFF, Audience, audience
+from metropilot.accounts.auth import CurrentPrincipal
 from metropilot.accounts.policy import asset_scope
-from metropilot.api.audience import ASSET_READERS, STAFF, Audience, audience
-from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.deps import ObjectId, UowDep
 from metropilot.api.formats import list_envelope
 from metropilot.api.pagination import decode_cursor, encode_cursor

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 import metropilot
-from metropilot.api.audience import Audience, audience
+from metropilot.accounts.audience import Audience, audience
 
 __all__ = ["DOCS_PATH", "SWAGGER_UI_VERSION", "install_api_docs", "render_docs_page"]
 

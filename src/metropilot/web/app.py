@@ -7,9 +7,9 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import metropilot
+from metropilot.accounts.audience import Audience, audience
 from metropilot.accounts.routes import router as organisations_router
 from metropilot.alarms.routes import router as alarms_router
-from metropilot.api.audience import Audience, audience
 from metropilot.api.errors import document_errors, install_error_handlers
 from metropilot.api.ratelimit import SlidingWindowLimiter
 from metropilot.api.responses import JSONResponseFast

@@ -25,10 +25,10 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import func, select
 
+from metropilot.accounts.audience import Audience, audience
+from metropilot.accounts.auth import CurrentPrincipal
 from metropilot.accounts.model import Role
 from metropilot.accounts.policy import ANONYMOUS, Principal, asset_scope
-from metropilot.api.audience import Audience, audience
-from metropilot.api.auth import CurrentPrincipal
 from metropilot.api.deps import UowDep
 from metropilot.assets.model import AssetKind, AssetStatus
 from metropilot.assets.repository import assets as asset_table

@@ -52,9 +52,9 @@ from fastapi.routing import APIRoute
 from markupsafe import Markup
 
 from metropilot.accounts import services as accounts_services
+from metropilot.accounts.audience import STAFF, Audience, NotSignedIn, audience
 from metropilot.accounts.model import Role
 from metropilot.accounts.policy import ANONYMOUS, Principal
-from metropilot.api.audience import STAFF, Audience, NotSignedIn, audience
 from metropilot.api.responses import JSONResponseFast
 from metropilot.contracts import documents
 from metropilot.contracts import services as contract_services

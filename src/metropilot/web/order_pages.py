@@ -24,9 +24,9 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
+from metropilot.accounts.audience import Audience, NotSignedIn, audience
 from metropilot.accounts.model import Role
 from metropilot.accounts.policy import ANONYMOUS, Principal, work_order_scope
-from metropilot.api.audience import Audience, NotSignedIn, audience
 from metropilot.assets import services as asset_services
 from metropilot.cases import services as case_services
 from metropilot.cases.model import LIVE_WORK_ORDER_STATES, Case, WorkOrder, WorkOrderState

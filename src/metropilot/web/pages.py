@@ -29,9 +29,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 import metropilot
 from metropilot.accounts import repository as accounts_repository
 from metropilot.accounts import services as accounts_services
+from metropilot.accounts.audience import Audience, audience
+from metropilot.accounts.auth import SESSION_COOKIE
 from metropilot.accounts.policy import ANONYMOUS, Principal, asset_scope
-from metropilot.api.audience import Audience, audience
-from metropilot.api.auth import SESSION_COOKIE
 from metropilot.assets import services as asset_services
 from metropilot.assets.model import AssetKind, AssetStatus
 from metropilot.assets.services import AssetFilter

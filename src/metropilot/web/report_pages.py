@@ -47,9 +47,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
+from metropilot.accounts.audience import Audience, audience
 from metropilot.accounts.model import Role
 from metropilot.accounts.policy import ANONYMOUS, Principal
-from metropilot.api.audience import Audience, audience
 from metropilot.api.ratelimit import RateLimited, SlidingWindowLimiter, client_address
 from metropilot.reports import services as report_services
 from metropilot.reports.model import (

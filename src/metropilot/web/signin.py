@@ -2,8 +2,8 @@
 
 A good sign-in opens a browser session (``accounts.services.open_session``) and hands its token
 over in the session cookie: HttpOnly, SameSite=Lax, Secure over HTTPS. Every later change made
-with that cookie must carry the session's CSRF token (``api.auth.resolve_principal`` checks it);
-the pages put it in their forms and in ``<meta name="csrf-token">``.
+with that cookie must carry the session's CSRF token (``accounts.auth.resolve_principal`` checks
+it); the pages put it in their forms and in ``<meta name="csrf-token">``.
 
 The sign-in form has no session yet, so it is protected by a double-submit token: a random value
 in a short-lived ``login_csrf`` cookie (HttpOnly, SameSite=Strict, path ``/login``) that the form
@@ -32,8 +32,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
 from metropilot.accounts import services as accounts
-from metropilot.api.audience import Audience, audience
-from metropilot.api.auth import SESSION_COOKIE, CurrentPrincipal
+from metropilot.accounts.audience import Audience, audience
+from metropilot.accounts.auth import SESSION_COOKIE, CurrentPrincipal
 from metropilot.api.ratelimit import RateLimited, client_address
 from metropilot.settings import Settings
 from metropilot.shared.errors import DomainError

@@ -15,8 +15,8 @@ from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
+from metropilot.accounts.auth import resolve_principal
 from metropilot.accounts.policy import may_access
-from metropilot.api.auth import resolve_principal
 from metropilot.shared.errors import DomainError, Forbidden
 
 __all__ = [
