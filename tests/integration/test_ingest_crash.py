@@ -45,9 +45,13 @@ __all__ = ["mqtt_broker", "tag"]  # fixtures shared with test_mqtt_ingest.py
 
 READINGS = 5000
 RATE = 1000  # readings a second from the device
-# Mosquitto keeps at most max_queued_messages (1000 by default) for a client that is away: the
-# device pauses if the worker's restart lasts long enough for its backlog to come near that.
-OFFLINE_BACKLOG = 700
+# A stock Mosquitto queues at most max_queued_messages (1000) for a client, away or merely behind,
+# and drops the rest (docs/telemetry-mqtt.md tells operators to lift the cap; the test runs on the
+# machine's broker as installed). The device therefore keeps the readings the broker has taken but
+# the store has not (those queued for the worker, those in its unfinished batch) under this figure:
+# it pauses while the worker is dead or catching up, as a slow machine or a moved clock makes it.
+BACKLOG_LIMIT = 600
+BACKLOG_CHECK_EVERY = 25
 
 
 class Process:
@@ -140,16 +144,21 @@ def test_mqtt_worker_killed_mid_stream_loses_nothing_and_stores_nothing_twice(
         *("--client-id", client_id, "--topic-prefix", tag),
         *("--batch", "200", "--linger-ms", "20", "--stats-every", "1"),
     ]
-    worker_up = threading.Event()
     published: list[int] = []  # readings the broker acknowledged (PUBACK)
-    sent_since_kill = [0]
+
+    def wait_for_backlog_below_limit() -> None:
+        give_up = time.monotonic() + 30
+        while len(published) - raw_count(platform) >= BACKLOG_LIMIT:
+            if time.monotonic() > give_up:
+                return  # the worker is stuck: the final count says so
+            time.sleep(0.02)
 
     def device() -> None:
         publisher = Publisher(mqtt_broker, inflight=100)
         started = time.monotonic()
         for i in range(READINGS):
-            if not worker_up.is_set() and sent_since_kill[0] >= OFFLINE_BACKLOG:
-                worker_up.wait(15)
+            if i % BACKLOG_CHECK_EVERY == 0:
+                wait_for_backlog_below_limit()
             delay = started + i / RATE - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
@@ -160,28 +169,23 @@ def test_mqtt_worker_killed_mid_stream_loses_nothing_and_stores_nothing_twice(
             info.wait_for_publish(10)
             if info.is_published():
                 published.append(i)
-            if not worker_up.is_set():
-                sent_since_kill[0] += 1
         publisher.close()
 
     try:
         with running(args, env) as processes:
             processes.append(Process(args, env))
             processes[0].wait_for("subscribed to")
-            worker_up.set()
             sender = threading.Thread(target=device, daemon=True)
             sender.start()
             # Kill while readings flow: some stored, some received but not yet committed.
             eventually(lambda: len(published) >= READINGS * 0.4, what="40 % published")
             processes[0].popen.send_signal(signal.SIGKILL)
-            worker_up.clear()
             processes[0].kill()
             in_store_at_kill = raw_count(platform)
             assert 0 < in_store_at_kill < READINGS
             processes.append(Process(args, env))
             processes[1].wait_for("subscribed to")
             assert any("resumed session" in line for line in processes[1].lines)
-            worker_up.set()
             sender.join(30)
             assert not sender.is_alive()
             assert len(published) == READINGS
