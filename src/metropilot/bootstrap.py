@@ -1,7 +1,13 @@
-"""Wiring: settings → engine → migrations → unit-of-work factory. Entry points start here."""
+"""Start-up: settings → engine → migrations → unit-of-work factory → each context wired in.
+
+Entry points start here. Every context plugs itself in through its ``wiring.wire`` (bus
+handlers, journal mappers, ingest observers, housekeeping jobs; see ``metropilot.db.wiring``),
+called in the contexts' order, so this module names the contexts and nothing of their insides.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -10,21 +16,40 @@ from sqlalchemy import Engine
 
 from metropilot.accounts import passwords
 from metropilot.accounts.services import LastUse
-from metropilot.alarms.services import AlarmEngine
+from metropilot.alarms import wiring as alarms_wiring
+from metropilot.assets import wiring as assets_wiring
 from metropilot.audit import services as audit_services
-from metropilot.cases import services as cases_services
-from metropilot.control import services as control_services
+from metropilot.cases import wiring as cases_wiring
+from metropilot.contracts import wiring as contracts_wiring
+from metropilot.control import wiring as control_wiring
 from metropilot.control.services import CommandTransport, LocalTransport
 from metropilot.db import migrate
 from metropilot.db.engine import make_engine
 from metropilot.db.uow import UnitOfWork, UnitOfWorkFactory
+from metropilot.db.wiring import Wiring
+from metropilot.reports import wiring as reports_wiring
 from metropilot.settings import Settings, get_settings
 from metropilot.shared.errors import DomainError
 from metropilot.shared.events import MessageBus
-from metropilot.stream.journal import Journal, default_journal
-from metropilot.telemetry.services import BatchObserver, EventObserver, IngestPipeline
+from metropilot.stream import wiring as stream_wiring
+from metropilot.stream.journal import Journal
+from metropilot.telemetry import wiring as telemetry_wiring
+from metropilot.telemetry.services import IngestPipeline
 
-__all__ = ["BATCH_OBSERVERS", "EVENT_OBSERVERS", "Platform", "SchemaOutOfDate", "bootstrap"]
+__all__ = ["CONTEXTS", "Platform", "SchemaOutOfDate", "bootstrap", "platform_journal", "wire"]
+
+# Each context's ``wire``, lower contexts first: handlers, mappers, observers and housekeeping
+# jobs are registered, and run, in this order.
+CONTEXTS: tuple[Callable[[Wiring], None], ...] = (
+    stream_wiring.wire,
+    assets_wiring.wire,
+    telemetry_wiring.wire,
+    alarms_wiring.wire,
+    reports_wiring.wire,
+    cases_wiring.wire,
+    contracts_wiring.wire,
+    control_wiring.wire,
+)
 
 
 class SchemaOutOfDate(DomainError):
@@ -36,6 +61,7 @@ class Platform:
     settings: Settings
     engine: Engine
     uow_factory: UnitOfWorkFactory
+    wiring: Wiring
     _pipeline: IngestPipeline | None = field(default=None, repr=False)
     _transport: CommandTransport | None = field(default=None, repr=False)
     journal: Journal | None = field(default=None, repr=False)
@@ -65,8 +91,8 @@ class Platform:
                 self.uow_factory,
                 raw_retention=timedelta(days=s.telemetry_raw_retention_days),
                 max_batch=s.telemetry_max_batch,
-                observers=list(BATCH_OBSERVERS),
-                event_observers=list(EVENT_OBSERVERS),
+                observers=list(self.wiring.batch_observers),
+                event_observers=list(self.wiring.device_event_observers),
             )
         return self._pipeline
 
@@ -78,10 +104,21 @@ class Platform:
         self.engine.dispose()
 
 
-# What reacts to each ingest batch inside its transaction: the rules engine; and to its device
-# events: the command tracker (equipment answers commands with events).
-BATCH_OBSERVERS: list[BatchObserver] = [AlarmEngine()]
-EVENT_OBSERVERS: list[EventObserver] = [control_services.record_answers]
+def wire(wiring: Wiring) -> Wiring:
+    """Let every context register what it plugs in."""
+    for wire_context in CONTEXTS:
+        wire_context(wiring)
+    return wiring
+
+
+def platform_journal(wiring: Wiring, journal: Journal | None = None) -> Journal:
+    """The live stream's journal (a new one, or ``journal``) taught what the contexts
+    registered: their events' mappers and the registry's reader of asset facts."""
+    journal = journal if journal is not None else Journal()
+    journal.asset_facts = wiring.asset_facts_reader
+    for event_type, mapper in wiring.journal_mappers:
+        journal.register(event_type, mapper)
+    return journal
 
 
 def bootstrap(settings: Settings | None = None, *, upgrade: bool | None = None) -> Platform:
@@ -106,12 +143,13 @@ def bootstrap(settings: Settings | None = None, *, upgrade: bool | None = None) 
                 f"the database schema is at {current or 'nothing'}, the code expects {head}: "
                 "run 'metropilot db upgrade'"
             )
-    # Every process journals its own events for the live stream (the ingest worker included),
-    # in the transaction that made them.
-    journal = default_journal()
     # Each platform publishes on a bus of its own: a process holding several (the tests) never
     # lets one database's events reach another's handlers.
     message_bus = MessageBus()
+    # Every process journals its own events for the live stream (the ingest worker included),
+    # in the transaction that made them; the journal learns its mappers once the contexts are
+    # wired, before any unit of work begins.
+    journal = Journal()
     factory = partial(
         UnitOfWork,
         engine,
@@ -119,8 +157,13 @@ def bootstrap(settings: Settings | None = None, *, upgrade: bool | None = None) 
         audit_sink=audit_services.append_entries,
         event_sink=journal.sink,
     )
-    # Alarms and citizen reports open cases.
-    cases_services.attach(message_bus, factory)
+    wiring = wire(Wiring(bus=message_bus, uow_factory=factory, settings=settings))
+    platform_journal(wiring, journal)
     return Platform(
-        settings=settings, engine=engine, uow_factory=factory, journal=journal, bus=message_bus
+        settings=settings,
+        engine=engine,
+        uow_factory=factory,
+        wiring=wiring,
+        journal=journal,
+        bus=message_bus,
     )

@@ -14,10 +14,12 @@ from metropilot.assets import repository as assets_repository
 from metropilot.assets import services as assets_services
 from metropilot.bootstrap import Platform
 from metropilot.cases.model import WorkOrderAccepted
+from metropilot.cases.wiring import work_order_mapper
 from metropilot.reports import services as reports_services
 from metropilot.shared.scope import UNRESTRICTED, Scope
 from metropilot.simulate.services import generate_metropolis
 from metropilot.stream import journal
+from metropilot.telemetry.queries import last_positions
 from metropilot.telemetry.repository import twin_values
 from tests.conftest import TEST_ACTOR
 
@@ -140,7 +142,7 @@ def test_vehicles_are_drawn_where_they_last_reported(town: Platform) -> None:
         uow.commit()
     flt = assets_repository.AssetFilter(kinds=[assets_services.AssetKind.VEHICLE])
     with town.uow_factory() as uow:
-        view = assets_services.map_view(uow, flt, 14)
+        view = assets_services.map_view(uow, flt, 14, live_positions=last_positions)
     points = view["points"]
     where = points["id"].index(vehicle)
     assert (points["lon"][where], points["lat"][where]) == (5.0412, 47.3215)
@@ -204,7 +206,7 @@ def test_a_work_order_step_goes_on_the_stream_without_who_did_it() -> None:
         work_order_id=17,
         case_state="dispatched",
     )
-    entry = journal.default_journal().entry_for(event)
+    entry = work_order_mapper("accepted")(event)
     assert entry is not None
     assert entry.type == "work_order.changed"
     assert entry.payload["work_order"] == 17

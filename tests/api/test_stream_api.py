@@ -26,7 +26,7 @@ from metropilot.assets import repository as assets_repository
 from metropilot.assets import services as assets_services
 from metropilot.assets.model import AssetStatus
 from metropilot.audit.services import append_entries
-from metropilot.bootstrap import Platform
+from metropilot.bootstrap import Platform, platform_journal
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.actors import SYSTEM
 from metropilot.shared.events import MessageBus
@@ -74,7 +74,7 @@ def app_with_stream(platform: Platform, config: StreamConfig = TEST_CONFIG) -> F
 def world(platform: Platform) -> Iterator[World]:
     seed_territory(platform)
     bus = MessageBus()
-    journal = stream_journal.default_journal()
+    journal = platform_journal(platform.wiring)
     journal.detach()  # the setup's own changes are not part of the story
     factory = partial(
         UnitOfWork, platform.engine, bus, audit_sink=append_entries, event_sink=journal.sink

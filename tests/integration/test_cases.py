@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -64,7 +63,10 @@ def a_team(city: Platform, sector: str) -> str:
 
 def fail_lamp(city: Platform, ref: str) -> None:
     pipeline = IngestPipeline(
-        city.uow_factory, raw_retention=timedelta(days=30), max_batch=100, observers=_observers()
+        city.uow_factory,
+        raw_retention=timedelta(days=30),
+        max_batch=100,
+        observers=list(city.wiring.batch_observers),
     )
     now = datetime.now(UTC)
     pipeline.ingest(
@@ -78,12 +80,6 @@ def fail_lamp(city: Platform, ref: str) -> None:
         source="test",
         now=now,
     )
-
-
-def _observers() -> list[Any]:
-    from metropilot.bootstrap import BATCH_OBSERVERS
-
-    return list(BATCH_OBSERVERS)
 
 
 def test_an_alarm_opens_one_case_per_asset(city: Platform) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from metropilot.alarms.repository import alarms
 from metropilot.assets import repository as assets_repository
-from metropilot.bootstrap import BATCH_OBSERVERS, Platform
+from metropilot.bootstrap import Platform
 from metropilot.cases import services as cases_services
 from metropilot.simulate.services import generate_metropolis
 from metropilot.telemetry.mqtt import BrokerAddress
@@ -65,7 +65,7 @@ def test_chain_1_from_an_mqtt_lamp_failure_to_the_cleared_alarm(
         platform.uow_factory,
         raw_retention=timedelta(days=30),
         max_batch=1000,
-        observers=list(BATCH_OBSERVERS),
+        observers=list(platform.wiring.batch_observers),
     )
     pipeline.warm_up()
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from metropilot.accounts.policy import asset_scope
 from metropilot.assets import repository as assets_repository
-from metropilot.bootstrap import BATCH_OBSERVERS, EVENT_OBSERVERS, Platform
+from metropilot.bootstrap import Platform
 from metropilot.control import services
 from metropilot.shared.actors import Actor, ActorKind
 from metropilot.shared.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -33,8 +33,8 @@ def pipeline(city: Platform) -> IngestPipeline:
         city.uow_factory,
         raw_retention=timedelta(days=30),
         max_batch=10_000,
-        observers=list(BATCH_OBSERVERS),
-        event_observers=list(EVENT_OBSERVERS),
+        observers=list(city.wiring.batch_observers),
+        event_observers=list(city.wiring.device_event_observers),
         twin_flush_interval=0,
     )
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from metropilot.assets import repository as assets_repository
-from metropilot.bootstrap import BATCH_OBSERVERS, EVENT_OBSERVERS, Platform
+from metropilot.bootstrap import Platform
 from metropilot.cases import services as cases_services
 from metropilot.control import services
 from metropilot.control.repository import commands
@@ -32,8 +32,8 @@ def pipeline(city: Platform) -> IngestPipeline:
         city.uow_factory,
         raw_retention=timedelta(days=30),
         max_batch=10_000,
-        observers=list(BATCH_OBSERVERS),
-        event_observers=list(EVENT_OBSERVERS),
+        observers=list(city.wiring.batch_observers),
+        event_observers=list(city.wiring.device_event_observers),
         twin_flush_interval=0,
     )
 

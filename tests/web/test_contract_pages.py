@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from metropilot.assets import repository as assets_repository
-from metropilot.bootstrap import BATCH_OBSERVERS, Platform
+from metropilot.bootstrap import Platform
 from metropilot.contracts import services as contract_services
 from metropilot.contracts.model import CONTRACT_ZONE, Period
 from metropilot.reports import services as report_services
@@ -181,7 +181,7 @@ def city(platform: Platform) -> Iterator[City]:
             platform.uow_factory,
             raw_retention=timedelta(days=30),
             max_batch=10,
-            observers=list(BATCH_OBSERVERS),
+            observers=list(platform.wiring.batch_observers),
         ).ingest(
             [
                 {

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from metropilot.assets import repository as assets_repository
-from metropilot.bootstrap import BATCH_OBSERVERS, Platform
+from metropilot.bootstrap import Platform
 from metropilot.simulate.services import generate_metropolis
 from metropilot.telemetry.services import IngestPipeline
 from metropilot.web.app import create_app
@@ -61,7 +61,7 @@ def city(platform: Platform) -> Iterator[City]:
             platform.uow_factory,
             raw_retention=timedelta(days=30),
             max_batch=10,
-            observers=list(BATCH_OBSERVERS),
+            observers=list(platform.wiring.batch_observers),
         ).ingest(
             [
                 {

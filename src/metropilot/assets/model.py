@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from metropilot.shared.errors import InvalidInput, Problem
+from metropilot.shared.events import DomainEvent
 
 __all__ = [
     "ATTRIBUTE_SCHEMAS",
@@ -420,3 +421,27 @@ class AssetChange:
     action: ChangeAction
     changes: dict[str, list[Any]] = field(default_factory=dict)
     id: int | None = None
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssetsImported(DomainEvent):
+    created: int
+    updated: int
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssetStatusChanged(DomainEvent):
+    """An asset's status changed; it says who maintains the asset, so the live stream can show
+    the change to that contractor without reading the registry back."""
+
+    asset_id: int
+    commune_insee: str
+    kind: str
+    maintainer_id: int | None
+    before: str
+    after: str
+    actor: str

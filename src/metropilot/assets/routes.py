@@ -34,7 +34,7 @@ from metropilot.shared.geo import LocalPlane, parse_bbox, parse_lonlat
 from metropilot.shared.scope import UNRESTRICTED, Scope
 from metropilot.territory import services as territory_services
 
-__all__ = ["router"]
+__all__ = ["AssetQuery", "router"]
 
 router = APIRouter(tags=["assets"])
 
@@ -155,26 +155,6 @@ def list_assets(
 
 def _fields(flt: AssetFilter) -> dict[str, Any]:
     return {name: getattr(flt, name) for name in AssetFilter.__slots__}
-
-
-@router.get(
-    "/map/assets",
-    dependencies=[audience(*ASSET_READERS)],
-    summary="What the map draws for a viewport: points, or counts per grid cell when many",
-)
-def map_assets(
-    principal: CurrentPrincipal,
-    uow: UowDep,
-    settings: SettingsDep,
-    query: Annotated[AssetQuery, Depends()],
-    zoom: Annotated[int, Query(ge=0, le=22, description="The map's zoom level.")] = 12,
-) -> Any:
-    """Points (column arrays: ``id``, ``ref``, ``kind``, ``status``, ``lon``, ``lat``) when the
-    viewport holds at most 4,000 assets or from zoom 17, else ``clusters``: per grid cell about
-    48 px wide, the count, the centroid, and the counts by status and by kind. Vehicles are
-    always points, at their last reported position. Scoped like ``/assets``."""
-    flt = query.to_filter(uow, settings, asset_scope(principal))
-    return JSONResponseFast(services.map_view(uow, flt, zoom))
 
 
 @router.get(

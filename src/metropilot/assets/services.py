@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection
 
-from metropilot.accounts import repository as accounts_repository
+from metropilot.accounts import queries as accounts_queries
 from metropilot.assets import repository
 from metropilot.assets.model import (
     PARENT_KINDS,
@@ -20,7 +20,9 @@ from metropilot.assets.model import (
     AssetChange,
     AssetDraft,
     AssetKind,
+    AssetsImported,
     AssetStatus,
+    AssetStatusChanged,
     ChangeAction,
     diff_assets,
     validate_draft_shape,
@@ -31,9 +33,7 @@ from metropilot.shared.actors import Actor
 from metropilot.shared.audit import AuditEntry
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import InvalidInput, NotFound, Problem
-from metropilot.shared.events import DomainEvent
 from metropilot.shared.scope import UNRESTRICTED, Scope
-from metropilot.telemetry.repository import twin_values
 from metropilot.territory import services as territory_services
 
 __all__ = [
@@ -54,23 +54,6 @@ __all__ = [
 
 MAX_LISTED_PROBLEMS = 1000
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True, kw_only=True)
-class AssetsImported(DomainEvent):
-    created: int
-    updated: int
-    actor: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class AssetStatusChanged(DomainEvent):
-    asset_id: int
-    commune_insee: str
-    kind: str
-    before: str
-    after: str
-    actor: str
 
 
 @dataclass(slots=True)
@@ -171,9 +154,7 @@ def import_assets(
             )
 
     org_ids: dict[str, int] = {
-        org.code: org.id
-        for org in accounts_repository.list_organisations(conn)
-        if org.id is not None
+        org.code: org.id for org in accounts_queries.organisations(conn) if org.id is not None
     }
     for draft in clean:
         if draft.maintainer is not None and draft.maintainer not in org_ids:
@@ -241,6 +222,7 @@ def import_assets(
                     asset_id=before.id,
                     commune_insee=commune,
                     kind=draft.kind.value,
+                    maintainer_id=row["maintainer_id"],
                     before=before.status.value,
                     after=status.value,
                     actor=actor.label(),
@@ -500,6 +482,7 @@ def set_status(
             asset_id=asset_id,
             commune_insee=before.commune_insee,
             kind=before.kind.value,
+            maintainer_id=before.maintainer_id,
             before=before.status.value,
             after=status.value,
             actor=actor.label(),
@@ -520,7 +503,13 @@ def map_cell_deg(zoom: int) -> float:
     return 360.0 / (256 * (1 << zoom)) * MAP_CELL_PX
 
 
-def map_view(uow: UnitOfWork, flt: AssetFilter, zoom: int) -> dict[str, Any]:
+# Where vehicles last reported being, by asset id (the telemetry context's twin knows).
+LivePositions = Callable[[Connection, Sequence[int]], dict[int, tuple[float, float]]]
+
+
+def map_view(
+    uow: UnitOfWork, flt: AssetFilter, zoom: int, live_positions: LivePositions | None = None
+) -> dict[str, Any]:
     """What the map draws for a viewport: the assets as points when few enough, else counted
     in grid cells by kind and status (each with its assets' centroid). Vehicles are always
     points, where they last reported being (their registry position until they do)."""
@@ -565,7 +554,8 @@ def map_view(uow: UnitOfWork, flt: AssetFilter, zoom: int) -> dict[str, Any]:
             **{**_filter_fields(flt), "kinds": [AssetKind.VEHICLE], "bbox": None}
         )
         found = repository.map_points(conn, vehicles)
-        where = _last_positions(uow, [row[0] for row in found])
+        ids = [row[0] for row in found]
+        where = live_positions(uow.connection, ids) if live_positions is not None else {}
         placed = []
         for asset_id, ref, kind, status, lon, lat in found:
             lon, lat = where.get(asset_id, (lon, lat))
@@ -585,23 +575,3 @@ def map_view(uow: UnitOfWork, flt: AssetFilter, zoom: int) -> dict[str, Any]:
 
 def _filter_fields(flt: AssetFilter) -> dict[str, Any]:
     return {name: getattr(flt, name) for name in AssetFilter.__slots__}
-
-
-def _last_positions(uow: UnitOfWork, asset_ids: Sequence[int]) -> dict[int, tuple[float, float]]:
-    """Where each vehicle last reported being (its twin's position), when it has."""
-    if not asset_ids:
-        return {}
-    t = twin_values.c
-    rows = uow.connection.execute(
-        select(t.asset_id, t.metric, t.value).where(
-            t.asset_id.in_(list(asset_ids)), t.metric.in_(("position_lon", "position_lat"))
-        )
-    )
-    halves: dict[int, dict[str, float]] = {}
-    for asset_id, metric, value in rows:
-        halves.setdefault(int(asset_id), {})[str(metric)] = float(value)
-    return {
-        asset_id: (values["position_lon"], values["position_lat"])
-        for asset_id, values in halves.items()
-        if "position_lon" in values and "position_lat" in values
-    }

@@ -19,7 +19,6 @@ from sqlalchemy import and_, exists, select
 
 from metropilot.accounts import repository as accounts_repository
 from metropilot.alarms import services as alarms_services
-from metropilot.alarms.model import AlarmRaised
 from metropilot.alarms.repository import alarm_rules, alarms
 from metropilot.assets import repository as assets_repository
 from metropilot.cases import repository
@@ -63,9 +62,9 @@ from metropilot.cases.routing import (
     route,
 )
 from metropilot.cases.sla import BusinessCalendar, ClockKind, Pause, SlaTimer
-from metropilot.db.uow import UnitOfWork, UnitOfWorkFactory
+from metropilot.db.uow import UnitOfWork
 from metropilot.reports import services as reports_services
-from metropilot.reports.model import ReportState, ReportSubmitted
+from metropilot.reports.model import ReportState
 from metropilot.reports.photos import PhotoLimits, store_photos
 from metropilot.reports.repository import categories as report_categories
 from metropilot.reports.repository import reports
@@ -74,7 +73,6 @@ from metropilot.shared.actors import SYSTEM, Actor
 from metropilot.shared.audit import AuditEntry
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import Conflict, Forbidden, InvalidInput, NotFound
-from metropilot.shared.events import MessageBus
 from metropilot.shared.scope import ALL_WORK, UNRESTRICTED, Scope, WorkScope
 from metropilot.telemetry.repository import asset_twin
 from metropilot.territory.repository import communes
@@ -83,7 +81,6 @@ __all__ = [
     "CaseQuery",
     "act",
     "announce_deadlines",
-    "attach",
     "attach_order_photos",
     "case_of_report",
     "case_timeline",
@@ -471,25 +468,6 @@ def open_pending(uow: UnitOfWork, *, limit: int = 200) -> int:
         open_for_report(uow, int(report_id))
         handled += 1
     return handled
-
-
-def attach(message_bus: MessageBus, uow_factory: UnitOfWorkFactory) -> None:
-    """Open cases as alarms are raised and reports submitted, on this platform's bus."""
-
-    def on_alarm(event: AlarmRaised) -> None:
-        if not event.opens_case or event.suppressed_by is not None:
-            return
-        with uow_factory(write=True) as uow:
-            open_for_alarm(uow, event.alarm_id)
-            uow.commit()
-
-    def on_report(event: ReportSubmitted) -> None:
-        with uow_factory(write=True) as uow:
-            open_for_report(uow, event.report_id)
-            uow.commit()
-
-    message_bus.subscribe(AlarmRaised, on_alarm)
-    message_bus.subscribe(ReportSubmitted, on_report)
 
 
 # --- triage ------------------------------------------------------------------------------------

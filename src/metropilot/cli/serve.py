@@ -28,23 +28,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import IO
 
 from sqlalchemy import Connection, text
 
-from metropilot.alarms import services as alarms_services
 from metropilot.bootstrap import Platform
-from metropilot.cases import services as cases_services
-from metropilot.contracts import services as contracts_services
 from metropilot.control import services as control_services
-from metropilot.reports import mail as reports_mail
-from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import DomainError
-from metropilot.stream import services as stream_services
-from metropilot.telemetry import services as telemetry_services
+from metropilot.stream import wiring as stream_wiring
+from metropilot.telemetry import wiring as telemetry_wiring
 
 __all__ = [
     "AlreadyServing",
@@ -221,57 +216,29 @@ class Background:
 
 def maintain_telemetry(platform: Platform) -> str:
     """Roll up recent hours, apply retention and prune the live stream's journal."""
-    s = platform.settings
-    with platform.uow_factory(write=True) as uow:
-        report = telemetry_services.maintain(
-            uow,
-            now=utcnow(),
-            raw_retention=timedelta(days=s.telemetry_raw_retention_days),
-            rollup_retention=timedelta(days=s.telemetry_rollup_retention_days),
-            raw_retention_by_metric={
-                m: timedelta(days=d) for m, d in s.telemetry_raw_retention_by_metric.items()
-            },
-        )
-        uow.commit()
-    with platform.uow_factory(write=True) as uow:
-        pruned = stream_services.prune(uow, utcnow() - timedelta(hours=s.stream_retention_hours))
-        uow.commit()
-    return (
-        f"{report.rollup_rows} hourly rollups over {report.hours_rolled} h, "
-        f"{report.raw_deleted} raw readings and {report.partitions_dropped} partitions purged, "
-        f"{pruned} stream events pruned"
-    )
+    return f"{telemetry_wiring.maintain(platform.wiring)}, {stream_wiring.prune(platform.wiring)}"
 
 
-def _housekeeping(platform: Platform, maintain_every: int = 10) -> Callable[[], None]:
-    """One round of housekeeping; telemetry maintenance every ``maintain_every`` rounds."""
+def _housekeeping(platform: Platform) -> Callable[[], None]:
+    """One round of housekeeping: the ingest pipeline's pending work flushed, then the jobs the
+    contexts registered (``metropilot.db.wiring``), each due every so many rounds, each on its
+    own: one that fails is logged and the others still run."""
     rounds = 0
 
     def round_() -> None:
         nonlocal rounds
         tick, rounds = rounds, rounds + 1
         platform.ingest_pipeline.flush()
-        with platform.uow_factory(write=True) as uow:
-            alarms_services.check_timers(uow, utcnow())
-            alarms_services.escalate(uow, utcnow())
-            uow.commit()
-        # Alarms and reports whose case an event handler missed (a crash in between), and the
-        # SLA warnings and breaches that fell due.
-        with platform.uow_factory(write=True) as uow:
-            cases_services.open_pending(uow)
-            cases_services.announce_deadlines(uow)
-            uow.commit()
-        # Citizens' e-mails waiting in the outbox (nothing without a mail server).
-        reports_mail.deliver_due(platform.uow_factory, platform.settings)
-        # The platform is up (the IT availability of the contract counts these beats); without
-        # a broker the ingest runs in this process, and is up with it.
-        with platform.uow_factory(write=True) as uow:
-            contracts_services.beat(uow, "api")
-            if not platform.settings.mqtt_url.strip():
-                contracts_services.beat(uow, "ingest")
-            uow.commit()
-        if tick % maintain_every == 0:
-            log.info("telemetry: %s", maintain_telemetry(platform))
+        for job in platform.wiring.housekeeping_jobs:
+            if tick % job.every_rounds:
+                continue
+            try:
+                said = job.run()
+            except Exception:
+                log.exception("housekeeping: %s failed", job.name)
+                continue
+            if isinstance(said, str):
+                log.info("%s: %s", job.name, said)
 
     return round_
 

@@ -2,9 +2,10 @@
 
 The journal is the unit of work's event sink: each relevant event a transaction recorded (asset
 status changes, alarm changes) is mapped to a ``JournalEntry`` by a small function registered per
-event type and appended in that same transaction, just before it commits — an outbox: a change
-that committed is always journaled, one rolled back never is, and the stream sees it one commit
-sooner than a separate write would allow. Every process that changes state journals its own
+event type (each context registers the mappers of its own events, in its ``wiring``; the stream
+knows none of them) and appended in that same transaction, just before it commits — an outbox:
+a change that committed is always journaled, one rolled back never is, and the stream sees it one
+commit sooner than a separate write would allow. Every process that changes state journals its own
 events (the API, the ``metropilot ingest`` worker), so the stream endpoint reads the table, never
 process memory.
 
@@ -16,7 +17,6 @@ appends take a transaction-level advisory lock, so ids commit in the order they 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import logging
 import threading
 import weakref
@@ -38,22 +38,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from metropilot.assets.repository import assets
-from metropilot.assets.services import AssetStatusChanged
 from metropilot.shared.events import DomainEvent
+from metropilot.shared.journal import AssetFacts, AssetFactsReader
 from metropilot.shared.scope import Scope
 from metropilot.stream.model import (
-    ALARM_ACKNOWLEDGED,
-    ALARM_CLEARED,
-    ALARM_ESCALATED,
-    ALARM_RAISED,
-    ASSET_STATUS,
-    CASE_OPENED,
-    CASE_ROUTED,
-    CASE_TRIAGED,
-    REPORT_SUBMITTED,
-    WORK_ORDER_CHANGED,
-    WORK_ORDER_SLA,
     JournalEntry,
     StreamEvent,
     event_payload,
@@ -61,22 +49,16 @@ from metropilot.stream.model import (
 from metropilot.stream.repository import stream_events
 
 __all__ = [
-    "ALARM_EVENT_TYPES",
     "AppendSignal",
     "Journal",
     "Mapper",
     "append",
-    "asset_status_entry",
-    "default_journal",
     "delete_before",
     "first_id_at_or_after",
     "generic_mapper",
     "newest_id",
     "oldest_id",
     "read_after",
-    "register_alarm_events",
-    "register_case_events",
-    "register_work_order_and_report_events",
     "scope_clause",
     "signal_for",
 ]
@@ -86,57 +68,10 @@ log = logging.getLogger(__name__)
 Mapper = Callable[[Any], JournalEntry | None]
 # Serialises appends on PostgreSQL (see the module docstring); any constant unique to the table.
 _PG_APPEND_LOCK = 0x4D50_5354_5245_414D  # "MPSTREAM"
-# The alarms context's events, by class name, and the stream type each becomes.
-ALARM_EVENT_TYPES = {
-    "AlarmRaised": ALARM_RAISED,
-    "AlarmAcknowledged": ALARM_ACKNOWLEDGED,
-    "AlarmCleared": ALARM_CLEARED,
-    "AlarmEscalated": ALARM_ESCALATED,
-}
-# The cases context's events, by class name, and the stream type each becomes.
-CASE_EVENT_TYPES = {
-    "CaseOpened": CASE_OPENED,
-    "CaseRouted": CASE_ROUTED,
-    "CaseTriaged": CASE_TRIAGED,
-    "WorkOrderSlaAlert": WORK_ORDER_SLA,
-}
-CASES_MODULES = ("metropilot.cases.model",)
-# A work order's steps, by class name, and the step each names on the stream.
-WORK_ORDER_STEPS = {
-    "WorkOrderDispatched": "dispatched",
-    "WorkOrderAccepted": "accepted",
-    "WorkOrderRefused": "refused",
-    "WorkOrderStateChanged": "moved",
-    "WorkOrderCompleted": "done",
-    "WorkOrderVerified": "verified",
-    "WorkOrderRejected": "rejected",
-    "WorkOrderCancelled": "cancelled",
-}
-REPORTS_MODULES = ("metropilot.reports.model",)
-# Where the alarms context's events may be defined, looked up in this order.
-ALARMS_MODULES = ("metropilot.alarms.services", "metropilot.alarms.model")
 sc = stream_events.c
 
 
 # --- mapping domain events -------------------------------------------------------------------
-
-
-def asset_status_entry(event: AssetStatusChanged) -> JournalEntry:
-    return JournalEntry(
-        type=ASSET_STATUS,
-        at=event.occurred_at,
-        payload={
-            "asset": event.asset_id,
-            "commune": event.commune_insee,
-            "kind": event.kind,
-            "status": event.after,
-            "previous_status": event.before,
-        },
-        asset_id=event.asset_id,
-        commune_insee=event.commune_insee,
-        kind=event.kind,
-        maintainer_known=False,  # the event does not say; the journal reads the registry
-    )
 
 
 def _first(event: object, *names: str) -> Any:
@@ -175,22 +110,38 @@ def generic_mapper(stream_type: str) -> Mapper:
 # --- queries ---------------------------------------------------------------------------------
 
 
-def append(conn: Connection, entries: Sequence[JournalEntry]) -> list[int]:
-    """Append entries in the caller's transaction; returns their ids, in order."""
+def append(
+    conn: Connection,
+    entries: Sequence[JournalEntry],
+    asset_facts: AssetFactsReader | None = None,
+) -> list[int]:
+    """Append entries in the caller's transaction; returns their ids, in order.
+
+    An entry about an asset that does not say its commune, kind or (``maintainer_known`` False)
+    its maintainer gets them from ``asset_facts``, the registry's reader the assets context
+    registered, in this same transaction."""
     if not entries:
         return []
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_APPEND_LOCK})
-    registry = _registry_facts(conn, {e.asset_id for e in entries if e.asset_id is not None})
+    wanted = {
+        e.asset_id
+        for e in entries
+        if e.asset_id is not None
+        and (not e.maintainer_known or e.commune_insee is None or e.kind is None)
+    }
+    registry: dict[int, AssetFacts] = (
+        asset_facts(conn, wanted) if asset_facts is not None and wanted else {}
+    )
     ids: list[int] = []
     for entry in entries:
         commune, maintainer, kind = entry.commune_insee, entry.maintainer_id, entry.kind
         facts = registry.get(entry.asset_id) if entry.asset_id is not None else None
         if facts is not None:
-            commune = commune or facts[0]
-            kind = kind or facts[2]
+            commune = commune or facts.commune_insee
+            kind = kind or facts.kind
             if not entry.maintainer_known:
-                maintainer = facts[1]
+                maintainer = facts.maintainer_id
         row = {
             "at": entry.at,
             "type": entry.type,
@@ -202,18 +153,6 @@ def append(conn: Connection, entries: Sequence[JournalEntry]) -> list[int]:
         }
         ids.append(int(conn.execute(insert(stream_events).returning(sc.id), row).scalar_one()))
     return ids
-
-
-def _registry_facts(
-    conn: Connection, asset_ids: set[int]
-) -> dict[int, tuple[str, int | None, str]]:
-    if not asset_ids:
-        return {}
-    a = assets.c
-    rows = conn.execute(
-        select(a.id, a.commune_insee, a.maintainer_id, a.kind).where(a.id.in_(asset_ids))
-    )
-    return {int(r[0]): (str(r[1]), r[2], str(r[3])) for r in rows}
 
 
 def newest_id(conn: Connection) -> int:
@@ -349,10 +288,11 @@ class Journal:
     nothing (``detach``/``attach``).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, asset_facts: AssetFactsReader | None = None) -> None:
         self._mappers: dict[type[DomainEvent], Mapper] = {}
         self._attached = True
         self._lock = threading.Lock()
+        self.asset_facts = asset_facts
 
     @property
     def event_types(self) -> tuple[type[DomainEvent], ...]:
@@ -394,126 +334,6 @@ class Journal:
                 entries.append(entry)
         if not entries:
             return None
-        newest = max(append(conn, entries))
+        newest = max(append(conn, entries, self.asset_facts))
         signal = signal_for(conn.engine)
         return lambda: signal.fire(newest)
-
-
-def register_alarm_events(journal: Journal, modules: Sequence[str] = ALARMS_MODULES) -> int:
-    """Journal the alarms context's events, if it exists; returns how many types were added.
-
-    Looked up by name in the first of ``modules`` that defines them, so that the stream works
-    before and without the alarms context; each event is mapped by ``generic_mapper`` (alarm
-    id, asset id, commune, kind, maintainer id, rule, severity come through as they are).
-    """
-    added = 0
-    for class_name, stream_type in ALARM_EVENT_TYPES.items():
-        event_type = _find_event_type(modules, class_name)
-        if event_type is not None:
-            journal.register(event_type, generic_mapper(stream_type))
-            added += 1
-    return added
-
-
-def register_case_events(journal: Journal, modules: Sequence[str] = CASES_MODULES) -> int:
-    """Journal the cases context's events (opened, routed, triaged), looked up by name like
-    the alarms'; scoped by the case's asset and commune."""
-    added = 0
-    for class_name, stream_type in CASE_EVENT_TYPES.items():
-        event_type = _find_event_type(modules, class_name)
-        if event_type is not None:
-            journal.register(event_type, generic_mapper(stream_type))
-            added += 1
-    return added
-
-
-def work_order_mapper(step: str) -> Mapper:
-    """A work order's step, without who acted or their note (those are in the case's timeline
-    for those who may read it): the order, its case, the states, the team."""
-
-    def mapping(event: Any) -> JournalEntry:
-        return JournalEntry(
-            type=WORK_ORDER_CHANGED,
-            at=event.occurred_at,
-            payload={
-                "work_order": event.work_order_id,
-                "case": event.case_id,
-                "step": step,
-                "state": event.state,
-                "case_state": event.case_state,
-                "category": event.category,
-                "priority": event.priority,
-                "team": event.team,
-                "organisation": event.organisation,
-                "asset": event.asset_id,
-                "commune": event.commune_insee,
-                "kind": event.kind,
-            },
-            asset_id=event.asset_id,
-            commune_insee=event.commune_insee,
-            maintainer_id=event.organisation_id,
-            kind=event.kind,
-            maintainer_known=event.organisation_id is not None,
-        )
-
-    return mapping
-
-
-def report_submitted_entry(event: Any) -> JournalEntry:
-    """A new citizen report: its number, category, commune and equipment, nothing about the
-    citizen. For the command post and the commune (not for contractors: they never read
-    citizens' reports, so the maintainer is left out on purpose)."""
-    return JournalEntry(
-        type=REPORT_SUBMITTED,
-        at=event.occurred_at,
-        payload={
-            "report": event.report_id,
-            "category": event.category_code,
-            "priority": event.priority,
-            "asset": event.asset_id,
-            "commune": event.commune_insee,
-        },
-        asset_id=event.asset_id,
-        commune_insee=event.commune_insee,
-        maintainer_id=None,
-        maintainer_known=True,
-    )
-
-
-def register_work_order_and_report_events(journal: Journal) -> int:
-    """Journal the work orders' steps and new citizen reports, looked up by name."""
-    added = 0
-    for class_name, step in WORK_ORDER_STEPS.items():
-        event_type = _find_event_type(CASES_MODULES, class_name)
-        if event_type is not None:
-            journal.register(event_type, work_order_mapper(step))
-            added += 1
-    submitted = _find_event_type(REPORTS_MODULES, "ReportSubmitted")
-    if submitted is not None:
-        journal.register(submitted, report_submitted_entry)
-        added += 1
-    return added
-
-
-def _find_event_type(modules: Sequence[str], class_name: str) -> type[DomainEvent] | None:
-    for name in modules:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and name.startswith(exc.name):
-                continue  # that module does not exist (yet); a broken import inside it raises
-            raise
-        found = getattr(module, class_name, None)
-        if isinstance(found, type) and issubclass(found, DomainEvent):
-            return found
-    return None
-
-
-def default_journal() -> Journal:
-    """The journal of asset status changes and, when the alarms context exists, alarm changes."""
-    journal = Journal()
-    journal.register(AssetStatusChanged, asset_status_entry)
-    register_alarm_events(journal)
-    register_case_events(journal)
-    register_work_order_and_report_events(journal)
-    return journal

@@ -19,6 +19,7 @@ import orjson
 
 from metropilot.shared.bounds import check_instant, parse_instant
 from metropilot.shared.errors import InvalidInput
+from metropilot.shared.journal import JournalEntry
 
 __all__ = [
     "ALARM_ACKNOWLEDGED",
@@ -80,24 +81,6 @@ _INSEE = re.compile(r"^[0-9][0-9AB][0-9]{3}$")
 _RENAMED = {"asset_id": "asset", "commune_insee": "commune", "alarm_id": "alarm"}
 # Who did it stays in the audit trail and the alarm itself; the stream says what happened.
 _NOT_IN_PAYLOAD = frozenset({"occurred_at", "actor"})
-
-
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
-    """One change as the journal stores it: its type, what scoping needs, and the payload.
-
-    ``maintainer_known`` is False when the domain event does not say who maintains the asset
-    (``AssetStatusChanged``); the journal then reads it from the registry in its transaction.
-    """
-
-    type: str
-    at: datetime
-    payload: dict[str, Any]
-    asset_id: int | None = None
-    commune_insee: str | None = None
-    maintainer_id: int | None = None
-    kind: str | None = None
-    maintainer_known: bool = True
 
 
 @dataclass(frozen=True, slots=True)

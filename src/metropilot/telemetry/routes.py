@@ -6,20 +6,22 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from metropilot.accounts.audience import ASSET_READERS, STAFF, Audience, audience
 from metropilot.accounts.auth import CurrentPrincipal
 from metropilot.accounts.policy import asset_scope
-from metropilot.api.deps import ObjectId, UowDep
+from metropilot.api.deps import ObjectId, SettingsDep, UowDep
 from metropilot.api.formats import list_envelope
 from metropilot.api.pagination import decode_cursor, encode_cursor
 from metropilot.api.params import Instant
 from metropilot.api.responses import JSONResponseFast
+from metropilot.assets import services as assets_services
+from metropilot.assets.routes import AssetQuery
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import InvalidInput
-from metropilot.telemetry import services
+from metropilot.telemetry import queries, services
 from metropilot.telemetry.model import METRICS, InvalidItem, json_items
 from metropilot.telemetry.schemas import BatchOut
 
@@ -137,4 +139,32 @@ def metrics_catalogue() -> Any:
             }
             for name, m in METRICS.items()
         }
+    )
+
+
+# --- the live map -----------------------------------------------------------------------------
+# The map is the registry's assets, vehicles where their twin last placed them: it is served here,
+# where both are known (the registry knows nothing of telemetry).
+
+
+@router.get(
+    "/map/assets",
+    tags=["assets"],
+    dependencies=[audience(*ASSET_READERS)],
+    summary="What the map draws for a viewport: points, or counts per grid cell when many",
+)
+def map_assets(
+    principal: CurrentPrincipal,
+    uow: UowDep,
+    settings: SettingsDep,
+    query: Annotated[AssetQuery, Depends()],
+    zoom: Annotated[int, Query(ge=0, le=22, description="The map's zoom level.")] = 12,
+) -> Any:
+    """Points (column arrays: ``id``, ``ref``, ``kind``, ``status``, ``lon``, ``lat``) when the
+    viewport holds at most 4,000 assets or from zoom 17, else ``clusters``: per grid cell about
+    48 px wide, the count, the centroid, and the counts by status and by kind. Vehicles are
+    always points, at their last reported position. Scoped like ``/assets``."""
+    flt = query.to_filter(uow, settings, asset_scope(principal))
+    return JSONResponseFast(
+        assets_services.map_view(uow, flt, zoom, live_positions=queries.last_positions)
     )

@@ -1,0 +1,15 @@
+"""What other contexts read of accounts: organisations (maintainers, teams' companies)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from metropilot.accounts import repository
+from metropilot.accounts.model import Organisation
+
+__all__ = ["organisations"]
+
+
+def organisations(conn: Connection, *, codes: list[str] | None = None) -> list[Organisation]:
+    """The organisations, by code (all of them, or those of ``codes``)."""
+    return repository.list_organisations(conn, codes=codes)
