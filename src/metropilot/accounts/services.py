@@ -36,7 +36,7 @@ from metropilot.shared.audit import AuditEntry
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import Conflict, DomainError, InvalidInput, NotFound
 from metropilot.shared.events import DomainEvent
-from metropilot.territory import repository as territory_repository
+from metropilot.territory import queries as territory_queries
 
 __all__ = [
     "AccountLocked",
@@ -140,7 +140,7 @@ def organisation_ids(uow: UnitOfWork, codes: list[str], where: str) -> list[int]
 
 def save_organisation(uow: UnitOfWork, org: Organisation, actor: Actor) -> Organisation:
     if org.commune_insee is not None:
-        known = {c.insee for c in territory_repository.list_communes(uow.connection)}
+        known = territory_queries.commune_codes(uow.connection)
         if org.commune_insee not in known:
             raise InvalidInput(f"organisation {org.code!r}: unknown commune {org.commune_insee!r}")
     before = repository.get_organisation_by_code(uow.connection, org.code)
@@ -222,7 +222,7 @@ def create_user(uow: UnitOfWork, user: User, password: str, actor: Actor) -> Use
         if team.organisation != user.organisation:
             raise InvalidInput(f"team {team.code!r} belongs to {team.organisation!r}")
         team_id = team.id
-    known = {c.insee for c in territory_repository.list_communes(conn)}
+    known = territory_queries.commune_codes(conn)
     unknown = [c for c in user.communes if c not in known]
     if unknown:
         raise InvalidInput(f"unknown commune(s) {', '.join(unknown)}", code="unknown_commune")
@@ -611,7 +611,7 @@ def create_key(
         org = repository.get_organisation_by_code(uow.connection, organisation)
     if organisation and org is None:
         raise InvalidInput(f"unknown organisation {organisation!r}", code="unknown_organisation")
-    known = {c.insee for c in territory_repository.list_communes(uow.connection)}
+    known = territory_queries.commune_codes(uow.connection)
     for scope in scopes:
         unknown = [c for c in scope.communes if c not in known]
         if unknown:

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from metropilot.accounts.audience import Audience, audience
+from metropilot.api.audience import Audience, audience
 from metropilot.api.deps import UowDep
 from metropilot.api.formats import GeoJSONResponse, list_envelope, wants_geojson
 from metropilot.shared.errors import InvalidInput, NotFound
