@@ -21,6 +21,7 @@ from metropilot.accounts.model import (
     KeyScope,
     Organisation,
     OrganisationKind,
+    OrganisationSaved,
     Role,
     Sector,
     Team,
@@ -35,7 +36,6 @@ from metropilot.shared.actors import Actor, ActorKind
 from metropilot.shared.audit import AuditEntry
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import Conflict, DomainError, InvalidInput, NotFound
-from metropilot.shared.events import DomainEvent
 from metropilot.territory import queries as territory_queries
 
 __all__ = [
@@ -85,12 +85,6 @@ class SecondFactorRequired(AuthenticationFailed):
 class AccountLocked(DomainError):
     code = "account_locked"
     http_status = 403
-
-
-@dataclass(frozen=True, kw_only=True)
-class OrganisationSaved(DomainEvent):
-    code: str
-    actor: str
 
 
 @dataclass(frozen=True, slots=True)
