@@ -7,11 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from metropilot.accounts import repository as accounts_repository
+from metropilot.accounts import queries as accounts_queries
 from metropilot.accounts import services as accounts_services
 from metropilot.accounts.model import Role, Team, User
 from metropilot.alarms import services as alarms_services
-from metropilot.assets import repository as assets_repository
+from metropilot.assets import queries as assets_queries
 from metropilot.assets import services as assets_services
 from metropilot.cases import services as cases_services
 from metropilot.contracts import services as contracts_services
@@ -19,7 +19,6 @@ from metropilot.db.uow import UnitOfWork
 from metropilot.reports import services as reports_services
 from metropilot.reports.catalogue import default_categories
 from metropilot.shared.actors import Actor
-from metropilot.shared.audit import AuditEntry
 from metropilot.shared.errors import Conflict, InvalidInput
 from metropilot.simulate.contract import (
     REFERENCE_ASSIGNMENT,
@@ -33,7 +32,7 @@ from metropilot.simulate.layout import (
     build_metropolis,
     load_reference_communes,
 )
-from metropilot.territory import repository as territory_repository
+from metropilot.territory import queries as territory_queries
 from metropilot.territory import services as territory_services
 from metropilot.territory.model import Commune
 
@@ -58,7 +57,7 @@ class GenerationReport:
 
 
 def registry_is_empty(uow: UnitOfWork) -> bool:
-    return assets_repository.count_assets(uow.connection) == 0
+    return assets_queries.asset_count(uow.connection) == 0
 
 
 def generate_metropolis(
@@ -77,7 +76,11 @@ def generate_metropolis(
     replaced when asked, since that erases their history.
     """
     if not registry_is_empty(uow):
-        _erase_registry(uow, actor, replace=replace)
+        if not replace:
+            raise Conflict(
+                "the equipment registry is not empty; pass replace to erase it and generate anew"
+            )
+        assets_services.erase_registry(uow, actor)
     seeds = load_reference_communes()
     boundaries = _imported_boundaries(uow, seeds)
     try:
@@ -105,20 +108,9 @@ def generate_metropolis(
     )
 
 
-def _erase_registry(uow: UnitOfWork, actor: Actor, *, replace: bool) -> None:
-    conn = uow.connection
-    if not replace:
-        raise Conflict(
-            "the equipment registry is not empty; pass replace to erase it and generate anew"
-        )
-    erased = assets_repository.count_assets(conn)
-    assets_repository.delete_all(conn)
-    uow.audit(AuditEntry(actor, "assets.erased", "registry", "assets", {"count": [erased, 0]}))
-
-
 def _imported_boundaries(uow: UnitOfWork, seeds: list[CommuneSeed]) -> list[Commune] | None:
     """The communes' imported boundaries, None when none were imported; all or nothing."""
-    stored = territory_repository.list_communes(uow.connection)
+    stored = territory_queries.communes(uow.connection)
     boundaries = stored if stored else None
     if boundaries is not None:
         missing = sorted({s.insee for s in seeds} - {c.insee for c in boundaries})
@@ -158,7 +150,7 @@ def _store_metropolis(
     for org in metropolis.organisations:
         accounts_services.save_organisation(uow, org, actor)
         team_code = f"{org.code}-field"
-        if accounts_repository.get_team(uow.connection, team_code) is None:
+        if accounts_queries.team(uow.connection, team_code) is None:
             # One field team per organisation, for missions and field-agent accounts.
             accounts_services.create_team(
                 uow, Team(team_code, f"Field team, {org.name}", org.code), actor
