@@ -5,11 +5,7 @@ from __future__ import annotations
 import random
 
 from metropilot.assets.model import AssetDraft, AssetKind
-from metropilot.simulate.layout.common import (
-    LEAD_CONTRACTOR,
-    XY,
-    iso_day,
-)
+from metropilot.simulate.layout.common import LEAD_CONTRACTOR, XY, iso_day
 from metropilot.simulate.layout.context import Build
 
 

@@ -10,10 +10,7 @@ import shapely
 from shapely.geometry import Point
 
 from metropilot.assets.model import AssetDraft, AssetKind
-from metropilot.simulate.layout.common import (
-    apportion,
-    iso_day,
-)
+from metropilot.simulate.layout.common import apportion, iso_day
 from metropilot.simulate.layout.context import Build
 from metropilot.simulate.layout.names import StreetNamer, name_list, of_name
 from metropilot.simulate.layout.places import Place

@@ -11,10 +11,7 @@ from typing import Any
 import shapely
 from shapely.geometry import MultiPoint, Point, Polygon
 
-from metropilot.simulate.layout.common import (
-    WEIGHT_LIMIT,
-    XY,
-)
+from metropilot.simulate.layout.common import WEIGHT_LIMIT, XY
 
 
 def metropolis_outline(sites: Sequence[XY], target_area: float, rng: random.Random) -> Any:

@@ -10,11 +10,7 @@ import shapely
 from shapely.geometry import Point
 
 from metropilot.simulate.layout.cells import metropolis_outline, power_cells
-from metropilot.simulate.layout.common import (
-    BORDER_MARGIN_M,
-    DEEP_MARGIN_M,
-    XY,
-)
+from metropilot.simulate.layout.common import BORDER_MARGIN_M, DEEP_MARGIN_M, XY
 from metropilot.simulate.layout.context import Build
 from metropilot.simulate.layout.places import Place, town_radius
 from metropilot.territory.model import Commune

@@ -9,13 +9,7 @@ from typing import Any
 import shapely
 
 from metropilot.assets.model import AssetDraft, AssetKind, AssetStatus
-from metropilot.simulate.layout.common import (
-    LIGHTING_COMPANY,
-    ROUNDING,
-    XY,
-    apportion,
-    iso_day,
-)
+from metropilot.simulate.layout.common import LIGHTING_COMPANY, ROUNDING, XY, apportion, iso_day
 from metropilot.simulate.layout.context import Build
 from metropilot.simulate.layout.places import Place
 from metropilot.simulate.layout.streets import light_weights

@@ -11,12 +11,7 @@ from metropilot.assets.model import AssetDraft
 from metropilot.shared.geo import LocalPlane
 from metropilot.simulate.layout.bollards import bollards
 from metropilot.simulate.layout.buildings import buildings
-from metropilot.simulate.layout.common import (
-    CommuneSeed,
-    Report,
-    SyntheticMetropolis,
-    check_scale,
-)
+from metropilot.simulate.layout.common import CommuneSeed, Report, SyntheticMetropolis, check_scale
 from metropilot.simulate.layout.communes import place_communes
 from metropilot.simulate.layout.context import Build
 from metropilot.simulate.layout.junctions import cameras, junctions

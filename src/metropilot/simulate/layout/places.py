@@ -12,10 +12,7 @@ from typing import Any
 import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon
 
-from metropilot.simulate.layout.common import (
-    XY,
-    CommuneSeed,
-)
+from metropilot.simulate.layout.common import XY, CommuneSeed
 
 
 @dataclass

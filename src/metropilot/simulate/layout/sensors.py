@@ -7,11 +7,7 @@ import random
 from typing import Any
 
 from metropilot.assets.model import AssetDraft, AssetKind
-from metropilot.simulate.layout.common import (
-    LEAD_CONTRACTOR,
-    apportion,
-    iso_day,
-)
+from metropilot.simulate.layout.common import LEAD_CONTRACTOR, apportion, iso_day
 from metropilot.simulate.layout.context import Build
 
 SENSOR_PLAN: tuple[tuple[str, str, float, str], ...] = (

@@ -8,9 +8,7 @@ from typing import Any
 import shapely
 
 from metropilot.assets.model import AssetDraft, AssetKind
-from metropilot.simulate.layout.common import (
-    iso_day,
-)
+from metropilot.simulate.layout.common import iso_day
 from metropilot.simulate.layout.context import Build
 from metropilot.simulate.layout.places import Place
 

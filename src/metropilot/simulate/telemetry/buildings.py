@@ -5,10 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from metropilot.simulate.telemetry.city import SimAsset
-from metropilot.simulate.telemetry.clock import (
-    DAY_MS,
-    hours_ms,
-)
+from metropilot.simulate.telemetry.clock import DAY_MS, hours_ms
 from metropilot.simulate.telemetry.scheduler import (
     BOLLARD,
     BUILDING,

@@ -11,10 +11,7 @@ from astral import Observer
 from astral import sun as astral_sun
 
 from metropilot.simulate.telemetry.city import City
-from metropilot.simulate.telemetry.clock import (
-    HOUR_MS,
-    ms,
-)
+from metropilot.simulate.telemetry.clock import HOUR_MS, ms
 from metropilot.simulate.telemetry.config import SimConfig
 
 

@@ -7,10 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from metropilot.simulate.telemetry.city import SimAsset
-from metropilot.simulate.telemetry.clock import (
-    DAY_MS,
-    hours_ms,
-)
+from metropilot.simulate.telemetry.clock import DAY_MS, hours_ms
 from metropilot.simulate.telemetry.daylight import LightingCalendar
 from metropilot.simulate.telemetry.scheduler import (
     CABINET,

@@ -6,9 +6,7 @@ from datetime import UTC, datetime
 
 from metropilot.simulate.telemetry.buildings import Buildings
 from metropilot.simulate.telemetry.city import City, SimAsset
-from metropilot.simulate.telemetry.clock import (
-    ms,
-)
+from metropilot.simulate.telemetry.clock import ms
 from metropilot.simulate.telemetry.config import SimConfig
 from metropilot.simulate.telemetry.daylight import commune_calendars
 from metropilot.simulate.telemetry.fleet import Fleet

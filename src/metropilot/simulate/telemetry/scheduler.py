@@ -12,11 +12,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from metropilot.simulate.telemetry.clock import (
-    DAY_MS,
-    EPOCH_ORDINAL,
-    LocalTime,
-)
+from metropilot.simulate.telemetry.clock import DAY_MS, EPOCH_ORDINAL, LocalTime
 from metropilot.simulate.telemetry.config import SimConfig
 
 Item = dict[str, Any]

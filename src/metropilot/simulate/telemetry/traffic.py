@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from metropilot.simulate.telemetry.city import SimAsset
-from metropilot.simulate.telemetry.clock import (
-    DAY_MS,
-    hours_ms,
-)
+from metropilot.simulate.telemetry.clock import DAY_MS, hours_ms
 from metropilot.simulate.telemetry.scheduler import (
     CAMERA,
     CAMERA_DOWN,
