@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
+from metropilot.assets import repository
 from metropilot.assets.repository import assets
 from metropilot.shared.journal import AssetFacts
 
-__all__ = ["asset_facts"]
+__all__ = ["asset_count", "asset_facts"]
 
 
 def asset_facts(conn: Any, asset_ids: set[int]) -> dict[int, AssetFacts]:
@@ -22,3 +23,11 @@ def asset_facts(conn: Any, asset_ids: set[int]) -> dict[int, AssetFacts]:
         select(a.id, a.commune_insee, a.maintainer_id, a.kind).where(a.id.in_(asset_ids))
     )
     return {int(r[0]): AssetFacts(str(r[1]), r[2], str(r[3])) for r in rows}
+
+
+# --- read by simulate ---
+
+
+def asset_count(conn: Connection) -> int:
+    """How many assets the registry holds."""
+    return repository.count_assets(conn)
