@@ -34,7 +34,12 @@ from metropilot.reports.open311_routes.answering import (
     service_name,
     uow_of,
 )
-from metropilot.reports.open311_routes.openapi import JURISDICTION, Fmt
+from metropilot.reports.open311_routes.openapi import JURISDICTION, Fmt, answers
+from metropilot.reports.open311_routes.schemas import (
+    DiscoveryJson,
+    ServiceDefinitionJson,
+    ServiceJson,
+)
 from metropilot.shared.errors import NotFound
 
 __all__ = ["attribute_definitions", "category_or_404", "router"]
@@ -49,6 +54,8 @@ router = APIRouter(route_class=Open311Route)
     "/discovery.{fmt}",
     dependencies=[audience(Audience.PUBLIC)],
     summary="Open311 service discovery",
+    response_class=Response,
+    responses=answers(DiscoveryJson, "the endpoints of this server"),
 )
 def discovery(fmt: Fmt, request: Request) -> Response:
     def produce(chosen: Format) -> Rendered:
@@ -74,6 +81,8 @@ def discovery(fmt: Fmt, request: Request) -> Response:
     "/services.{fmt}",
     dependencies=[audience(Audience.PUBLIC)],
     summary="The categories citizens can report (Open311 services)",
+    response_class=Response,
+    responses=answers(list[ServiceJson], "the services"),
     openapi_extra={"parameters": [JURISDICTION]},
 )
 def list_services(fmt: Fmt, request: Request) -> Response:
@@ -127,6 +136,8 @@ def category_or_404(uow: UnitOfWork, code: str) -> Category:
     "/services/{service_code}.{fmt}",
     dependencies=[audience(Audience.PUBLIC)],
     summary="The questions a category asks (Open311 service definition)",
+    response_class=Response,
+    responses=answers(ServiceDefinitionJson, "the service's definition"),
     openapi_extra={"parameters": [JURISDICTION]},
 )
 def service_definition(service_code: str, fmt: Fmt, request: Request) -> Response:

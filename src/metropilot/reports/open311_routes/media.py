@@ -11,6 +11,7 @@ from metropilot.accounts.audience import Audience, audience
 from metropilot.api.params import ObjectId
 from metropilot.reports import services
 from metropilot.reports.open311_routes.answering import Open311Route, uow_of
+from metropilot.reports.open311_routes.openapi import PHOTO_ANSWERS
 from metropilot.reports.storage import FileSystemStorage
 from metropilot.shared.errors import NotFound
 
@@ -26,6 +27,8 @@ router = APIRouter(route_class=Open311Route)
     "/media/{report_id}/{name}",
     dependencies=[audience(Audience.PUBLIC)],
     summary="A photo of a public report (EXIF removed), or its thumbnail (n.thumb.jpg)",
+    response_class=Response,
+    responses=PHOTO_ANSWERS,
 )
 def media(report_id: ObjectId, name: str, request: Request) -> Response:
     match = re.fullmatch(r"([1-9][0-9]?)\.(thumb\.)?jpg", name)

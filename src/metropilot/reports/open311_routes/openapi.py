@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Path
 
 from metropilot.reports.open311_routes.answering import MAX_PAGE_SIZE
+from metropilot.reports.open311_routes.schemas import ErrorJson
 from metropilot.reports.open311_routes.statuses import FROM_UPDATE_STATUS
 
 # --- what the OpenAPI document says of the parameters the routes read themselves ----------------
@@ -125,3 +126,29 @@ POST_UPDATE_BODY = {
 
 
 # Per client address and per key (settings open311_posts_per_minute[_per_key]); one pair of
+
+
+# --- what the routes answer ---------------------------------------------------------------------
+# Every document comes in XML (the spec's own format) or in JSON, as the URL's suffix asks. The
+# JSON shape is described; the XML one is that same tree (see metropilot.reports.open311).
+_XML: dict[str, Any] = {"text/xml": {}}
+_ERRORS: dict[str, Any] = {
+    "model": list[ErrorJson],
+    "description": "The specification's errors document: 400 a bad parameter, 403 a missing or "
+    "invalid api_key, 404 an unknown jurisdiction, service, request or token, 429 too many posts.",
+    "content": _XML,
+}
+
+
+def answers(document: Any, description: str, *, status: int = 200) -> dict[int | str, Any]:
+    """The ``responses`` of an Open311 route answering ``document`` (a model of its JSON)."""
+    return {
+        status: {"model": document, "description": description, "content": _XML},
+        "4XX": _ERRORS,
+    }
+
+
+PHOTO_ANSWERS: dict[int | str, Any] = {
+    200: {"description": "the photo, or its thumbnail, as JPEG", "content": {"image/jpeg": {}}},
+    "4XX": _ERRORS,
+}

@@ -32,7 +32,8 @@ from metropilot.reports.open311_routes.answering import (
 )
 from metropilot.reports.open311_routes.catalogue import attribute_definitions, category_or_404
 from metropilot.reports.open311_routes.clients import client_of, limit_posts
-from metropilot.reports.open311_routes.openapi import POST_REQUEST_BODY, Fmt
+from metropilot.reports.open311_routes.openapi import POST_REQUEST_BODY, Fmt, answers
+from metropilot.reports.open311_routes.schemas import CreatedRequestJson
 from metropilot.reports.storage import FileSystemStorage
 
 __all__ = ["router"]
@@ -56,6 +57,9 @@ def _number(value: str | None, name: str) -> float:
     "/requests.{fmt}",
     dependencies=[audience(Audience.PUBLIC)],  # the api_key is checked as the spec says
     summary="Post a citizen report (form-urlencoded; multipart with 'media' photos)",
+    response_class=Response,
+    responses=answers(list[CreatedRequestJson], "the created request (one)", status=201),
+    status_code=201,
     openapi_extra=POST_REQUEST_BODY,
 )
 async def post_request(fmt: Fmt, request: Request) -> Response:

@@ -41,7 +41,14 @@ from metropilot.reports.open311_routes.answering import (
     respond,
     uow_of,
 )
-from metropilot.reports.open311_routes.openapi import EXTENSIONS, JURISDICTION, READ_REQUESTS, Fmt
+from metropilot.reports.open311_routes.openapi import (
+    EXTENSIONS,
+    JURISDICTION,
+    READ_REQUESTS,
+    Fmt,
+    answers,
+)
+from metropilot.reports.open311_routes.schemas import RequestJson, TokenJson
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import NotFound
 
@@ -121,6 +128,8 @@ def _names(uow: UnitOfWork, request: Request) -> dict[str, str]:
     "/requests.{fmt}",
     dependencies=[audience(Audience.PUBLIC)],
     summary="Citizen reports of public categories (90 days and 1,000 at most at a time)",
+    response_class=Response,
+    responses=answers(list[RequestJson], "the requests"),
     openapi_extra={"parameters": READ_REQUESTS},
 )
 def list_requests(fmt: Fmt, request: Request) -> Response:
@@ -169,6 +178,8 @@ def list_requests(fmt: Fmt, request: Request) -> Response:
     "/requests/{service_request_id}.{fmt}",
     dependencies=[audience(Audience.PUBLIC)],
     summary="One citizen report",
+    response_class=Response,
+    responses=answers(list[RequestJson], "the request (a list of one)"),
     openapi_extra={"parameters": [JURISDICTION, EXTENSIONS]},
 )
 def get_request(service_request_id: str, fmt: Fmt, request: Request) -> Response:
@@ -195,6 +206,8 @@ def get_request(service_request_id: str, fmt: Fmt, request: Request) -> Response
     "/tokens/{token}.{fmt}",
     dependencies=[audience(Audience.PUBLIC)],
     summary="The request a token stands for",
+    response_class=Response,
+    responses=answers(list[TokenJson], "the token's request (a list of one)"),
     openapi_extra={"parameters": [JURISDICTION]},
 )
 def get_token(token: str, fmt: Fmt, request: Request) -> Response:

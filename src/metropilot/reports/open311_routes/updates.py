@@ -35,7 +35,9 @@ from metropilot.reports.open311_routes.openapi import (
     JURISDICTION,
     POST_UPDATE_BODY,
     Fmt,
+    answers,
 )
+from metropilot.reports.open311_routes.schemas import RequestUpdateJson
 from metropilot.reports.open311_routes.statuses import FROM_UPDATE_STATUS, TO_UPDATE_STATUS
 from metropilot.shared.clock import utcnow
 
@@ -51,6 +53,8 @@ router = APIRouter(route_class=Open311Route)
     "/servicerequestupdates.{fmt}",
     dependencies=[audience(Audience.PUBLIC)],
     summary="Public updates of citizen reports in a time window (FixMyStreet's extension)",
+    response_class=Response,
+    responses=answers(list[RequestUpdateJson], "the updates, oldest first"),
     openapi_extra={"parameters": [JURISDICTION, *DATE_WINDOW]},
 )
 def list_updates(fmt: Fmt, request: Request) -> Response:
@@ -86,6 +90,9 @@ def list_updates(fmt: Fmt, request: Request) -> Response:
     "/servicerequestupdates.{fmt}",
     dependencies=[audience(Audience.PUBLIC)],  # the api_key is checked as the spec says
     summary="Push an update of a report from a back-office (needs reports:update)",
+    response_class=Response,
+    responses=answers(list[RequestUpdateJson], "the update made (a list of one)", status=201),
+    status_code=201,
     openapi_extra=POST_UPDATE_BODY,
 )
 async def post_update(fmt: Fmt, request: Request) -> Response:
