@@ -45,6 +45,7 @@ from metropilot.territory import services as territory_services
 __all__ = [
     "Report",
     "ReportQuery",
+    "ReportUpdate",
     "Submission",
     "SubmitResult",
     "add_note",
@@ -683,9 +684,20 @@ def query_reports(uow: UnitOfWork, q: ReportQuery) -> list[Report]:
     return found
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportUpdate:
+    """One public update of a report: its state then and the note that went with it."""
+
+    id: int
+    report_id: int
+    at: datetime
+    state: ReportState
+    description: str
+
+
 def updates_between(
     uow: UnitOfWork, start: datetime, end: datetime, *, public_only: bool = True, limit: int = 1000
-) -> list[dict[str, Any]]:
+) -> list[ReportUpdate]:
     """Public updates of reports in a time window, oldest first (FixMyStreet's extension)."""
     u, r = repository.report_updates.c, repository.reports.c
     query = (
@@ -698,7 +710,16 @@ def updates_between(
     if public_only:
         c = repository.categories.c
         query = query.where(r.category_code.in_(select(c.code).where(c.public)))
-    return [dict(row) for row in uow.connection.execute(query).mappings()]
+    return [
+        ReportUpdate(
+            id=int(row.id),
+            report_id=int(row.report_id),
+            at=row.at,
+            state=ReportState(row.state),
+            description=str(row.description or ""),
+        )
+        for row in uow.connection.execute(query)
+    ]
 
 
 def timeline(uow: UnitOfWork, report_id: int) -> list[dict[str, Any]]:

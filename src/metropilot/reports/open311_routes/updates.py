@@ -72,11 +72,11 @@ def list_updates(fmt: Fmt, request: Request) -> Response:
         return render_request_updates(
             [
                 RequestUpdateView(
-                    update_id=str(u["id"]),
-                    service_request_id=str(u["report_id"]),
-                    status=TO_UPDATE_STATUS[ReportState(u["state"])],
-                    updated_datetime=u["at"],
-                    description=u["description"] or None,
+                    update_id=str(u.id),
+                    service_request_id=str(u.report_id),
+                    status=TO_UPDATE_STATUS[u.state],
+                    updated_datetime=u.at,
+                    description=u.description or None,
                 )
                 for u in found
             ],
@@ -127,7 +127,7 @@ async def post_update(fmt: Fmt, request: Request) -> Response:
             found = services.updates_between(
                 uow, changed.updated_at, changed.updated_at, public_only=False, limit=10
             )
-        update_id = str(max((u["id"] for u in found if u["report_id"] == report_id), default=0))
+        update_id = str(max((u.id for u in found if u.report_id == report_id), default=0))
         return render_request_updates(
             [
                 RequestUpdateView(
