@@ -1,16 +1,23 @@
-"""What other contexts read of the registry."""
+"""What other contexts may read of the asset registry: small typed reads, no table leaves here."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, select
 
 from metropilot.assets import repository
-from metropilot.assets.repository import assets
+from metropilot.shared.geo import BBox
 from metropilot.shared.journal import AssetFacts
 
-__all__ = ["asset_count", "asset_facts"]
+__all__ = [
+    "LocatedAsset",
+    "asset_count",
+    "asset_facts",
+    "assets_in_service_within",
+    "maintainer_of",
+]
 
 
 def asset_facts(conn: Any, asset_ids: set[int]) -> dict[int, AssetFacts]:
@@ -18,7 +25,7 @@ def asset_facts(conn: Any, asset_ids: set[int]) -> dict[int, AssetFacts]:
     SQLAlchemy Connection, typed as the stream's reader expects)."""
     if not asset_ids:
         return {}
-    a = assets.c
+    a = repository.assets.c
     rows = conn.execute(
         select(a.id, a.commune_insee, a.maintainer_id, a.kind).where(a.id.in_(asset_ids))
     )
@@ -31,3 +38,48 @@ def asset_facts(conn: Any, asset_ids: set[int]) -> dict[int, AssetFacts]:
 def asset_count(conn: Connection) -> int:
     """How many assets the registry holds."""
     return repository.count_assets(conn)
+
+
+# --- read by reports ---
+
+
+@dataclass(frozen=True, slots=True)
+class LocatedAsset:
+    """An asset in service, where it stands and who maintains it (an organisation id)."""
+
+    id: int
+    lon: float
+    lat: float
+    maintainer_id: int | None
+
+
+def assets_in_service_within(connection: Connection, kind: str, box: BBox) -> list[LocatedAsset]:
+    """The assets of ``kind`` inside ``box`` that are not decommissioned (a citizen report of
+    that kind is linked to the nearest of them)."""
+    a = repository.assets.c
+    rows = connection.execute(
+        select(a.id, a.lon, a.lat, a.maintainer_id).where(
+            and_(
+                a.kind == kind,
+                a.lon.between(box.min_lon, box.max_lon),
+                a.lat.between(box.min_lat, box.max_lat),
+                a.status != "decommissioned",
+            )
+        )
+    ).all()
+    return [
+        LocatedAsset(
+            id=int(row.id),
+            lon=float(row.lon),
+            lat=float(row.lat),
+            maintainer_id=None if row.maintainer_id is None else int(row.maintainer_id),
+        )
+        for row in rows
+    ]
+
+
+def maintainer_of(connection: Connection, asset_id: int) -> int | None:
+    """The organisation that maintains an asset; None when none does or the asset is unknown."""
+    a = repository.assets.c
+    found = connection.execute(select(a.maintainer_id).where(a.id == asset_id)).scalar_one_or_none()
+    return None if found is None else int(found)
