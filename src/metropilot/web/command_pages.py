@@ -22,7 +22,7 @@ from typing import Annotated, Any, Final
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import func, select
+from pydantic import BaseModel
 
 from metropilot.accounts.audience import Audience, audience
 from metropilot.accounts.auth import CurrentPrincipal
@@ -30,8 +30,7 @@ from metropilot.accounts.model import Role
 from metropilot.accounts.policy import Principal, asset_scope
 from metropilot.api.deps import UowDep
 from metropilot.assets.model import AssetKind, AssetStatus
-from metropilot.assets.repository import assets as asset_table
-from metropilot.assets.repository import scope_clause
+from metropilot.assets.queries import AssetReference, search_by_reference
 from metropilot.shared.actors import ActorKind
 from metropilot.territory import services as territory_services
 from metropilot.web.i18n import script_messages
@@ -86,46 +85,51 @@ COMMAND_AUDIENCES: Final = (
 router = APIRouter()
 
 
+class SearchHit(BaseModel):
+    """One asset of the search box: the JSON keys the page's script reads."""
+
+    id: int
+    ref: str
+    kind: str
+    status: str
+    commune: str | None
+    lon: float
+    lat: float
+
+    @classmethod
+    def of(cls, reference: AssetReference) -> SearchHit:
+        return cls(
+            id=reference.id,
+            ref=reference.ref,
+            kind=reference.kind,
+            status=reference.status,
+            commune=reference.commune,
+            lon=reference.lon,
+            lat=reference.lat,
+        )
+
+
+class SearchAnswer(BaseModel):
+    items: list[SearchHit]
+
+
 @router.get(
     SEARCH_PATH,
     dependencies=[audience(*COMMAND_AUDIENCES)],
+    response_model=SearchAnswer,
     include_in_schema=False,
 )
 def search_assets(
     principal: CurrentPrincipal,
     uow: UowDep,
     q: Annotated[str, Query(min_length=1, max_length=100, description="A reference or its start")],
-) -> Any:
+) -> SearchAnswer:
     """The assets whose reference starts with ``q`` (any case), exact match first, within the
     caller's scope: the command centre's search box (``/assets`` filters by place, not name)."""
-    wanted = q.strip().upper()
-    if not wanted:
-        return {"items": []}
-    pattern = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    c = asset_table.c
-    rows = uow.connection.execute(
-        select(c.id, c.external_ref, c.kind, c.status, c.commune_insee, c.lon, c.lat)
-        .where(
-            func.upper(c.external_ref).like(pattern, escape="\\"),
-            scope_clause(asset_scope(principal)),
-        )
-        .order_by((func.upper(c.external_ref) != wanted), c.external_ref)
-        .limit(SEARCH_LIMIT)
-    ).all()
-    return {
-        "items": [
-            {
-                "id": r.id,
-                "ref": r.external_ref,
-                "kind": r.kind,
-                "status": r.status,
-                "commune": r.commune_insee,
-                "lon": r.lon,
-                "lat": r.lat,
-            }
-            for r in rows
-        ]
-    }
+    if not q.strip():
+        return SearchAnswer(items=[])
+    found = search_by_reference(uow.connection, q, asset_scope(principal), limit=SEARCH_LIMIT)
+    return SearchAnswer(items=[SearchHit.of(reference) for reference in found])
 
 
 def wants_command_centre(principal: Principal) -> bool:

@@ -24,7 +24,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 import metropilot
-from metropilot.accounts import repository as accounts_repository
+from metropilot.accounts import queries as accounts_queries
 from metropilot.accounts import services as accounts_services
 from metropilot.accounts.audience import NotSignedIn
 from metropilot.accounts.auth import SESSION_COOKIE
@@ -174,9 +174,7 @@ def viewer_of(request: Request, uow: UnitOfWork, lang: str) -> Viewer:
         return ANONYMOUS_VIEWER
     name = principal.name
     if principal.kind is ActorKind.USER and principal.id is not None:
-        stored = accounts_repository.get_user(uow.connection, user_id=principal.id)
-        if stored is not None and stored.user.display_name.strip():
-            name = stored.user.display_name.strip()
+        name = accounts_queries.display_name(uow.connection, principal.id) or name
     organisation = principal.organisation or ""
     if principal.organisation:
         with contextlib.suppress(NotFound):  # a code without its organisation: show the code
