@@ -293,13 +293,17 @@ def _error_message(lang: str, error: DomainError, wording: ErrorWording) -> str:
     return gettext(lang, "error.generic", code=error.code)
 
 
-def error_page(request: Request, error: DomainError) -> Response:
-    """The page of a refused request, in the visitor's language, with the error's status."""
-    lang = page_language(request, None)
-    wording = getattr(request.state, WORDING_STATE, None)
-    message = _error_message(
-        lang, error, wording if isinstance(wording, ErrorWording) else COMMON_WORDING
-    )
+def error_page(
+    request: Request, error: DomainError, *, lang: str | None = None, message: str | None = None
+) -> Response:
+    """The page of a refused request, with the error's status: in ``lang`` (by default the
+    visitor's language), saying ``message`` (by default the wording of the page's router)."""
+    lang = lang or page_language(request, None)
+    if message is None:
+        wording = getattr(request.state, WORDING_STATE, None)
+        message = _error_message(
+            lang, error, wording if isinstance(wording, ErrorWording) else COMMON_WORDING
+        )
     context = {**page_context(request, lang, ANONYMOUS_VIEWER), "message": message}
     response = templates.TemplateResponse(
         request, "error.html", context, status_code=error.http_status

@@ -25,9 +25,9 @@ from metropilot.shared.errors import DomainError, NotFound
 from metropilot.web.formatting import format_date
 from metropilot.web.i18n import gettext
 from metropilot.web.rendering import (
-    ANONYMOUS_VIEWER,
     PageRoute,
     Viewer,
+    error_page,
     page_context,
     page_language,
     remember_language,
@@ -106,11 +106,10 @@ def _answers_shown(
 
 
 def _not_found(request: Request, lang: str) -> Response:
-    context = {
-        **page_context(request, lang, ANONYMOUS_VIEWER),
-        "message": gettext(lang, "report.track.unknown"),
-    }
-    response = templates.TemplateResponse(request, "error.html", context, status_code=404)
+    unknown = NotFound("no report has this tracking token", code="unknown_report")
+    response = error_page(
+        request, unknown, lang=lang, message=gettext(lang, "report.track.unknown")
+    )
     secret_headers(response)
     return response
 
