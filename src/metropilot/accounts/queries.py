@@ -1,4 +1,5 @@
-"""What other contexts read of accounts: organisations (maintainers, teams' companies)."""
+"""What other contexts and the entry points read of accounts: organisations (maintainers,
+teams' companies), teams, people's display names. Plain values or frozen dataclasses, never rows."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from sqlalchemy import Connection
 from metropilot.accounts import repository
 from metropilot.accounts.model import Organisation, Team
 
-__all__ = ["organisations", "team"]
+__all__ = ["display_name", "organisations", "team"]
 
 
 def organisations(conn: Connection, *, codes: list[str] | None = None) -> list[Organisation]:
@@ -21,3 +22,14 @@ def organisations(conn: Connection, *, codes: list[str] | None = None) -> list[O
 def team(conn: Connection, code: str) -> Team | None:
     """The team of that code, if there is one."""
     return repository.get_team(conn, code)
+
+
+# --- read by web ---
+
+
+def display_name(connection: Connection, user_id: int) -> str | None:
+    """The name a person chose to be shown by (trimmed), or None if they gave none."""
+    stored = repository.get_user(connection, user_id=user_id)
+    if stored is None:
+        return None
+    return stored.user.display_name.strip() or None

@@ -1,22 +1,26 @@
-"""What other contexts may read of the asset registry: small typed reads, no table leaves here."""
+"""What other contexts and the entry points may read of the asset registry: small typed reads,
+no table leaves here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, func, select
 
 from metropilot.assets import repository
 from metropilot.shared.geo import BBox
 from metropilot.shared.journal import AssetFacts
+from metropilot.shared.scope import Scope
 
 __all__ = [
+    "AssetReference",
     "LocatedAsset",
     "asset_count",
     "asset_facts",
     "assets_in_service_within",
     "maintainer_of",
+    "search_by_reference",
 ]
 
 
@@ -83,3 +87,41 @@ def maintainer_of(connection: Connection, asset_id: int) -> int | None:
     a = repository.assets.c
     found = connection.execute(select(a.maintainer_id).where(a.id == asset_id)).scalar_one_or_none()
     return None if found is None else int(found)
+
+
+# --- read by web ---
+
+
+@dataclass(frozen=True, slots=True)
+class AssetReference:
+    """An asset as a search box lists it: its reference, kind, status and place."""
+
+    id: int
+    ref: str
+    kind: str
+    status: str
+    commune: str | None
+    lon: float
+    lat: float
+
+
+def search_by_reference(
+    connection: Connection, wanted: str, scope: Scope, *, limit: int
+) -> list[AssetReference]:
+    """The assets of ``scope`` whose reference starts with ``wanted`` (any case), the exact
+    match first, then in the order of their references."""
+    upper = wanted.strip().upper()
+    pattern = upper.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    c = repository.assets.c
+    rows = connection.execute(
+        select(c.id, c.external_ref, c.kind, c.status, c.commune_insee, c.lon, c.lat)
+        .where(
+            func.upper(c.external_ref).like(pattern, escape="\\"), repository.scope_clause(scope)
+        )
+        .order_by((func.upper(c.external_ref) != upper), c.external_ref)
+        .limit(limit)
+    ).all()
+    return [
+        AssetReference(r.id, r.external_ref, r.kind, r.status, r.commune_insee, r.lon, r.lat)
+        for r in rows
+    ]
