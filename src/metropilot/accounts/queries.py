@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from metropilot.accounts import repository
-from metropilot.accounts.model import Organisation
+from metropilot.accounts.model import Organisation, Team
 
 __all__ = ["organisations"]
 
@@ -13,3 +13,15 @@ __all__ = ["organisations"]
 def organisations(conn: Connection, *, codes: list[str] | None = None) -> list[Organisation]:
     """The organisations, by code (all of them, or those of ``codes``)."""
     return repository.list_organisations(conn, codes=codes)
+
+
+# --- read by cases ---
+
+
+def team(conn: Connection, code: str) -> Team | None:
+    """A team by its code, with its organisation's code."""
+    return repository.get_team(conn, code)
+
+
+def organisation_by_code(conn: Connection, code: str) -> Organisation | None:
+    return repository.get_organisation_by_code(conn, code)

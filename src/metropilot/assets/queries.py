@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
-from metropilot.assets.repository import assets
+from metropilot.assets.repository import assets, scope_clause
 from metropilot.shared.journal import AssetFacts
+from metropilot.shared.scope import Scope
 
 __all__ = ["asset_facts"]
 
@@ -22,3 +24,25 @@ def asset_facts(conn: Any, asset_ids: set[int]) -> dict[int, AssetFacts]:
         select(a.id, a.commune_insee, a.maintainer_id, a.kind).where(a.id.in_(asset_ids))
     )
     return {int(r[0]): AssetFacts(str(r[1]), r[2], str(r[3])) for r in rows}
+
+
+# --- read by cases ---
+
+
+@dataclass(frozen=True, slots=True)
+class AssetPlace:
+    """An asset's kind and commune."""
+
+    kind: str
+    commune_insee: str
+
+
+def asset_place(conn: Connection, asset_id: int, scope: Scope) -> AssetPlace | None:
+    """The kind and commune of an asset as ``GET /assets/{id}`` finds it: None outside the
+    scope, as for an asset that does not exist."""
+    a = assets.c
+    query = select(a.kind, a.commune_insee).where(a.id == asset_id)
+    if not scope.unrestricted:
+        query = query.where(scope_clause(scope))
+    row = conn.execute(query).first()
+    return None if row is None else AssetPlace(str(row[0]), str(row[1]))

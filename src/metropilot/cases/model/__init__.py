@@ -38,6 +38,7 @@ from metropilot.cases.model.cases import (
 from metropilot.cases.model.events import (
     CaseCancelled,
     CaseClosed,
+    CaseConcluded,
     CaseEvent,
     CaseOpened,
     CaseReopened,
@@ -101,6 +102,7 @@ __all__ = [
     "CaseAction",
     "CaseCancelled",
     "CaseClosed",
+    "CaseConcluded",
     "CaseEvent",
     "CaseOpened",
     "CaseOrigin",

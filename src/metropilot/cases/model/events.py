@@ -65,26 +65,38 @@ class CaseStateChanged(CaseEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CaseResolved(CaseEvent):
+class CaseConcluded(CaseEvent):
+    """A case reached an end (resolved, closed, cancelled) or came back from one (reopened),
+    with what its reports and alarms need to follow it without reading the case back: their
+    ids, and (in the subclasses) what the citizens may read of why."""
+
     previous: str
+    alarm_ids: tuple[int, ...] = ()
+    report_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseResolved(CaseConcluded):
+    """The work was verified (or an operator resolved the case): its open citizen reports
+    become fixed, and its alarms on equipment that is not connected clear. ``occurred_at`` is
+    when the case was resolved."""
+
     work_order_id: int | None = None  # the verified order that resolved it, if any
-    note: str = ""
+    note: str = ""  # what was done, as the reporters read it
 
 
 @dataclass(frozen=True, kw_only=True)
-class CaseClosed(CaseEvent):
-    previous: str
+class CaseClosed(CaseConcluded):
+    reason: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
-class CaseCancelled(CaseEvent):
-    previous: str
+class CaseCancelled(CaseConcluded):
     reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class CaseReopened(CaseEvent):
-    previous: str
+class CaseReopened(CaseConcluded):
     reason: str
 
 
