@@ -713,11 +713,12 @@ def resolve_for_case(
 ) -> list[int]:
     """The reports of a resolved case that are still open become fixed, with ``note`` for their
     reporters and followers (who are told, as for any change of state). Reports closed or
-    merged meanwhile stay as they are, so calling it again changes nothing. Returns the reports
-    it fixed."""
+    merged meanwhile stay as they are, so calling it again changes nothing (each report is
+    locked before it is looked at: two callers at once fix it once). Returns the reports it
+    fixed."""
     fixed = []
     for report_id in report_ids:
-        if not get_report(uow, report_id).is_open:
+        if not get_report(uow, report_id, for_update=True).is_open:
             continue
         change_state(uow, report_id, ReportState.FIXED, actor, note=note, now=now)
         fixed.append(report_id)
