@@ -7,7 +7,7 @@ from sqlalchemy import Connection
 from metropilot.accounts import repository
 from metropilot.accounts.model import Organisation, Team
 
-__all__ = ["organisations"]
+__all__ = ["organisations", "team"]
 
 
 def organisations(conn: Connection, *, codes: list[str] | None = None) -> list[Organisation]:
@@ -15,12 +15,15 @@ def organisations(conn: Connection, *, codes: list[str] | None = None) -> list[O
     return repository.list_organisations(conn, codes=codes)
 
 
-# --- read by cases ---
+# --- read by simulate ---
 
 
 def team(conn: Connection, code: str) -> Team | None:
-    """A team by its code, with its organisation's code."""
+    """The team of that code, if there is one."""
     return repository.get_team(conn, code)
+
+
+# --- read by cases (and ``team`` above) ---
 
 
 def organisation_by_code(conn: Connection, code: str) -> Organisation | None:

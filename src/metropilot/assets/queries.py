@@ -7,11 +7,12 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from metropilot.assets import repository
 from metropilot.assets.repository import assets, scope_clause
 from metropilot.shared.journal import AssetFacts
 from metropilot.shared.scope import Scope
 
-__all__ = ["asset_facts"]
+__all__ = ["asset_count", "asset_facts"]
 
 
 def asset_facts(conn: Any, asset_ids: set[int]) -> dict[int, AssetFacts]:
@@ -24,6 +25,14 @@ def asset_facts(conn: Any, asset_ids: set[int]) -> dict[int, AssetFacts]:
         select(a.id, a.commune_insee, a.maintainer_id, a.kind).where(a.id.in_(asset_ids))
     )
     return {int(r[0]): AssetFacts(str(r[1]), r[2], str(r[3])) for r in rows}
+
+
+# --- read by simulate ---
+
+
+def asset_count(conn: Connection) -> int:
+    """How many assets the registry holds."""
+    return repository.count_assets(conn)
 
 
 # --- read by cases ---
