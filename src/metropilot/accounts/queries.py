@@ -8,7 +8,12 @@ from sqlalchemy import Connection
 from metropilot.accounts import repository
 from metropilot.accounts.model import Organisation, Team
 
-__all__ = ["display_name", "organisations", "team"]
+__all__ = [
+    "display_name",
+    "organisation_by_code",
+    "organisations",
+    "team",
+]
 
 
 def organisations(conn: Connection, *, codes: list[str] | None = None) -> list[Organisation]:
@@ -33,3 +38,10 @@ def display_name(connection: Connection, user_id: int) -> str | None:
     if stored is None:
         return None
     return stored.user.display_name.strip() or None
+
+
+# --- read by cases (and ``team`` above) ---
+
+
+def organisation_by_code(conn: Connection, code: str) -> Organisation | None:
+    return repository.get_organisation_by_code(conn, code)

@@ -14,10 +14,12 @@ from metropilot.shared.journal import AssetFacts
 from metropilot.shared.scope import Scope
 
 __all__ = [
+    "AssetPlace",
     "AssetReference",
     "LocatedAsset",
     "asset_count",
     "asset_facts",
+    "asset_place",
     "assets_in_service_within",
     "maintainer_of",
     "search_by_reference",
@@ -125,3 +127,25 @@ def search_by_reference(
         AssetReference(r.id, r.external_ref, r.kind, r.status, r.commune_insee, r.lon, r.lat)
         for r in rows
     ]
+
+
+# --- read by cases ---
+
+
+@dataclass(frozen=True, slots=True)
+class AssetPlace:
+    """An asset's kind and commune."""
+
+    kind: str
+    commune_insee: str
+
+
+def asset_place(conn: Connection, asset_id: int, scope: Scope) -> AssetPlace | None:
+    """The kind and commune of an asset as ``GET /assets/{id}`` finds it: None outside the
+    scope, as for an asset that does not exist."""
+    a = repository.assets.c
+    query = select(a.kind, a.commune_insee).where(a.id == asset_id)
+    if not scope.unrestricted:
+        query = query.where(repository.scope_clause(scope))
+    row = conn.execute(query).first()
+    return None if row is None else AssetPlace(str(row[0]), str(row[1]))

@@ -48,13 +48,28 @@ from metropilot.cases.model import (
     parse_priority,
     parse_work_order_state,
 )
+from metropilot.cases.routing import RoutingRule
 from metropilot.cases.schemas import (
+    CaseDetailOut,
     CaseIn,
+    CaseListOut,
+    CaseOut,
+    CaseReceiptOut,
+    ChainStatsOut,
     DispatchIn,
     ExplainIn,
+    ExplanationOut,
     ProcedureIn,
+    ProcedureListOut,
+    ProcedureOut,
+    RoutingRuleListOut,
     SlaPolicyIn,
+    SlaPolicyListOut,
+    SlaPolicyOut,
+    TimelineOut,
     TriageIn,
+    WorkOrderListOut,
+    WorkOrderOut,
     WorkOrderStepIn,
     case_out,
     case_receipt_out,
@@ -95,6 +110,7 @@ def _case_json(principal: Principal, case: Case) -> dict[str, Any]:
     "/cases",
     dependencies=[audience(*CASE_READERS)],
     summary="Cases, newest first (each role sees its part of the city)",
+    response_model=CaseListOut,
 )
 def list_cases(
     principal: CurrentPrincipal,
@@ -127,6 +143,7 @@ def list_cases(
     "/cases/{case_id}",
     dependencies=[audience(*CASE_READERS)],
     summary="One case",
+    response_model=CaseDetailOut,
 )
 def get_case(case_id: ObjectId, principal: CurrentPrincipal, uow: UowDep) -> Any:
     case = services.get_case(uow, case_id, scope=case_scope(principal))
@@ -140,6 +157,7 @@ def get_case(case_id: ObjectId, principal: CurrentPrincipal, uow: UowDep) -> Any
     "/cases/{case_id}/timeline",
     dependencies=[audience(*CASE_READERS)],
     summary="Every step of a case with who acted (public or private) and each link's duration",
+    response_model=TimelineOut,
 )
 def case_timeline(case_id: ObjectId, principal: CurrentPrincipal, uow: UowDep) -> Any:
     services.get_case(uow, case_id, scope=case_scope(principal))
@@ -152,6 +170,7 @@ def case_timeline(case_id: ObjectId, principal: CurrentPrincipal, uow: UowDep) -
     dependencies=[audience(*CASE_OPENERS)],
     summary="Open a case by hand (routed like the others)",
     status_code=201,
+    response_model=CaseOut | CaseReceiptOut,
 )
 def open_case(body: CaseIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
     if body.asset is None and body.commune is None:
@@ -177,6 +196,7 @@ def open_case(body: CaseIn, principal: CurrentPrincipal, uow: WriteUowDep) -> An
     "/cases/{case_id}/triage",
     dependencies=[audience(*TRIAGERS)],
     summary="Triage a case; a new category routes it again (with a reason)",
+    response_model=CaseOut | CaseReceiptOut,
 )
 def triage(case_id: ObjectId, body: TriageIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
     case = services.triage(
@@ -225,6 +245,7 @@ def _order_json(uow: Any, order_id: int, scope: WorkScope) -> dict[str, Any]:
     dependencies=[audience(*TRIAGERS)],
     summary="Send a case to its team as a work order; the SLA deadlines start",
     status_code=201,
+    response_model=WorkOrderOut,
 )
 def dispatch(
     case_id: ObjectId, body: DispatchIn, principal: CurrentPrincipal, uow: WriteUowDep
@@ -247,6 +268,7 @@ def dispatch(
     "/work-orders",
     dependencies=[audience(*WORK_ORDER_READERS)],
     summary="Work orders, newest first (contractors and field agents: their organisation's)",
+    response_model=WorkOrderListOut,
 )
 def list_work_orders(
     principal: CurrentPrincipal,
@@ -271,6 +293,7 @@ def list_work_orders(
     "/work-orders/{order_id}",
     dependencies=[audience(*WORK_ORDER_READERS)],
     summary="One work order",
+    response_model=WorkOrderOut,
 )
 def get_work_order(order_id: ObjectId, principal: CurrentPrincipal, uow: UowDep) -> Any:
     return JSONResponseFast(
@@ -282,6 +305,7 @@ def get_work_order(order_id: ObjectId, principal: CurrentPrincipal, uow: UowDep)
     "/work-orders/{order_id}/photos",
     dependencies=[audience(Audience.CONTRACTOR, Audience.FIELD_AGENT)],
     summary="Photos of the work (multipart 'photos', up to 5 an order), by its team on site",
+    response_model=WorkOrderOut,
 )
 async def add_order_photos(
     order_id: ObjectId, request: Request, principal: CurrentPrincipal
@@ -318,6 +342,8 @@ async def add_order_photos(
     "/work-orders/{order_id}/photos/{number}",
     dependencies=[audience(*WORK_ORDER_READERS)],
     summary="A photo of the work (EXIF removed); '<n>.jpg' or '<n>.thumb.jpg'",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
 )
 def get_order_photo(
     order_id: ObjectId, number: str, request: Request, principal: CurrentPrincipal, uow: UowDep
@@ -340,6 +366,7 @@ def get_order_photo(
     dependencies=[audience(*WORK_ORDER_ACTORS)],
     summary="A step: accept, refuse, en_route, on_site, done (the team); verify, reject, "
     "close, cancel (the command post)",
+    response_model=WorkOrderOut,
 )
 def work_order_step(
     order_id: ObjectId,
@@ -374,6 +401,7 @@ def work_order_step(
     dependencies=[audience(*CASE_READERS)],
     summary="Where time is lost along the chain: each link's median and 90th percentile, per "
     "team, public or private side, and commune",
+    response_model=ChainStatsOut,
 )
 def chains_stats(
     principal: CurrentPrincipal,
@@ -397,6 +425,7 @@ def chains_stats(
     dependencies=[audience(*TRIAGERS)],
     summary="wait_third_party (the SLA clock pauses; reason), resume, resolve, close, "
     "cancel (reason), reopen (reason)",
+    response_model=CaseOut | CaseReceiptOut,
 )
 def move_case(
     case_id: ObjectId,
@@ -425,6 +454,7 @@ def move_case(
     dependencies=[audience(*TRIAGERS)],
     summary="Open the case of a citizen report at triage (or give the case it already has)",
     status_code=201,
+    response_model=CaseOut | CaseReceiptOut,
 )
 def case_for_report(report_id: ObjectId, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
     # The report is read as GET /reports/{id} reads it: outside the scope, a 404.
@@ -446,6 +476,7 @@ def case_for_report(report_id: ObjectId, principal: CurrentPrincipal, uow: Write
     "/sla/policies",
     dependencies=[audience(*STAFF)],
     summary="Response and resolution targets per team ('*': every team) and priority",
+    response_model=SlaPolicyListOut,
 )
 def list_sla_policies(uow: UowDep) -> Any:
     return list_envelope((sla_policy_out(p) for p in services.list_sla_policies(uow)), None)
@@ -455,6 +486,7 @@ def list_sla_policies(uow: UowDep) -> Any:
     "/sla/policies/{team}/{priority}",
     dependencies=[audience(Audience.SUPERVISOR)],
     summary="Set a team's targets for a priority (applies to orders dispatched from now on)",
+    response_model=SlaPolicyOut,
 )
 def put_sla_policy(
     team: str, priority: str, body: SlaPolicyIn, principal: CurrentPrincipal, uow: WriteUowDep
@@ -480,6 +512,7 @@ def put_sla_policy(
     "/procedures",
     dependencies=[audience(*STAFF)],
     summary="The written procedures (checklists) operators follow at triage, by category",
+    response_model=ProcedureListOut,
 )
 def list_procedures(uow: UowDep) -> Any:
     return list_envelope((procedure_out(p) for p in services.list_procedures(uow)), None)
@@ -489,6 +522,7 @@ def list_procedures(uow: UowDep) -> Any:
     "/procedures/{category}",
     dependencies=[audience(*STAFF)],
     summary="The procedure of a category",
+    response_model=ProcedureOut,
 )
 def get_procedure(category: str, uow: UowDep) -> Any:
     found = services.get_procedure(uow, category)
@@ -501,6 +535,7 @@ def get_procedure(category: str, uow: UowDep) -> Any:
     "/procedures/{category}",
     dependencies=[audience(Audience.SUPERVISOR)],
     summary="Write or replace the procedure of a category",
+    response_model=ProcedureOut,
 )
 def put_procedure(
     category: str, body: ProcedureIn, principal: CurrentPrincipal, uow: WriteUowDep
@@ -528,6 +563,7 @@ def delete_procedure(category: str, principal: CurrentPrincipal, uow: WriteUowDe
     "/routing/rules",
     dependencies=[audience(*RULE_READERS)],
     summary="Routing rules, in the order they are tried",
+    response_model=RoutingRuleListOut,
 )
 def list_rules(uow: UowDep) -> Any:
     return list_envelope((rule_out(r) for r in services.list_rules(uow)), None)
@@ -538,6 +574,7 @@ def list_rules(uow: UowDep) -> Any:
     dependencies=[audience(Audience.SUPERVISOR)],
     summary="Add a routing rule",
     status_code=201,
+    response_model=RoutingRule,
 )
 def create_rule(
     principal: CurrentPrincipal, uow: WriteUowDep, body: Annotated[dict[str, Any], Body()]
@@ -551,6 +588,7 @@ def create_rule(
     "/routing/rules/{rule_id}",
     dependencies=[audience(Audience.SUPERVISOR)],
     summary="Replace a routing rule",
+    response_model=RoutingRule,
 )
 def update_rule(
     rule_id: ObjectId,
@@ -578,6 +616,7 @@ def delete_rule(rule_id: ObjectId, principal: CurrentPrincipal, uow: WriteUowDep
     "/routing/explain",
     dependencies=[audience(*RULE_READERS)],
     summary="Which rule would route these facts (or this case), and why each other does not",
+    response_model=ExplanationOut,
 )
 def explain(body: ExplainIn, principal: CurrentPrincipal, uow: UowDep) -> Any:
     at = body.at or utcnow()

@@ -12,12 +12,32 @@ from metropilot.cases.routing import RoutingExplanation, RoutingRule
 from metropilot.shared.bounds import Id, Instant
 
 __all__ = [
+    "CaseDetailOut",
     "CaseIn",
+    "CaseListOut",
+    "CaseOut",
+    "CaseReceiptOut",
+    "ChainLinkOut",
+    "ChainStatsOut",
     "DispatchIn",
     "ExplainIn",
+    "ExplanationOut",
+    "LinkSummaryOut",
     "ProcedureIn",
+    "ProcedureListOut",
+    "ProcedureOut",
+    "RoutingRuleListOut",
+    "RuleFailureOut",
+    "RuleVerdictOut",
     "SlaPolicyIn",
+    "SlaPolicyListOut",
+    "SlaPolicyOut",
+    "TeamOut",
+    "TimelineEntryOut",
+    "TimelineOut",
     "TriageIn",
+    "WorkOrderListOut",
+    "WorkOrderOut",
     "WorkOrderStepIn",
     "case_out",
     "case_receipt_out",
@@ -251,3 +271,187 @@ def explanation_out(explanation: RoutingExplanation) -> dict[str, Any]:
             for v in explanation.verdicts
         ],
     }
+
+
+# --- what the routes answer (their OpenAPI description; the routes render the dicts above) ----
+
+
+class TeamOut(BaseModel):
+    code: str
+    organisation: str
+    sector: str = Field(description="public or private")
+    public: bool
+
+
+class CaseOut(BaseModel):
+    id: int
+    asset: int | None
+    asset_kind: str | None
+    category: str
+    priority: str
+    state: str
+    origin: str
+    commune: str | None
+    team: TeamOut | None = Field(description="None: the command post's own queue")
+    routing_rule: int | None
+    title: str
+    description: str
+    alarms: list[int]
+    reports: list[int]
+    opened_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    closed_at: datetime | None
+
+
+class CaseReceiptOut(BaseModel):
+    """A case opened by someone who may not read it (routed to another organisation's team)."""
+
+    id: int
+    asset: int | None
+    asset_kind: str | None
+    category: str
+    priority: str
+    state: str
+    origin: str
+    commune: str | None
+    title: str
+    description: str
+    opened_at: datetime
+    visible: bool = False
+
+
+class CaseListOut(BaseModel):
+    items: list[CaseOut]
+    next_cursor: str | None
+
+
+class ProcedureOut(BaseModel):
+    category: str
+    title: str
+    steps: list[str]
+    updated_at: datetime
+    updated_by: str
+
+
+class ProcedureListOut(BaseModel):
+    items: list[ProcedureOut]
+    next_cursor: str | None
+
+
+class CaseDetailOut(CaseOut):
+    procedure: ProcedureOut | None = Field(description="the checklist of the case's category")
+
+
+class TimelineEntryOut(BaseModel):
+    at: datetime
+    what: str
+    actor: str
+    organisation: str | None
+    sector: str | None
+    public: bool | None
+    work_order: int | None
+    note: str
+
+
+class ChainLinkOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    from_: str = Field(alias="from")
+    to: str
+    started_at: datetime
+    ended_at: datetime
+    seconds: float
+    complete: bool
+
+
+class TimelineOut(BaseModel):
+    entries: list[TimelineEntryOut]
+    links: list[ChainLinkOut]
+    total_seconds: float | None
+    loops: int
+    missing: list[str]
+
+
+class WorkOrderOut(BaseModel):
+    id: int
+    case: int
+    state: str
+    team: TeamOut
+    instructions: str
+    note: str
+    photos: int = Field(description="how many photos of the work")
+    reason: str
+    created_at: datetime | None
+    dispatched_at: datetime | None
+    accepted_at: datetime | None
+    on_site_at: datetime | None
+    done_at: datetime | None
+    verified_at: datetime | None
+    response_due_at: datetime | None
+    resolution_due_at: datetime | None
+
+
+class WorkOrderListOut(BaseModel):
+    items: list[WorkOrderOut]
+    next_cursor: str | None
+
+
+class LinkSummaryOut(BaseModel):
+    count: int
+    median_s: float
+    p90_s: float
+
+
+class ChainStatsOut(BaseModel):
+    """Per dimension, per key (a team, a side, a commune; "all" overall), per link of the
+    chain."""
+
+    since: datetime
+    until: datetime
+    cases: int
+    overall: dict[str, dict[str, LinkSummaryOut]]
+    team: dict[str, dict[str, LinkSummaryOut]]
+    sector: dict[str, dict[str, LinkSummaryOut]]
+    commune: dict[str, dict[str, LinkSummaryOut]]
+
+
+class SlaPolicyOut(BaseModel):
+    team: str = Field(description="a team's code, or '*' for every team")
+    priority: str
+    clock: str
+    response_minutes: int
+    resolution_minutes: int
+    calendar: dict[str, Any] | None
+    updated_at: datetime
+
+
+class SlaPolicyListOut(BaseModel):
+    items: list[SlaPolicyOut]
+    next_cursor: str | None
+
+
+class RoutingRuleListOut(BaseModel):
+    items: list[RoutingRule]
+    next_cursor: str | None
+
+
+class RuleFailureOut(BaseModel):
+    criterion: str
+    message: str
+
+
+class RuleVerdictOut(BaseModel):
+    id: int | None
+    name: str
+    matches: bool
+    chosen: bool
+    failures: list[RuleFailureOut]
+
+
+class ExplanationOut(BaseModel):
+    team: str
+    rule: int | None
+    default: bool
+    reason: str
+    local_time: datetime
+    rules: list[RuleVerdictOut]

@@ -6,6 +6,7 @@ missed: ``report_ids_awaiting_case``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -15,9 +16,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
 from metropilot.reports import repository
-from metropilot.reports.model import Priority, ReportState
+from metropilot.reports.model import OPEN_STATES, Priority, ReportState
 
-__all__ = ["ReportForCase", "report_for_case", "report_ids_awaiting_case"]
+__all__ = [
+    "ReportForCase",
+    "open_report_ids",
+    "report_for_case",
+    "report_ids_awaiting_case",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,3 +99,17 @@ def report_ids_awaiting_case(
         .limit(limit)
     ).scalars()
     return [int(report_id) for report_id in found]
+
+
+# --- read by cases ---
+
+
+def open_report_ids(connection: Connection, report_ids: Sequence[int]) -> set[int]:
+    """Those of the reports still open (not fixed, closed or merged)."""
+    if not report_ids:
+        return set()
+    r = repository.reports.c
+    found = connection.execute(
+        select(r.id).where(r.id.in_(list(report_ids)), r.state.in_([s.value for s in OPEN_STATES]))
+    ).scalars()
+    return {int(report_id) for report_id in found}

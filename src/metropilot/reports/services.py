@@ -744,3 +744,23 @@ def open_count_since(uow: UnitOfWork, since: timedelta) -> int:
             )
         ).scalar_one()
     )
+
+
+# --- the case a report is part of was resolved (called by the cases context's wiring) ---------
+
+
+def resolve_for_case(
+    uow: UnitOfWork, report_ids: Sequence[int], actor: Actor, *, note: str, now: datetime
+) -> list[int]:
+    """The reports of a resolved case that are still open become fixed, with ``note`` for their
+    reporters and followers (who are told, as for any change of state). Reports closed or
+    merged meanwhile stay as they are, so calling it again changes nothing (each report is
+    locked before it is looked at: two callers at once fix it once). Returns the reports it
+    fixed."""
+    fixed = []
+    for report_id in report_ids:
+        if not get_report(uow, report_id, for_update=True).is_open:
+            continue
+        change_state(uow, report_id, ReportState.FIXED, actor, note=note, now=now)
+        fixed.append(report_id)
+    return fixed

@@ -6,9 +6,12 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, select
 
-from metropilot.telemetry.repository import twin_values
+from metropilot.telemetry.repository import asset_twin, twin_values
 
-__all__ = ["last_positions"]
+__all__ = [
+    "connected_assets",
+    "last_positions",
+]
 
 
 def last_positions(conn: Connection, asset_ids: Sequence[int]) -> dict[int, tuple[float, float]]:
@@ -29,3 +32,16 @@ def last_positions(conn: Connection, asset_ids: Sequence[int]) -> dict[int, tupl
         for asset_id, values in halves.items()
         if "position_lon" in values and "position_lat" in values
     }
+
+
+# --- read by cases ---
+
+
+def connected_assets(conn: Connection, asset_ids: Sequence[int]) -> set[int]:
+    """Those of the assets that report (they have a digital twin): equipment that is not
+    connected never says it is healthy again."""
+    if not asset_ids:
+        return set()
+    t = asset_twin.c
+    rows = conn.execute(select(t.asset_id).where(t.asset_id.in_(list(asset_ids)))).scalars()
+    return {int(asset_id) for asset_id in rows}

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from metropilot.territory import repository
 from metropilot.territory.model import Commune
 
-__all__ = ["commune_codes", "communes"]
+__all__ = [
+    "commune_codes",
+    "commune_exists",
+    "communes",
+]
 
 
 def communes(conn: Connection) -> list[Commune]:
@@ -18,3 +22,11 @@ def communes(conn: Connection) -> list[Commune]:
 def commune_codes(conn: Connection) -> set[str]:
     """The INSEE codes of the metropolis's communes."""
     return {c.insee for c in repository.list_communes(conn)}
+
+
+# --- read by cases ---
+
+
+def commune_exists(conn: Connection, insee: str) -> bool:
+    c = repository.communes.c
+    return conn.execute(select(c.insee).where(c.insee == insee)).first() is not None
