@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the test dependencies into .venv and run every check: lint, format, types, import
-# contracts, models-vs-migrations, then the whole test suite, and the suite again with the clock
-# moved a year ahead. CI runs exactly this.
+# contracts, models-vs-migrations, the JavaScript's lint and unit tests (npm ci installs ESLint into
+# node_modules), then the whole test suite, and the suite again with the clock moved a year ahead.
+# CI runs exactly this.
 # Extra arguments go to both pytest runs (e.g. ./scripts/check.sh -k assets -x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,11 @@ step "models and migrations agree"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 METROPILOT_DATA_DIR="$scratch" METROPILOT_DATABASE_URL="" .venv/bin/metropilot db check
+# The pages' JavaScript (ES modules under src/metropilot/web/static, vendored libraries left out):
+# ESLint and node's own test runner, from the versions pinned in package-lock.json.
+step "npm ci";              npm ci --no-audit --no-fund --loglevel=error
+step "eslint";              npx --no-install eslint src/metropilot/web/static tests/js
+step "node --test";         node --test tests/js/
 step "pytest";              .venv/bin/pytest "$@"
 
 # No test may depend on today's date: the suite runs again with the wall clock a year ahead, by

@@ -191,10 +191,9 @@ def test_the_static_files_are_served(world: Platform) -> None:
 
 
 def test_every_message_the_page_uses_exists_in_both_languages() -> None:
-    sources = "".join(
-        (WEB / name).read_text(encoding="utf-8")
-        for name in ("static/command.js", "static/command-map.js", "templates/command.html")
-    )
+    names = ["static/command.js", "static/command-map.js", "templates/command.html"]
+    names += sorted(f"static/js/command/{p.name}" for p in (WEB / "static/js/command").glob("*.js"))
+    sources = "".join((WEB / name).read_text(encoding="utf-8") for name in names)
     used = set(re.findall(r"""t\(\s*['"](cc\.[a-z_.]+[a-z_])['"]""", sources))
     prefixes = set(re.findall(r"""['"](cc\.[a-z_]+\.)['"]\s*\+""", sources))
     prefixes |= set(re.findall(r"""t\('(cc\.[a-z_]+\.)'\s*~""", sources))
