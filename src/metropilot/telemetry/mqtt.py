@@ -53,7 +53,7 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from metropilot.shared.errors import InvalidInput
 from metropilot.telemetry.model import InvalidItem, decode_batch
-from metropilot.telemetry.services import BatchResult
+from metropilot.telemetry.services.batch import BatchResult
 
 __all__ = [
     "BrokerAddress",
@@ -74,7 +74,7 @@ QOS = 1
 
 
 class Pipeline(Protocol):
-    """What the adapter needs of :class:`metropilot.telemetry.services.IngestPipeline`."""
+    """What the adapter needs of :class:`metropilot.telemetry.services.pipeline.IngestPipeline`."""
 
     max_batch: int
 
