@@ -13,6 +13,7 @@ import secrets
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from metropilot.accounts import passwords, repository, totp
 from metropilot.accounts.model import (
@@ -347,62 +348,21 @@ def verify_login(
     with uow_factory() as uow:
         found = repository.get_user(uow.connection, username=name) if name else None
     if found is None:
-        passwords.waste_time(password)
-        with uow_factory(write=True) as uow:
-            unknown = Actor(ActorKind.ANONYMOUS, (name or "?")[:63])
-            uow.audit(AuditEntry(unknown, "user.login_failed", "user", (name or "?")[:63]))
-            uow.commit()
-        raise AuthenticationFailed(GENERIC_FAILURE)
+        _refuse_unknown(uow_factory, name, password)
     password_ok = passwords.verify_password(found.password_hash, password)
     with uow_factory(write=True) as uow:
         stored = repository.get_user(uow.connection, user_id=found.user.id, for_update=True)
         assert stored is not None
-        user = stored.user
-        user_id = user.id
+        user_id = stored.user.id
         assert user_id is not None
-        actor = Actor(
-            ActorKind.USER, user.username, user.id, user.organisation, user.organisation_sector
-        )
         if stored.locked_until is not None and stored.locked_until > now:
             raise AccountLocked(
                 f"too many failed sign-ins: account locked until {stored.locked_until:%H:%M} UTC"
             )
-        step = None
-        if password_ok and stored.totp_secret is not None:
-            if not totp_code:
-                raise SecondFactorRequired("this account needs the code from its authenticator app")
-            step = totp.matching_step(stored.totp_secret, totp_code, now.timestamp())
-            if (
-                step is not None
-                and stored.totp_last_step is not None
-                and step <= stored.totp_last_step
-            ):
-                step = None  # a code already used: replay
+        step = _second_factor_step(stored, totp_code, now) if password_ok else None
         if not password_ok or (stored.totp_secret is not None and step is None):
-            failures = repository.count_failed_login(uow.connection, user_id)
-            action = "user.login_failed"
-            if failures >= policy.max_failures:
-                repository.update_user(
-                    uow.connection, user_id, locked_until=now + policy.lockout, failed_logins=0
-                )
-                action = "user.locked"
-            uow.audit(
-                AuditEntry(
-                    actor,
-                    action,
-                    "user",
-                    user.username,
-                    {"failed_logins": [failures - 1, failures]},
-                )
-            )
-            uow.commit()
-            if action == "user.locked":
-                minutes = int(policy.lockout.total_seconds() // 60)
-                raise AccountLocked(
-                    f"too many failed sign-ins: account locked for {minutes} minutes"
-                )
-            raise AuthenticationFailed(GENERIC_FAILURE)
-        if user.disabled:
+            _count_failure(uow, stored, policy, now)
+        if stored.user.disabled:
             raise AuthenticationFailed(GENERIC_FAILURE)
         values: dict[str, object] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
         if step is not None:
@@ -412,6 +372,59 @@ def verify_login(
         repository.update_user(uow.connection, user_id, **values)
         uow.commit()
     return stored
+
+
+def _refuse_unknown(uow_factory: UnitOfWorkFactory, name: str | None, password: str) -> NoReturn:
+    """No such account: as long as a password check, audited, then the same words as any
+    other failure."""
+    passwords.waste_time(password)
+    with uow_factory(write=True) as uow:
+        unknown = Actor(ActorKind.ANONYMOUS, (name or "?")[:63])
+        uow.audit(AuditEntry(unknown, "user.login_failed", "user", (name or "?")[:63]))
+        uow.commit()
+    raise AuthenticationFailed(GENERIC_FAILURE)
+
+
+def _second_factor_step(stored: StoredUser, totp_code: str | None, now: datetime) -> int | None:
+    """The time step the account's second-factor code matches (None: no second factor, a wrong
+    code, or a code already used); SecondFactorRequired when the code is missing."""
+    if stored.totp_secret is None:
+        return None
+    if not totp_code:
+        raise SecondFactorRequired("this account needs the code from its authenticator app")
+    step = totp.matching_step(stored.totp_secret, totp_code, now.timestamp())
+    if step is not None and stored.totp_last_step is not None and step <= stored.totp_last_step:
+        return None  # a code already used: replay
+    return step
+
+
+def _count_failure(
+    uow: UnitOfWork, stored: StoredUser, policy: LoginPolicy, now: datetime
+) -> NoReturn:
+    """Count a failed sign-in (locking the account after too many), commit it with its audit
+    entry, and refuse."""
+    user = stored.user
+    assert user.id is not None
+    actor = Actor(
+        ActorKind.USER, user.username, user.id, user.organisation, user.organisation_sector
+    )
+    failures = repository.count_failed_login(uow.connection, user.id)
+    action = "user.login_failed"
+    if failures >= policy.max_failures:
+        repository.update_user(
+            uow.connection, user.id, locked_until=now + policy.lockout, failed_logins=0
+        )
+        action = "user.locked"
+    uow.audit(
+        AuditEntry(
+            actor, action, "user", user.username, {"failed_logins": [failures - 1, failures]}
+        )
+    )
+    uow.commit()
+    if action == "user.locked":
+        minutes = int(policy.lockout.total_seconds() // 60)
+        raise AccountLocked(f"too many failed sign-ins: account locked for {minutes} minutes")
+    raise AuthenticationFailed(GENERIC_FAILURE)
 
 
 def record_login(uow: UnitOfWork, stored: StoredUser, via: str) -> None:

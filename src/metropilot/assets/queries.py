@@ -3,10 +3,11 @@ no table leaves here."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from metropilot.assets import repository
 from metropilot.shared.geo import BBox
@@ -16,11 +17,13 @@ from metropilot.shared.scope import Scope
 __all__ = [
     "AssetPlace",
     "AssetReference",
+    "DirectoryRow",
     "LocatedAsset",
     "asset_count",
     "asset_facts",
     "asset_place",
     "assets_in_service_within",
+    "directory_rows",
     "maintainer_of",
     "search_by_reference",
 ]
@@ -149,3 +152,38 @@ def asset_place(conn: Connection, asset_id: int, scope: Scope) -> AssetPlace | N
         query = query.where(repository.scope_clause(scope))
     row = conn.execute(query).first()
     return None if row is None else AssetPlace(str(row[0]), str(row[1]))
+
+
+# --- read by telemetry ---
+
+
+class DirectoryRow(NamedTuple):
+    """What the ingest directory keeps of one asset (a named tuple: one is read per asset of
+    the metropolis when a worker starts)."""
+
+    id: int
+    external_ref: str
+    kind: str
+    commune: str
+    maintainer_id: int | None
+    parent_id: int | None
+    status: str
+
+
+def directory_rows(conn: Connection, ref: str | None = None) -> Iterator[DirectoryRow]:
+    """Every asset (streamed), or the one whose external reference — or id, when ``ref`` is a
+    number — is ``ref``."""
+    a = repository.assets.c
+    query = select(
+        a.id, a.external_ref, a.kind, a.commune_insee, a.maintainer_id, a.parent_id, a.status
+    )
+    if ref is not None:
+        query = query.where(
+            or_(a.external_ref == ref, a.id == int(ref))
+            if ref.isdigit() and len(ref) < 18
+            else a.external_ref == ref
+        )
+    for row in conn.execution_options(stream_results=True, yield_per=20_000).execute(query):
+        yield DirectoryRow(
+            int(row[0]), str(row[1]), str(row[2]), str(row[3]), row[4], row[5], str(row[6])
+        )

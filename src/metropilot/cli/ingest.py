@@ -18,7 +18,13 @@ from metropilot.cli.common import fail, load_platform
 from metropilot.contracts import services as contracts_services
 from metropilot.settings import get_settings
 from metropilot.shared.errors import DomainError
-from metropilot.telemetry.mqtt import MqttIngest, MqttOptions, MqttStats, parse_mqtt_url
+from metropilot.telemetry.mqtt import (
+    BrokerAddress,
+    MqttIngest,
+    MqttOptions,
+    MqttStats,
+    parse_mqtt_url,
+)
 
 __all__ = ["ingest"]
 
@@ -82,103 +88,114 @@ def _beat(platform: Platform) -> None:
         log.exception("could not record the ingest heartbeat")
 
 
-def ingest(
-    group: Annotated[
-        str | None,
-        typer.Option(
-            envvar="METROPILOT_MQTT_GROUP",
-            help="Share the topics with the other workers of this group "
-            "(MQTT v5 shared subscription $share/GROUP/…).",
-        ),
-    ] = None,
-    batch: Annotated[
-        int, typer.Option(min=1, max=100_000, help="Items written per transaction, at most.")
-    ] = 2000,
-    linger_ms: Annotated[
-        int,
-        typer.Option(
-            "--linger-ms",
-            min=0,
-            max=10_000,
-            help="Longest wait to fill a batch, in milliseconds (every reading may wait this "
-            "long before its alarm is raised).",
-        ),
-    ] = 2,
-    client_id: Annotated[
-        str | None,
-        typer.Option(
-            "--client-id",
-            envvar="METROPILOT_MQTT_CLIENT_ID",
-            help="Stable MQTT client id: the broker keeps this worker's session under it "
-            "[default: metropilot-ingest-[GROUP-]HOSTNAME].",
-        ),
-    ] = None,
-    topic_prefix: Annotated[
-        str,
-        typer.Option(
-            "--topic-prefix",
-            envvar="METROPILOT_MQTT_TOPIC_PREFIX",
-            help="First level of the topics: PREFIX/<asset>/telemetry and PREFIX/<asset>/events.",
-        ),
-    ] = "metropilot",
-    session_expiry_hours: Annotated[
-        float,
-        typer.Option(
-            "--session-expiry-hours",
-            min=0,
-            max=24 * 365,
-            envvar="METROPILOT_MQTT_SESSION_EXPIRY_HOURS",
-            help="How long the broker keeps this worker's messages while it is away.",
-        ),
-    ] = 168.0,
-    ca_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--ca-file",
-            envvar="METROPILOT_MQTT_CA_FILE",
-            help="mqtts://: CA bundle to verify the broker (default: the system's).",
-        ),
-    ] = None,
-    cert_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--cert-file",
-            envvar="METROPILOT_MQTT_CERT_FILE",
-            help="mqtts://: client certificate (PEM).",
-        ),
-    ] = None,
-    key_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--key-file",
-            envvar="METROPILOT_MQTT_KEY_FILE",
-            help="mqtts://: the client certificate's private key (PEM).",
-        ),
-    ] = None,
-    retire: Annotated[
-        bool,
-        typer.Option(
-            "--retire",
-            help="Remove this worker for good: store what the broker kept for it, end its "
-            "session and exit.",
-        ),
-    ] = False,
-    stats_every: Annotated[
-        float,
-        typer.Option("--stats-every", min=1, help="Seconds between two throughput lines."),
-    ] = 60.0,
-) -> None:
-    """Consume equipment telemetry and events from the MQTT broker until stopped."""
+# The command's options, named once so that its signature reads as a list.
+GroupOption = Annotated[
+    str | None,
+    typer.Option(
+        envvar="METROPILOT_MQTT_GROUP",
+        help="Share the topics with the other workers of this group "
+        "(MQTT v5 shared subscription $share/GROUP/…).",
+    ),
+]
+BatchOption = Annotated[
+    int, typer.Option(min=1, max=100_000, help="Items written per transaction, at most.")
+]
+LingerOption = Annotated[
+    int,
+    typer.Option(
+        "--linger-ms",
+        min=0,
+        max=10_000,
+        help="Longest wait to fill a batch, in milliseconds (every reading may wait this "
+        "long before its alarm is raised).",
+    ),
+]
+ClientIdOption = Annotated[
+    str | None,
+    typer.Option(
+        "--client-id",
+        envvar="METROPILOT_MQTT_CLIENT_ID",
+        help="Stable MQTT client id: the broker keeps this worker's session under it "
+        "[default: metropilot-ingest-[GROUP-]HOSTNAME].",
+    ),
+]
+TopicPrefixOption = Annotated[
+    str,
+    typer.Option(
+        "--topic-prefix",
+        envvar="METROPILOT_MQTT_TOPIC_PREFIX",
+        help="First level of the topics: PREFIX/<asset>/telemetry and PREFIX/<asset>/events.",
+    ),
+]
+SessionExpiryOption = Annotated[
+    float,
+    typer.Option(
+        "--session-expiry-hours",
+        min=0,
+        max=24 * 365,
+        envvar="METROPILOT_MQTT_SESSION_EXPIRY_HOURS",
+        help="How long the broker keeps this worker's messages while it is away.",
+    ),
+]
+CaFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--ca-file",
+        envvar="METROPILOT_MQTT_CA_FILE",
+        help="mqtts://: CA bundle to verify the broker (default: the system's).",
+    ),
+]
+CertFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cert-file",
+        envvar="METROPILOT_MQTT_CERT_FILE",
+        help="mqtts://: client certificate (PEM).",
+    ),
+]
+KeyFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-file",
+        envvar="METROPILOT_MQTT_KEY_FILE",
+        help="mqtts://: the client certificate's private key (PEM).",
+    ),
+]
+RetireOption = Annotated[
+    bool,
+    typer.Option(
+        "--retire",
+        help="Remove this worker for good: store what the broker kept for it, end its "
+        "session and exit.",
+    ),
+]
+StatsEveryOption = Annotated[
+    float,
+    typer.Option("--stats-every", min=1, help="Seconds between two throughput lines."),
+]
+
+
+def _broker_and_options(
+    client_id: str,
+    group: str | None,
+    batch: int,
+    linger_ms: int,
+    topic_prefix: str,
+    session_expiry_hours: float,
+    tls_files: tuple[Path | None, Path | None, Path | None],
+) -> tuple[BrokerAddress, MqttOptions]:
+    """The broker to consume from and how; the command fails with the reason when invalid."""
     settings = get_settings()
     if not settings.mqtt_url.strip():
         fail(
             "no MQTT broker configured: set METROPILOT_MQTT_URL, e.g. "
             "METROPILOT_MQTT_URL=mqtt://127.0.0.1:1883 metropilot ingest"
         )
+    ca_file, cert_file, key_file = tls_files
     try:
         broker = parse_mqtt_url(settings.mqtt_url)
         options = MqttOptions(
-            client_id=client_id or _default_client_id(group),
+            client_id=client_id,
             topic_prefix=topic_prefix,
             group=group,
             batch_items=batch,
@@ -192,6 +209,55 @@ def ingest(
         fail(exc.message)
     if (ca_file or cert_file or key_file) and not broker.tls:
         fail("--ca-file, --cert-file and --key-file need an mqtts:// broker URL")
+    return broker, options
+
+
+def _consume(
+    platform: Platform, adapter: MqttIngest, stop: threading.Event, stats_every: float
+) -> bool:
+    """Run the started consumer until ``stop``, beating and reporting; False if its worker
+    died."""
+    since, accepted, rejected = time.monotonic(), 0, 0
+    beaten = 0.0
+    while not stop.wait(max(0.0, min(1.0, since + stats_every - time.monotonic()))):
+        if not adapter.alive:
+            log.error("the ingest worker stopped unexpectedly")
+            return False
+        now = time.monotonic()
+        if now - beaten >= BEAT_EVERY_S and adapter.subscribed.is_set():
+            # Up means subscribed and consuming: the IT availability counts these beats.
+            beaten = now
+            _beat(platform)
+        if now - since >= stats_every:
+            stats = adapter.stats
+            _report(stats, now - since, accepted, rejected, adapter.subscribed.is_set())
+            since, accepted, rejected = now, stats.accepted, stats.rejected
+    return True
+
+
+def ingest(
+    group: GroupOption = None,
+    batch: BatchOption = 2000,
+    linger_ms: LingerOption = 2,
+    client_id: ClientIdOption = None,
+    topic_prefix: TopicPrefixOption = "metropilot",
+    session_expiry_hours: SessionExpiryOption = 168.0,
+    ca_file: CaFileOption = None,
+    cert_file: CertFileOption = None,
+    key_file: KeyFileOption = None,
+    retire: RetireOption = False,
+    stats_every: StatsEveryOption = 60.0,
+) -> None:
+    """Consume equipment telemetry and events from the MQTT broker until stopped."""
+    broker, options = _broker_and_options(
+        client_id or _default_client_id(group),
+        group,
+        batch,
+        linger_ms,
+        topic_prefix,
+        session_expiry_hours,
+        (ca_file, cert_file, key_file),
+    )
     if not logging.getLogger().handlers:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -225,26 +291,10 @@ def ingest(
         platform.close()
         return
     adapter.start()
-    crashed = False
     try:
-        since, accepted, rejected = time.monotonic(), 0, 0
-        beaten = 0.0
-        while not stop.wait(max(0.0, min(1.0, since + stats_every - time.monotonic()))):
-            if not adapter.alive:
-                crashed = True
-                log.error("the ingest worker stopped unexpectedly")
-                break
-            now = time.monotonic()
-            if now - beaten >= BEAT_EVERY_S and adapter.subscribed.is_set():
-                # Up means subscribed and consuming: the IT availability counts these beats.
-                beaten = now
-                _beat(platform)
-            if now - since >= stats_every:
-                stats = adapter.stats
-                _report(stats, now - since, accepted, rejected, adapter.subscribed.is_set())
-                since, accepted, rejected = now, stats.accepted, stats.rejected
+        healthy = _consume(platform, adapter, stop, stats_every)
     finally:
         adapter.stop()
         platform.close()
-    if crashed:
+    if not healthy:
         raise typer.Exit(code=1)

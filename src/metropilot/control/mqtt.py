@@ -9,18 +9,12 @@ topic, which ``metropilot ingest`` consumes (see docs/control.md).
 from __future__ import annotations
 
 import logging
-import ssl
-import threading
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from paho.mqtt.client import Client, ConnectFlags, DisconnectFlags
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
 
-from metropilot.telemetry.mqtt import parse_mqtt_url, send_without_delay
+from metropilot.telemetry.mqtt import MqttLink, parse_mqtt_url
 
 __all__ = ["MqttCommandTransport", "command_topic"]
 
@@ -41,47 +35,14 @@ class MqttCommandTransport:
     def __init__(self, url: str, *, prefix: str = "metropilot", client_id: str | None = None):
         self.broker = parse_mqtt_url(url)
         self.prefix = prefix
-        self._connected = threading.Event()
-        self.client = Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id or "",
-            protocol=MQTTProtocolVersion.MQTTv5,
+        self.link = MqttLink(
+            self.broker, client_id=client_id or "", log=log, who="the command publisher"
         )
-        if self.broker.username is not None:
-            self.client.username_pw_set(self.broker.username, self.broker.password)
-        if self.broker.tls:
-            self.client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
-        self.client.reconnect_delay_set(1, 30)
+        self._connected = self.link.connected
+        self.client = self.link.client
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
-        self.client.loop_start()
-
-    def _on_connect(
-        self,
-        client: Client,
-        userdata: Any,
-        flags: ConnectFlags,
-        reason_code: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
-        if reason_code.is_failure:
-            log.error("the broker %s refused the command publisher: %s", self.broker, reason_code)
-            return
-        send_without_delay(client)
-        self._connected.set()
-
-    def _on_disconnect(
-        self,
-        client: Client,
-        userdata: Any,
-        flags: DisconnectFlags,
-        reason_code: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
-        self._connected.clear()
+        self.link.start(keepalive_s=30)
 
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
@@ -96,5 +57,4 @@ class MqttCommandTransport:
             raise BrokerAway(f"publishing to {self.broker} failed (code {info.rc})")
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.link.close()

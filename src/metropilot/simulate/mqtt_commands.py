@@ -29,7 +29,6 @@ import argparse
 import logging
 import os
 import signal
-import ssl
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -37,21 +36,16 @@ from types import FrameType
 from typing import Any
 
 import orjson
-from paho.mqtt.client import Client, ConnectFlags, DisconnectFlags, MQTTMessage
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
-from paho.mqtt.subscribeoptions import SubscribeOptions
+from paho.mqtt.client import Client, MQTTMessage
 
 from metropilot.simulate.commands import Responder, ResponderConfig
 from metropilot.simulate.runner import SinkUnavailable, publish_acknowledged, topic_for
-from metropilot.telemetry.mqtt import parse_mqtt_url, send_without_delay
+from metropilot.telemetry.mqtt import MqttLink, parse_mqtt_url
 
 __all__ = ["MqttEquipment", "answer_topic", "asset_of", "command_subscription"]
 
 log = logging.getLogger(__name__)
 
-QOS = 1
 Item = dict[str, Any]
 
 
@@ -111,76 +105,30 @@ class MqttEquipment:
         self.group = group
         self.subscription = command_subscription(prefix, group)
         self._ack_timeout = ack_timeout
-        self._connected = threading.Event()
-        self._subscribed = threading.Event()
         self.expired = 0
         self.unreadable = 0
-        client = Client(
-            CallbackAPIVersion.VERSION2,
+        # A clean session: the link subscribes again on every connection.
+        self.link = MqttLink(
+            self.broker,
             client_id=client_id or f"metropilot-equipment-{os.getpid()}-{id(self):x}",
-            protocol=MQTTProtocolVersion.MQTTv5,
+            log=log,
+            who="the simulated equipment",
+            topics=[self.subscription],
+            refused_subscription=f"the broker refused {self.subscription.replace('%', '%%')}: %s",
+            subscribed_line="simulated equipment answering commands on %s",
         )
-        if self.broker.username is not None:
-            client.username_pw_set(self.broker.username, self.broker.password)
-        if self.broker.tls:
-            client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        self._connected, self._subscribed = self.link.connected, self.link.subscribed
+        client = self.link.client
         # As the simulator's MqttSink: no in-flight window (paho scans it on every PUBACK), and
         # a batch of answers waits whole for the broker.
         client.max_inflight_messages_set(0)
         client.max_queued_messages_set(0)
-        client.reconnect_delay_set(1, 30)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         self.client = client
         self.responder = Responder(self._publish, seed=seed, config=config)
-        client.connect_async(self.broker.host, self.broker.port, keepalive=30, clean_start=True)
-        client.loop_start()
+        self.link.start(keepalive_s=30, clean_start=True)
 
     # network thread -----------------------------------------------------------------------------
-
-    def _on_connect(
-        self,
-        client: Client,
-        userdata: Any,
-        flags: ConnectFlags,
-        reason_code: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
-        if reason_code.is_failure:
-            log.error("the broker %s refused the simulated equipment: %s", self.broker, reason_code)
-            return
-        send_without_delay(client)
-        self._connected.set()
-        # A clean session: subscribe on every connection.
-        client.subscribe([(self.subscription, SubscribeOptions(qos=QOS))])
-
-    def _on_subscribe(
-        self,
-        client: Client,
-        userdata: Any,
-        mid: int,
-        reason_codes: list[ReasonCode],
-        properties: Properties | None,
-    ) -> None:
-        refused = [str(code) for code in reason_codes if code.is_failure]
-        if refused:
-            log.error("the broker refused %s: %s", self.subscription, ", ".join(refused))
-            return
-        log.info("simulated equipment answering commands on %s", self.subscription)
-        self._subscribed.set()
-
-    def _on_disconnect(
-        self,
-        client: Client,
-        userdata: Any,
-        flags: DisconnectFlags,
-        reason_code: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
-        self._connected.clear()
-        self._subscribed.clear()
 
     def _on_message(self, client: Client, userdata: Any, message: MQTTMessage) -> None:
         asset = asset_of(message.topic, self.prefix)
@@ -222,8 +170,7 @@ class MqttEquipment:
     def close(self) -> None:
         """Stop answering (what is still due is not sent) and disconnect."""
         self.responder.stop()
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.link.close()
 
 
 def _span(text: str) -> tuple[float, float]:

@@ -323,8 +323,10 @@ class MqttSink:
         ack_timeout: float = 15.0,
         connect_timeout: float = 5.0,
     ) -> None:
-        from paho.mqtt.client import Client, MQTTv311
-        from paho.mqtt.enums import CallbackAPIVersion
+        # Imported when used: the simulator's other sinks do without paho.
+        from paho.mqtt.enums import MQTTProtocolVersion
+
+        from metropilot.telemetry.mqtt import BrokerAddress, MqttLink
 
         parts = urlsplit(url if "://" in url else f"mqtt://{url}")
         if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
@@ -334,53 +336,36 @@ class MqttSink:
         self.port = parts.port or (8883 if secure else 1883)
         self.name = f"{'mqtts' if secure else 'mqtt'}://{self.host}:{self.port}"
         self._ack_timeout = ack_timeout
-        self._connected = threading.Event()
-        self._last_problem = "not connected yet"
-        client: MqttClient = Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id or f"metropilot-simulator-{os.getpid()}",
-            protocol=MQTTv311,
+        broker = BrokerAddress(
+            self.host,
+            self.port,
+            tls=secure,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password or ""),
         )
-        if parts.username:
-            client.username_pw_set(unquote(parts.username), unquote(parts.password or ""))
-        if secure:
-            client.tls_set()
+        # Quiet: a broken connection is reported by ``send`` (SinkUnavailable) to the loop.
+        self._link = MqttLink(
+            broker,
+            client_id=client_id or f"metropilot-simulator-{os.getpid()}",
+            log=None,
+            protocol=MQTTProtocolVersion.MQTTv311,
+        )
+        self._connected = self._link.connected
+        client: MqttClient = self._link.client
         # No in-flight window: with a large finite one, paho scans every unacknowledged message
         # on each PUBACK, and a publisher that falls a little behind slows to a crawl.
         client.max_inflight_messages_set(0)
         client.max_queued_messages_set(0)  # no limit: a batch waits whole for the broker
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
         self._client = client
         try:
-            client.connect_async(self.host, self.port, keepalive=30)
+            self._link.start(keepalive_s=30)
         except (OSError, ValueError) as exc:
             raise SinkRefused(f"{self.name}: {exc}") from exc
-        client.loop_start()
         self._connected.wait(connect_timeout)
-
-    def _on_connect(
-        self, client: Any, _userdata: Any, _flags: Any, reason: Any, _properties: Any
-    ) -> None:
-        if getattr(reason, "is_failure", False):
-            self._last_problem = f"the broker refused the connection: {reason}"
-            self._connected.clear()
-        else:
-            from metropilot.telemetry.mqtt import send_without_delay  # with paho, when used
-
-            send_without_delay(client)
-            self._connected.set()
-
-    def _on_disconnect(
-        self, _client: Any, _userdata: Any, _flags: Any, reason: Any, _properties: Any
-    ) -> None:
-        self._last_problem = f"disconnected: {reason}"
-        self._connected.clear()
 
     def send(self, items: Sequence[Item]) -> SendResult:
         if not self._connected.wait(1.0) or not self._client.is_connected():
-            raise SinkUnavailable(f"{self.name}: {self._last_problem}")
+            raise SinkUnavailable(f"{self.name}: {self._link.last_problem}")
         client = self._client
         publish_acknowledged(
             client,
@@ -391,8 +376,7 @@ class MqttSink:
         return SendResult(accepted=len(items))
 
     def close(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._link.close()
 
 
 # --------------------------------------------------------------------------- the loop

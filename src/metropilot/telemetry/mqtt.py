@@ -30,13 +30,20 @@ import ssl
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import orjson
-from paho.mqtt.client import Client, ConnectFlags, DisconnectFlags, MQTTMessage
+from paho.mqtt.client import (
+    MQTT_CLEAN_START_FIRST_ONLY,
+    CleanStartOption,
+    Client,
+    ConnectFlags,
+    DisconnectFlags,
+    MQTTMessage,
+)
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -46,11 +53,12 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from metropilot.shared.errors import InvalidInput
 from metropilot.telemetry.model import InvalidItem, decode_batch
-from metropilot.telemetry.services import BatchResult
+from metropilot.telemetry.services.batch import BatchResult
 
 __all__ = [
     "BrokerAddress",
     "MqttIngest",
+    "MqttLink",
     "MqttOptions",
     "MqttStats",
     "items_of",
@@ -66,7 +74,7 @@ QOS = 1
 
 
 class Pipeline(Protocol):
-    """What the adapter needs of :class:`metropilot.telemetry.services.IngestPipeline`."""
+    """What the adapter needs of :class:`metropilot.telemetry.services.pipeline.IngestPipeline`."""
 
     max_batch: int
 
@@ -165,6 +173,162 @@ def send_without_delay(client: Client) -> None:
     # Not a TCP socket (a websocket transport, a Unix socket), or already closed: nothing to do.
     with contextlib.suppress(AttributeError, OSError):
         client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # type: ignore[union-attr]
+
+
+# --- one client ------------------------------------------------------------------------------
+
+
+class MqttLink:
+    """One paho client with the callbacks every Metropilot MQTT client shares.
+
+    It connects in the background and reconnects with backoff (paho's loop thread), sets
+    ``connected`` while up, sends small packets at once (``send_without_delay``), subscribes
+    again to ``topics`` on every connection (harmless when the session survived, needed when it
+    did not), sets ``subscribed`` once the broker granted them, and keeps the last problem met.
+    Its log lines go to the owner's logger (``log``; None: it logs nothing): a refused
+    connection always; the connections, disconnections and failed attempts too when
+    ``announce`` is set.
+
+    The owner may add to what happens on each connection (``on_connected``, called with the
+    client and whether the broker resumed the session; returning False skips the subscription)
+    and on each disconnection (``on_disconnected``). ``start()`` begins connecting, ``close()``
+    disconnects for good (no warning for that one).
+    """
+
+    def __init__(
+        self,
+        broker: BrokerAddress,
+        *,
+        client_id: str,
+        log: logging.Logger | None,
+        who: str = "the connection",
+        topics: Sequence[str] = (),
+        refused_subscription: str = "the broker refused the subscriptions: %s",
+        subscribed_line: str = "subscribed to %s",
+        announce: bool = False,
+        protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv5,
+        manual_ack: bool = False,
+        reconnect_s: tuple[int, int] = (1, 30),
+        tls_files: tuple[str | None, str | None, str | None] = (None, None, None),
+        on_connected: Callable[[Client, bool], bool] | None = None,
+        on_disconnected: Callable[[], None] | None = None,
+    ) -> None:
+        self.broker = broker
+        self.client_id = client_id
+        self.topics = list(topics)
+        self.connected = threading.Event()
+        self.subscribed = threading.Event()
+        self.last_problem = "not connected yet"
+        self.closing = False
+        self._log, self._who, self._announce = log, who, announce
+        self._refused_subscription, self._subscribed_line = refused_subscription, subscribed_line
+        self._on_connected, self._on_disconnected = on_connected, on_disconnected
+        client = Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=protocol,
+            manual_ack=manual_ack,
+        )
+        if broker.username is not None:
+            client.username_pw_set(broker.username, broker.password)
+        if broker.tls:
+            ca_file, cert_file, key_file = tls_files
+            client.tls_set(
+                ca_certs=ca_file, certfile=cert_file, keyfile=key_file, cert_reqs=ssl.CERT_REQUIRED
+            )
+        client.reconnect_delay_set(*reconnect_s)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_subscribe = self._on_subscribe
+        self.client = client
+
+    def start(
+        self,
+        *,
+        keepalive_s: int = 30,
+        clean_start: CleanStartOption = MQTT_CLEAN_START_FIRST_ONLY,
+        properties: Properties | None = None,
+    ) -> None:
+        """Connect in the background, then again whenever the connection is lost."""
+        self.client.connect_async(
+            self.broker.host,
+            self.broker.port,
+            keepalive=keepalive_s,
+            clean_start=clean_start,
+            properties=properties,
+        )
+        self.client.loop_start()
+
+    def close(self, properties: Properties | None = None) -> None:
+        self.closing = True
+        self.client.disconnect(properties=properties)
+        self.client.loop_stop()
+
+    def _on_connect(
+        self,
+        client: Client,
+        userdata: Any,
+        flags: ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason_code.is_failure:
+            self.last_problem = f"the broker refused the connection: {reason_code}"
+            self.connected.clear()
+            if self._log is not None:
+                self._log.error("the broker %s refused %s: %s", self.broker, self._who, reason_code)
+            return
+        send_without_delay(client)
+        self.connected.set()
+        hooked = self._on_connected
+        subscribe = hooked is None or hooked(client, flags.session_present)
+        if self._announce and self._log is not None:
+            self._log.info(
+                "connected to %s as %s (%s session)",
+                self.broker,
+                self.client_id,
+                "resumed" if flags.session_present else "new",
+            )
+        if subscribe and self.topics:
+            client.subscribe([(topic, SubscribeOptions(qos=QOS)) for topic in self.topics])
+
+    def _on_subscribe(
+        self,
+        client: Client,
+        userdata: Any,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        refused = [str(code) for code in reason_codes if code.is_failure]
+        if refused:
+            if self._log is not None:
+                self._log.error(self._refused_subscription, ", ".join(refused))
+            return
+        if self._log is not None:
+            self._log.info(self._subscribed_line, ", ".join(self.topics))
+        self.subscribed.set()
+
+    def _on_disconnect(
+        self,
+        client: Client,
+        userdata: Any,
+        flags: DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        self.last_problem = f"disconnected: {reason_code}"
+        self.connected.clear()
+        self.subscribed.clear()
+        if self._on_disconnected is not None:
+            self._on_disconnected()
+        if self._announce and self._log is not None and not self.closing:
+            self._log.warning("disconnected from %s (%s); reconnecting", self.broker, reason_code)
+
+    def _on_connect_fail(self, client: Client, userdata: Any) -> None:
+        if self._announce and self._log is not None:
+            self._log.warning("cannot reach the broker %s; retrying with backoff", self.broker)
 
 
 # --- payloads -------------------------------------------------------------------------------
@@ -290,35 +454,25 @@ class MqttIngest:
         self._unsubscribed = threading.Event()
         self._received = 0
         self._last_received = 0.0
-        self.client = self._make_client()
+        o = options
+        self.link = MqttLink(
+            broker,
+            client_id=o.client_id,
+            log=log,
+            topics=subscriptions(o),
+            announce=True,
+            manual_ack=True,
+            reconnect_s=(o.reconnect_min_s, o.reconnect_max_s),
+            tls_files=(o.ca_file, o.cert_file, o.key_file),
+            on_connected=self._on_connected,
+            on_disconnected=self._on_disconnected,
+        )
+        self.subscribed = self.link.subscribed
+        self.client = self.link.client
+        self.client.on_unsubscribe = self._on_unsubscribe
+        self.client.on_message = self._on_message
 
     # network thread ---------------------------------------------------------------------------
-
-    def _make_client(self) -> Client:
-        o = self.options
-        client = Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=o.client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
-            manual_ack=True,
-        )
-        if self.broker.username is not None:
-            client.username_pw_set(self.broker.username, self.broker.password)
-        if self.broker.tls:
-            client.tls_set(
-                ca_certs=o.ca_file,
-                certfile=o.cert_file,
-                keyfile=o.key_file,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
-        client.reconnect_delay_set(o.reconnect_min_s, o.reconnect_max_s)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_connect_fail = self._on_connect_fail
-        client.on_subscribe = self._on_subscribe
-        client.on_unsubscribe = self._on_unsubscribe
-        client.on_message = self._on_message
-        return client
 
     def _connect_properties(self) -> Properties:
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
@@ -326,69 +480,21 @@ class MqttIngest:
         properties.ReceiveMaximum = self.options.receive_maximum
         return properties
 
-    def _on_connect(
-        self,
-        client: Client,
-        userdata: Any,
-        flags: ConnectFlags,
-        reason_code: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
-        if reason_code.is_failure:
-            log.error("the broker %s refused the connection: %s", self.broker, reason_code)
-            return
-        send_without_delay(client)
+    def _on_connected(self, client: Client, session_present: bool) -> bool:
+        """A new connection: what arrives now is acknowledged on it. False: do not subscribe."""
         with self._ack_lock:
             self._generation += 1
         self.stats.connections += 1
-        log.info(
-            "connected to %s as %s (%s session)",
-            self.broker,
-            self.options.client_id,
-            "resumed" if flags.session_present else "new",
-        )
         if self._retiring:
             # The session's subscriptions survive it: drop them so that nothing new is routed
             # here, and take in only what the broker kept for this worker.
             client.unsubscribe(subscriptions(self.options))
-            return
-        # Subscribing again on every connection is harmless when the session survived, and
-        # needed when it did not (expired, or the broker lost it).
-        client.subscribe(
-            [(topic, SubscribeOptions(qos=QOS)) for topic in subscriptions(self.options)]
-        )
+            return False
+        return True
 
-    def _on_subscribe(
-        self,
-        client: Client,
-        userdata: Any,
-        mid: int,
-        reason_codes: list[ReasonCode],
-        properties: Properties | None,
-    ) -> None:
-        refused = [str(code) for code in reason_codes if code.is_failure]
-        if refused:
-            log.error("the broker refused the subscriptions: %s", ", ".join(refused))
-            return
-        log.info("subscribed to %s", ", ".join(subscriptions(self.options)))
-        self.subscribed.set()
-
-    def _on_disconnect(
-        self,
-        client: Client,
-        userdata: Any,
-        flags: DisconnectFlags,
-        reason_code: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
+    def _on_disconnected(self) -> None:
         with self._ack_lock:
             self._generation += 1  # what arrived so far is delivered again on the next session
-        self.subscribed.clear()
-        if not self._stopping.is_set():
-            log.warning("disconnected from %s (%s); reconnecting", self.broker, reason_code)
-
-    def _on_connect_fail(self, client: Client, userdata: Any) -> None:
-        log.warning("cannot reach the broker %s; retrying with backoff", self.broker)
 
     def _on_unsubscribe(
         self,
@@ -415,14 +521,9 @@ class MqttIngest:
         o = self.options
         self._worker = threading.Thread(target=self._work, name="mqtt-ingest", daemon=True)
         self._worker.start()
-        self.client.connect_async(
-            self.broker.host,
-            self.broker.port,
-            keepalive=o.keepalive_s,
-            clean_start=False,
-            properties=self._connect_properties(),
+        self.link.start(
+            keepalive_s=o.keepalive_s, clean_start=False, properties=self._connect_properties()
         )
-        self.client.loop_start()
 
     @property
     def alive(self) -> bool:
@@ -456,16 +557,16 @@ class MqttIngest:
                 return
             self._stopped = True
         self._stopping.set()
+        self.link.closing = True  # the disconnection that follows is no news
         if self._worker is not None:
             self._worker.join(timeout)
         if end_session:
             properties = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = 0
-            self.client.disconnect(properties=properties)
+            self.link.close(properties)
             log.info("session %s ended", self.options.client_id)
         else:
-            self.client.disconnect()
-        self.client.loop_stop()
+            self.link.close()
         try:
             self.pipeline.flush()  # the twin's latest state, written now rather than replayed
         except Exception:

@@ -23,7 +23,13 @@ from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import InvalidInput
 from metropilot.telemetry import queries, services
 from metropilot.telemetry.model import METRICS, InvalidItem, json_items
-from metropilot.telemetry.schemas import BatchOut
+from metropilot.telemetry.schemas import (
+    BatchOut,
+    IngestStatsOut,
+    MetricOut,
+    SeriesPageOut,
+    TwinOut,
+)
 
 __all__ = ["router"]
 
@@ -72,6 +78,7 @@ async def post_telemetry(request: Request, principal: CurrentPrincipal) -> JSONR
     "/assets/{asset_id}/telemetry",
     dependencies=[audience(*ASSET_READERS)],
     summary="One metric of one asset over time: raw readings, or hourly/daily min-max-avg",
+    response_model=SeriesPageOut,
 )
 def asset_telemetry(
     asset_id: ObjectId,
@@ -108,6 +115,7 @@ def asset_telemetry(
     "/assets/{asset_id}/twin",
     dependencies=[audience(*ASSET_READERS)],
     summary="The asset's latest reported values, last contact and status",
+    response_model=TwinOut,
 )
 def asset_twin(asset_id: ObjectId, principal: CurrentPrincipal, uow: UowDep) -> Any:
     return JSONResponseFast(services.twin(uow, asset_id, asset_scope(principal)))
@@ -117,6 +125,7 @@ def asset_twin(asset_id: ObjectId, principal: CurrentPrincipal, uow: UowDep) -> 
     "/ingest/stats",
     dependencies=[audience(*STAFF)],
     summary="Readings accepted and refused (by reason), per day and source, last 7 days",
+    response_model=IngestStatsOut,
 )
 def ingest_stats(uow: UowDep, days: Annotated[int, Query(ge=1, le=90)] = 7) -> Any:
     return JSONResponseFast(services.ingest_stats(uow, days))
@@ -126,6 +135,7 @@ def ingest_stats(uow: UowDep, days: Annotated[int, Query(ge=1, le=90)] = 7) -> A
     "/telemetry/metrics",
     dependencies=[audience(Audience.PUBLIC)],
     summary="The metrics equipment may report, with units and ranges",
+    response_model=dict[str, MetricOut],
 )
 def metrics_catalogue() -> Any:
     return JSONResponseFast(
