@@ -328,3 +328,12 @@ def test_no_inline_script_style_or_handler(client: TestClient, path: str) -> Non
     assert not re.search(r"\sstyle\s*=", html, re.IGNORECASE)
     assert "<style" not in html.lower()
     assert "javascript:" not in html.lower()
+
+
+def test_the_pages_modules_are_checked_again_before_each_use(client: TestClient) -> None:
+    """An upgrade must never leave a browser with a module from before it beside new ones."""
+    response = client.get("/static/js/shared.js")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-cache"
+    again = client.get("/static/js/shared.js", headers={"If-None-Match": response.headers["etag"]})
+    assert again.status_code == 304
