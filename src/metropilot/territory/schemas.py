@@ -23,7 +23,10 @@ class CommuneOut(BaseModel):
     name: str = Field(examples=["Dijon"])
     population: int
     area_km2: float | None
-    centre: tuple[float, float] | None = Field(description="Town centre as [lon, lat].")
+    # A list, not a tuple: a tuple's schema (prefixItems) is one many OpenAPI tools misread.
+    centre: list[float] | None = Field(
+        min_length=2, max_length=2, description="Town centre as [lon, lat]."
+    )
     boundary: dict[str, Any] | None = Field(description="GeoJSON Polygon or MultiPolygon.")
 
 
@@ -33,7 +36,7 @@ def commune_out(commune: Commune, *, with_boundary: bool = True) -> CommuneOut:
         name=commune.name,
         population=commune.population,
         area_km2=commune.area_km2,
-        centre=commune.centre,
+        centre=list(commune.centre) if commune.centre is not None else None,
         boundary=commune.boundary_geojson() if with_boundary else None,
     )
 
