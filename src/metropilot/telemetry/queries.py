@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, select
 
-from metropilot.telemetry.repository import twin_values
+from metropilot.telemetry.repository import telemetry_raw, twin_values
 
-__all__ = ["last_positions"]
+__all__ = ["last_positions", "latest_values"]
 
 
 def last_positions(conn: Connection, asset_ids: Sequence[int]) -> dict[int, tuple[float, float]]:
@@ -29,3 +29,27 @@ def last_positions(conn: Connection, asset_ids: Sequence[int]) -> dict[int, tupl
         for asset_id, values in halves.items()
         if "position_lon" in values and "position_lat" in values
     }
+
+
+# --- read by control ---
+
+
+def latest_values(conn: Connection, asset_id: int, metrics: Sequence[str]) -> dict[str, float]:
+    """The newest reported value of each metric: its newest raw reading, written in the very
+    transaction that accepted it (the stored twin may lag by a few seconds), else the twin."""
+    found: dict[str, float] = {}
+    r, t = telemetry_raw.c, twin_values.c
+    for metric in metrics:
+        newest = conn.execute(
+            select(r.value)
+            .where(r.asset_id == asset_id, r.metric == metric)
+            .order_by(r.ts_ms.desc())
+            .limit(1)
+        ).scalar()
+        if newest is None:
+            newest = conn.execute(
+                select(t.value).where(t.asset_id == asset_id, t.metric == metric)
+            ).scalar()
+        if newest is not None:
+            found[metric] = float(newest)
+    return found

@@ -6,9 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import select
-
-from metropilot.contracts import repository as contracts_repository
+from metropilot.assets.queries import PlacedAsset
+from metropilot.contracts.queries import dimming_program
 from metropilot.control import repository
 from metropilot.control.model import (
     AREA_CONFIRMATION,
@@ -22,13 +21,13 @@ from metropilot.control.model import (
     check_target,
     parse_command,
 )
-from metropilot.control.services.targets import Caller, _area_rows, _one_asset, visible
+from metropilot.control.services.targets import Caller, area_assets, one_asset, visible
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.audit import AuditEntry
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import Conflict, InvalidInput, NotFound, Problem
 from metropilot.shared.scope import Scope
-from metropilot.telemetry.repository import telemetry_raw, twin_values
+from metropilot.telemetry.queries import latest_values
 
 # How a junction reports its mode as a number (telemetry metrics are numbers).
 JUNCTION_MODE_CODES: Final = {0: "normal", 1: "flashing_amber", 2: "all_red", 3: "forced_green"}
@@ -43,26 +42,11 @@ JUNCTION_METRICS: Final = ("junction_mode", "junction_approach", "controller_fau
 def _reported(uow: UnitOfWork, asset_id: int) -> dict[str, float]:
     """What the junction last reported: its newest raw readings, written in the very transaction
     that accepted them (the stored twin may lag by a few seconds), else the stored twin."""
-    found: dict[str, float] = {}
-    r, t = telemetry_raw.c, twin_values.c
-    for metric in JUNCTION_METRICS:
-        newest = uow.connection.execute(
-            select(r.value)
-            .where(r.asset_id == asset_id, r.metric == metric)
-            .order_by(r.ts_ms.desc())
-            .limit(1)
-        ).scalar()
-        if newest is None:
-            newest = uow.connection.execute(
-                select(t.value).where(t.asset_id == asset_id, t.metric == metric)
-            ).scalar()
-        if newest is not None:
-            found[metric] = float(newest)
-    return found
+    return latest_values(uow.connection, asset_id, JUNCTION_METRICS)
 
 
-def _check_junction(uow: UnitOfWork, row: Mapping[str, Any], params: Mapping[str, Any]) -> None:
-    reported = _reported(uow, row["id"])
+def check_junction_state(uow: UnitOfWork, row: PlacedAsset, params: Mapping[str, Any]) -> None:
+    reported = _reported(uow, row.id)
     code = reported.get("junction_mode")
     approach = reported.get("junction_approach")
     check_junction(
@@ -70,8 +54,8 @@ def _check_junction(uow: UnitOfWork, row: Mapping[str, Any], params: Mapping[str
         reported_mode=None if code is None else JUNCTION_MODE_CODES.get(int(code)),
         reported_approach=None if approach is None else int(approach),
         controller_fault=reported.get("controller_fault") == 1.0,
-        approaches=int((row["attributes"] or {}).get("approaches", 4)),
-        ref=row["external_ref"],
+        approaches=int(row.attributes.get("approaches", 4)),
+        ref=row.external_ref,
     )
 
 
@@ -96,13 +80,13 @@ def issue(
     if (asset is None) == (area is None):
         raise InvalidInput('give either "asset" or "area"', code="invalid_target")
     if kind is CommandType.APPLY_DIMMING_PROGRAM:
-        normalised = _schedule(uow, normalised["program"])
+        normalised = schedule(uow, normalised["program"])
     if asset is not None:
-        rows = [_one_asset(uow, caller, asset)]
-        check_target(kind, rows[0]["kind"], rows[0]["external_ref"])
+        rows = [one_asset(uow, caller, asset)]
+        check_target(kind, rows[0].kind, rows[0].external_ref)
     else:
         assert area is not None
-        rows = _area_rows(uow, caller, area, spec.kinds)
+        rows = area_assets(uow, caller, area, spec.kinds)
         if not rows:
             raise NotFound("no equipment this command applies to in the area", code="empty_area")
         if len(rows) > MAX_AREA:
@@ -119,19 +103,19 @@ def issue(
             )
     if kind is CommandType.SET_JUNCTION_MODE:
         for row in rows:
-            _check_junction(uow, row, normalised)
-    batch_id, ids = _store(uow, caller, kind, normalised, rows, why, area, now)
+            check_junction_state(uow, row, normalised)
+    batch_id, ids = store(uow, caller, kind, normalised, rows, why, area, now)
     if batch_id is not None:
         return get_batch(uow, batch_id)
     return get_command(uow, ids[0])
 
 
-def _store(
+def store(
     uow: UnitOfWork,
     caller: Caller,
     kind: CommandType,
     normalised: Mapping[str, Any],
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[PlacedAsset],
     why: str,
     area: Mapping[str, Any] | None,
     now: datetime,
@@ -157,8 +141,8 @@ def _store(
         [
             {
                 "batch_id": batch_id,
-                "asset_id": row["id"],
-                "asset_ref": row["external_ref"],
+                "asset_id": row.id,
+                "asset_ref": row.external_ref,
                 "command": kind.value,
                 "params": dict(normalised),
                 "reason": why,
@@ -182,7 +166,7 @@ def _store(
                 "command": [None, kind.value],
                 "params": [None, dict(normalised)],
                 "reason": [None, why],
-                "assets": [None, len(rows) if batch_id is not None else rows[0]["external_ref"]],
+                "assets": [None, len(rows) if batch_id is not None else rows[0].external_ref],
             },
             at=now,
         )
@@ -262,10 +246,10 @@ def list_commands(
     return [_command_out(row) for row in rows]
 
 
-def _schedule(uow: UnitOfWork, code: str) -> dict[str, Any]:
+def schedule(uow: UnitOfWork, code: str) -> dict[str, Any]:
     """What a cabinet receives: the program's steps (dusk and dawn from its own astronomical
     clock, the rest local clock times) and the version it is, to report back."""
-    row = contracts_repository.get_program(uow.connection, code)
-    if row is None:
+    program = dimming_program(uow.connection, code)
+    if program is None:
         raise NotFound(f"no dimming program {code!r}", code="unknown_program")
-    return {"program": code, "version": row["updated_at"].isoformat(), "steps": row["steps"]}
+    return {"program": code, "version": program.version, "steps": program.steps}

@@ -7,27 +7,23 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import func, select
-
-from metropilot.assets import repository as assets_repository
-from metropilot.contracts import repository as contracts_repository
+from metropilot.assets.queries import AssetSelection
 from metropilot.contracts import services as contracts_services
 from metropilot.contracts.energy import DimmingProgram, level_at
 from metropilot.contracts.model import CONTRACT_ZONE
+from metropilot.contracts.queries import dimming_programs
 from metropilot.control import repository
 from metropilot.control.model import (
     AREA_CONFIRMATION,
-    CommandStatus,
     CommandType,
     check_permission,
     check_reason,
 )
-from metropilot.control.services.commands import _schedule, _store, get_batch
-from metropilot.control.services.targets import Caller, _asset_rows, _commune_name
+from metropilot.control.services.commands import get_batch, schedule, store
+from metropilot.control.services.targets import Caller, commune_named, reachable
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import Conflict
-from metropilot.telemetry.repository import twin_values
 
 LEVEL_DRIFT_POINTS: Final = 10.0  # lamps this far from the program's level are drifting
 
@@ -42,26 +38,23 @@ def cabinet_programs(
     running, and whether it drifts — never given its program, running another one or an older
     version, or its lamps reporting a level the program does not ask for now."""
     now = now or utcnow()
-    a = assets_repository.assets.c
-    where = a.kind == "lighting_cabinet"
-    if commune is not None:
-        where = where & (a.commune_insee == commune)
-    cabinets = _asset_rows(uow, caller, where)
+    selection = AssetSelection(kinds=["lighting_cabinet"], commune=commune)
+    cabinets = reachable(uow, caller, selection)
     if not cabinets:
         return []
     today = now.astimezone(CONTRACT_ZONE).date()
     expected = contracts_services.programs_in_force(
-        uow, [(c["id"], c["commune_insee"]) for c in cabinets], today
+        uow, [(c.id, c.commune_insee) for c in cabinets], today
     )
-    programs = {row["code"]: row for row in contracts_repository.list_programs(uow.connection)}
-    running = _last_applied(uow, [c["id"] for c in cabinets])
-    levels = _lamp_levels(uow, [c["id"] for c in cabinets], now)
+    programs = {p.code: p for p in dimming_programs(uow.connection)}
+    running = _last_applied(uow, [c.id for c in cabinets])
+    levels = _lamp_levels(uow, [c.id for c in cabinets], now)
     out = []
     for cabinet in cabinets:
-        should = expected.get(cabinet["id"])
+        should = expected.get(cabinet.id)
         program_row = programs.get(should) if should else None
-        version = None if program_row is None else program_row["updated_at"].isoformat()
-        applied = running.get(cabinet["id"])
+        version = None if program_row is None else program_row.version
+        applied = running.get(cabinet.id)
         reasons: list[str] = []
         if should is not None:
             if applied is None:
@@ -73,10 +66,10 @@ def cabinet_programs(
         wanted_level = None
         if program_row is not None:
             program = DimmingProgram.from_dict(
-                {"name": program_row["name"], "steps": program_row["steps"]}
+                {"name": program_row.name, "steps": program_row.steps}
             )
-            wanted_level = level_at(program, cabinet["lon"], cabinet["lat"], now)
-        reported = levels.get(cabinet["id"])
+            wanted_level = level_at(program, cabinet.lon, cabinet.lat, now)
+        reported = levels.get(cabinet.id)
         if (
             wanted_level is not None
             and reported is not None
@@ -87,9 +80,9 @@ def cabinet_programs(
             )
         out.append(
             {
-                "cabinet": cabinet["id"],
-                "ref": cabinet["external_ref"],
-                "commune": cabinet["commune_insee"],
+                "cabinet": cabinet.id,
+                "ref": cabinet.external_ref,
+                "commune": cabinet.commune_insee,
                 "expected": None if should is None else {"program": should, "version": version},
                 "running": applied,
                 "level_now": wanted_level,
@@ -103,39 +96,23 @@ def cabinet_programs(
 
 def _last_applied(uow: UnitOfWork, cabinet_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """The program each cabinet last confirmed (its newest done apply_dimming_program)."""
-    c = repository.commands.c
-    rows = uow.connection.execute(
-        select(c.asset_id, c.params, c.finished_at)
-        .where(
-            c.asset_id.in_(list(cabinet_ids)),
-            c.command == CommandType.APPLY_DIMMING_PROGRAM.value,
-            c.status == CommandStatus.DONE.value,
-        )
-        .order_by(c.finished_at)
+    done = repository.last_done(
+        uow.connection, cabinet_ids, CommandType.APPLY_DIMMING_PROGRAM.value
     )
-    found: dict[int, dict[str, Any]] = {}
-    for asset_id, params, finished_at in rows:
-        found[int(asset_id)] = {
+    return {
+        asset_id: {
             "program": params.get("program"),
             "version": params.get("version"),
             "since": finished_at.isoformat(),
         }
-    return found
+        for asset_id, (params, finished_at) in done.items()
+    }
 
 
 def _lamp_levels(uow: UnitOfWork, cabinet_ids: Sequence[int], now: datetime) -> dict[int, float]:
     """The mean light level the lamps of each cabinet reported lately."""
-    a, t = assets_repository.assets.c, twin_values.c
     since_ms = int((now - FRESH_READING).timestamp() * 1000)
-    rows = uow.connection.execute(
-        select(a.parent_id, func.avg(t.value))
-        .select_from(assets_repository.assets.join(twin_values, t.asset_id == a.id))
-        .where(
-            a.parent_id.in_(list(cabinet_ids)), t.metric == "light_level_pct", t.ts_ms >= since_ms
-        )
-        .group_by(a.parent_id)
-    )
-    return {int(parent): float(level) for parent, level in rows}
+    return repository.mean_of_children(uow.connection, cabinet_ids, "light_level_pct", since_ms)
 
 
 def push_programs(
@@ -152,7 +129,7 @@ def push_programs(
     check_permission(CommandType.APPLY_DIMMING_PROGRAM, caller.role)
     why = check_reason(reason)
     if commune is not None:
-        _commune_name(uow, commune, caller.scope)  # an unknown commune is not "nothing drifts"
+        commune_named(uow, commune, caller.scope)  # an unknown commune is not "nothing drifts"
     now = now or utcnow()
     drifting = [
         c
@@ -167,18 +144,17 @@ def push_programs(
             f'"{AREA_CONFIRMATION}": true',
             code="confirmation_required",
         )
-    a = assets_repository.assets.c
     by_program: dict[str, list[int]] = {}
     for cabinet in drifting:
         by_program.setdefault(cabinet["expected"]["program"], []).append(cabinet["cabinet"])
     batches = []
     for code, ids in by_program.items():
-        rows = _asset_rows(uow, caller, a.id.in_(ids))
-        batch_id, _ = _store(
+        rows = reachable(uow, caller, AssetSelection(ids=ids))
+        batch_id, _ = store(
             uow,
             caller,
             CommandType.APPLY_DIMMING_PROGRAM,
-            _schedule(uow, code),
+            schedule(uow, code),
             rows,
             why,
             {"cabinets": "drifting", "commune": commune, "program": code},

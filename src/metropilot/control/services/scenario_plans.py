@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from shapely.geometry import LineString, Point
 
-from metropilot.assets import repository as assets_repository
+from metropilot.assets.queries import AssetSelection, PlacedAsset
 from metropilot.control.model import CommandType, check_permission, parse_command
 from metropilot.control.scenarios import (
     CommandStep,
@@ -19,8 +19,8 @@ from metropilot.control.scenarios import (
     get_scenario,
     parse_params,
 )
-from metropilot.control.services.commands import _check_junction
-from metropilot.control.services.targets import Caller, _asset_rows, _commune_name, _one_asset
+from metropilot.control.services.commands import check_junction_state
+from metropilot.control.services.targets import Caller, commune_named, one_asset, reachable
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.errors import InvalidInput
 from metropilot.shared.geo import METRES_PER_DEGREE_LAT, BBox, LocalPlane
@@ -35,7 +35,7 @@ class PlannedCommand:
     label: str
     command: CommandType
     params: Mapping[str, Any]
-    assets: tuple[Mapping[str, Any], ...]
+    assets: tuple[PlacedAsset, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,7 @@ class Plan:
                     "label": c.label,
                     "command": c.command.value,
                     "params": dict(c.params),
-                    "assets": [a["external_ref"] for a in c.assets],
+                    "assets": [a.external_ref for a in c.assets],
                     "count": len(c.assets),
                 }
                 for c in self.commands
@@ -71,25 +71,24 @@ class Plan:
 
 def _place(
     uow: UnitOfWork, caller: Caller, scenario: Scenario, values: Mapping[str, Any]
-) -> tuple[dict[str, tuple[float, float]], dict[str, dict[str, Any]], dict[str, str]]:
+) -> tuple[dict[str, tuple[float, float]], dict[str, PlacedAsset], dict[str, str]]:
     """The scenario's places: (lon, lat) of its asset and point parameters, the asset rows, and
     the display name of each parameter (for the public message)."""
     points: dict[str, tuple[float, float]] = {}
-    assets: dict[str, dict[str, Any]] = {}
+    assets: dict[str, PlacedAsset] = {}
     names: dict[str, str] = {}
     for param in scenario.params:
         value = values.get(param.name)
         if param.kind == "asset":
-            row = _one_asset(uow, caller, str(value))
-            if param.asset_kind and row["kind"] != param.asset_kind:
+            row = one_asset(uow, caller, str(value))
+            if param.asset_kind and row.kind != param.asset_kind:
                 raise InvalidInput(
-                    f"{param.name}: {row['external_ref']} is a {row['kind']}, not a "
-                    f"{param.asset_kind}",
+                    f"{param.name}: {row.external_ref} is a {row.kind}, not a {param.asset_kind}",
                     code="invalid_scenario",
                 )
             assets[param.name] = row
-            points[param.name] = (row["lon"], row["lat"])
-            names[param.name] = row["external_ref"]
+            points[param.name] = (row.lon, row.lat)
+            names[param.name] = row.external_ref
         elif param.kind == "point":
             assert isinstance(value, tuple)
             points[param.name] = value
@@ -98,7 +97,7 @@ def _place(
             assert isinstance(value, tuple)
             names[param.name] = _route_name(uow, value)
         elif param.kind == "commune":
-            names[param.name] = _commune_name(uow, str(value), caller.scope)
+            names[param.name] = commune_named(uow, str(value), caller.scope)
         else:
             names[param.name] = str(value)
     return points, assets, names
@@ -108,7 +107,7 @@ def _route_name(uow: UnitOfWork, route: Sequence[tuple[float, float]]) -> str:
     """The route told by the communes it starts and ends in (or its end points)."""
     locator = territory_services.locator(uow)
     ends = [locator.locate(*route[0]), locator.locate(*route[-1])]
-    named = [_commune_name(uow, insee) for insee in ends if insee is not None]
+    named = [commune_named(uow, insee) for insee in ends if insee is not None]
     if not named:
         return (
             f"from {route[0][1]:.4f}, {route[0][0]:.4f} to {route[-1][1]:.4f}, {route[-1][0]:.4f}"
@@ -122,14 +121,15 @@ def _selected(
     selection: Selection,
     values: Mapping[str, Any],
     points: Mapping[str, tuple[float, float]],
-    assets: Mapping[str, dict[str, Any]],
-) -> list[dict[str, Any]]:
-    a = assets_repository.assets.c
+    assets: Mapping[str, PlacedAsset],
+) -> list[PlacedAsset]:
     if selection.of is not None:
         return [assets[selection.of]]
-    of_kind = a.kind.in_(list(selection.kinds))
+    of_kind = list(selection.kinds)
     if selection.commune is not None:
-        return _asset_rows(uow, caller, of_kind & (a.commune_insee == values[selection.commune]))
+        return reachable(
+            uow, caller, AssetSelection(kinds=of_kind, commune=values[selection.commune])
+        )
     if selection.along is not None:
         return _along(
             uow, caller, of_kind, values[selection.along], float(values[selection.within or ""])
@@ -138,15 +138,9 @@ def _selected(
     lon, lat = points[selection.around]
     radius = float(values[selection.within]) if selection.within else NEAREST_WITHIN_M
     box = BBox.around(lon, lat, radius)
-    rows = _asset_rows(
-        uow,
-        caller,
-        of_kind & a.lon.between(box.min_lon, box.max_lon) & a.lat.between(box.min_lat, box.max_lat),
-    )
+    rows = reachable(uow, caller, AssetSelection(kinds=of_kind, bbox=box))
     plane = LocalPlane(lon, lat)
-    placed = sorted(
-        (plane.distance_m(lon, lat, row["lon"], row["lat"]), row["id"], row) for row in rows
-    )
+    placed = sorted((plane.distance_m(lon, lat, row.lon, row.lat), row.id, row) for row in rows)
     inside = [row for distance, _, row in placed if distance <= radius]
     return inside[: selection.nearest] if selection.nearest else inside
 
@@ -154,29 +148,28 @@ def _selected(
 def _along(
     uow: UnitOfWork,
     caller: Caller,
-    of_kind: Any,
+    of_kind: list[str],
     route: Sequence[tuple[float, float]],
     width_m: float,
-) -> list[dict[str, Any]]:
+) -> list[PlacedAsset]:
     """The assets within ``width_m`` of a route, in the order they come along it."""
-    a = assets_repository.assets.c
     lons, lats = [p[0] for p in route], [p[1] for p in route]
     plane = LocalPlane(lons[0], lats[0])
     margin_lon = width_m / plane.metres_per_degree_lon
     margin_lat = width_m / METRES_PER_DEGREE_LAT
-    rows = _asset_rows(
-        uow,
-        caller,
-        of_kind
-        & a.lon.between(min(lons) - margin_lon, max(lons) + margin_lon)
-        & a.lat.between(min(lats) - margin_lat, max(lats) + margin_lat),
+    box = BBox(
+        min_lon=min(lons) - margin_lon,
+        min_lat=min(lats) - margin_lat,
+        max_lon=max(lons) + margin_lon,
+        max_lat=max(lats) + margin_lat,
     )
+    rows = reachable(uow, caller, AssetSelection(kinds=of_kind, bbox=box))
     line = LineString([plane.to_xy(lon, lat) for lon, lat in route])
     placed = []
     for row in rows:
-        point = Point(plane.to_xy(row["lon"], row["lat"]))
+        point = Point(plane.to_xy(row.lon, row.lat))
         if line.distance(point) <= width_m:
-            placed.append((line.project(point), row["id"], row))
+            placed.append((line.project(point), row.id, row))
     return [row for _, _, row in sorted(placed)]
 
 
@@ -200,7 +193,7 @@ def plan_scenario(uow: UnitOfWork, caller: Caller, code: str, given: Mapping[str
                 continue
             if kind is CommandType.SET_JUNCTION_MODE:
                 for row in rows:
-                    _check_junction(uow, row, normalised)
+                    check_junction_state(uow, row, normalised)
             commands.append(PlannedCommand(index, step.label, kind, normalised, tuple(rows)))
         elif isinstance(step, WorkOrderStep):
             at = assets.get(step.at)
@@ -209,8 +202,8 @@ def plan_scenario(uow: UnitOfWork, caller: Caller, code: str, given: Mapping[str
                     "step": index,
                     "category": step.category,
                     "priority": step.priority,
-                    "asset": None if at is None else at["external_ref"],
-                    "commune": at["commune_insee"] if at is not None else values.get(step.at),
+                    "asset": None if at is None else at.external_ref,
+                    "commune": at.commune_insee if at is not None else values.get(step.at),
                     "title": step.title,
                     "instructions": step.instructions,
                 }
@@ -225,13 +218,13 @@ def plan_scenario(uow: UnitOfWork, caller: Caller, code: str, given: Mapping[str
 
 
 def _alert_commune(
-    scenario: Scenario, values: Mapping[str, Any], assets: Mapping[str, dict[str, Any]]
+    scenario: Scenario, values: Mapping[str, Any], assets: Mapping[str, PlacedAsset]
 ) -> str | None:
     for param in scenario.params:
         if param.kind == "commune":
             return str(values[param.name])
         if param.kind == "asset":
-            return str(assets[param.name]["commune_insee"])
+            return assets[param.name].commune_insee
     return None
 
 

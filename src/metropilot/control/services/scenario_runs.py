@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 import orjson
-from sqlalchemy import select
 
-from metropilot.assets import repository as assets_repository
+from metropilot.assets.queries import AssetSelection, PlacedAsset
 from metropilot.cases import services as cases_services
 from metropilot.cases.model import CaseOrigin, parse_priority
 from metropilot.control import repository
@@ -20,14 +19,14 @@ from metropilot.control.model import (
     check_reason,
     parse_command,
 )
-from metropilot.control.services.commands import JUNCTION_MODE_CODES, _store, get_batch
-from metropilot.control.services.scenario_plans import plan_scenario
-from metropilot.control.services.targets import Caller, _asset_rows, _one_asset
+from metropilot.control.services.commands import JUNCTION_MODE_CODES, get_batch, store
+from metropilot.control.services.scenario_plans import PlannedCommand, plan_scenario
+from metropilot.control.services.targets import Caller, one_asset, reachable
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.audit import AuditEntry
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import Conflict, NotFound
-from metropilot.telemetry.repository import telemetry_raw, twin_values
+from metropilot.telemetry.queries import latest_values
 
 # What each command changes, as the equipment reports it: remembered before a scenario runs, so
 # that a rollback can ask for it again.
@@ -39,26 +38,6 @@ STATE_METRICS: Final[Mapping[CommandType, tuple[str, ...]]] = {
     CommandType.SET_DOOR_LOCK: ("door_locked",),
     CommandType.CAMERA_PRESET: ("camera_preset",),
 }
-
-
-def _latest(uow: UnitOfWork, asset_id: int, metrics: Sequence[str]) -> dict[str, float]:
-    """The newest reported value of each metric (raw readings first, then the stored twin)."""
-    found: dict[str, float] = {}
-    r, t = telemetry_raw.c, twin_values.c
-    for metric in metrics:
-        newest = uow.connection.execute(
-            select(r.value)
-            .where(r.asset_id == asset_id, r.metric == metric)
-            .order_by(r.ts_ms.desc())
-            .limit(1)
-        ).scalar()
-        if newest is None:
-            newest = uow.connection.execute(
-                select(t.value).where(t.asset_id == asset_id, t.metric == metric)
-            ).scalar()
-        if newest is not None:
-            found[metric] = float(newest)
-    return found
 
 
 def run_scenario(
@@ -87,13 +66,8 @@ def run_scenario(
     previous: dict[str, dict[str, float]] = {}
     batches: list[int] = []
     for planned in plan.commands:
-        metrics = STATE_METRICS.get(planned.command, ())
-        for row in planned.assets:
-            state = _latest(uow, row["id"], metrics)
-            previous.setdefault(str(row["id"]), {}).update(
-                {k: v for k, v in state.items() if k not in previous.get(str(row["id"]), {})}
-            )
-        batch_id, _ = _store(
+        _remember(uow, planned, previous)
+        batch_id, _ = store(
             uow,
             caller,
             planned.command,
@@ -106,17 +80,7 @@ def run_scenario(
         assert batch_id is not None
         batches.append(batch_id)
     case_ids = [_open_work_order(uow, caller, order, why) for order in plan.work_orders]
-    alert_id = None
-    if plan.alert is not None:
-        alert_id = repository.insert_alert(
-            uow.connection,
-            {
-                "message": plan.alert["message"],
-                "commune_insee": plan.alert["commune"],
-                "starts_at": now,
-                "ends_at": now + timedelta(hours=float(plan.alert["hours"])),
-            },
-        )
+    alert_id = None if plan.alert is None else _publish(uow, plan.alert, now)
     run_id = repository.insert_run(
         uow.connection,
         {
@@ -145,10 +109,34 @@ def run_scenario(
     return get_run(uow, run_id)
 
 
+def _remember(
+    uow: UnitOfWork, planned: PlannedCommand, previous: dict[str, dict[str, float]]
+) -> None:
+    """Each asset's reported state before the run's first command to it, for a rollback."""
+    metrics = STATE_METRICS.get(planned.command, ())
+    for row in planned.assets:
+        state = latest_values(uow.connection, row.id, metrics)
+        known = previous.setdefault(str(row.id), {})
+        known.update({k: v for k, v in state.items() if k not in known})
+
+
+def _publish(uow: UnitOfWork, alert: Mapping[str, Any], now: datetime) -> int:
+    """The plan's public message, from now for its hours."""
+    return repository.insert_alert(
+        uow.connection,
+        {
+            "message": alert["message"],
+            "commune_insee": alert["commune"],
+            "starts_at": now,
+            "ends_at": now + timedelta(hours=float(alert["hours"])),
+        },
+    )
+
+
 def _open_work_order(uow: UnitOfWork, caller: Caller, order: Mapping[str, Any], why: str) -> int:
     asset_id = None
     if order["asset"] is not None:
-        asset_id = _one_asset(uow, caller, order["asset"])["id"]
+        asset_id = one_asset(uow, caller, order["asset"]).id
     case = cases_services.open_case(
         uow,
         origin=CaseOrigin.OPERATOR,
@@ -225,23 +213,23 @@ def rollback_scenario(
         raise NotFound(f"no scenario run {run_id}", code="unknown_run")
     if row["rolled_back_at"] is not None:
         raise Conflict(f"scenario run {run_id} was already rolled back", code="already_rolled_back")
-    a = assets_repository.assets.c
     batches: list[int] = []
     unknown: list[str] = []
     for planned in row["plan"]["commands"]:
         kind = CommandType(planned["command"])
         check_permission(kind, caller.role)
-        by_params: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
-        for target in _asset_rows(uow, caller, a.external_ref.in_(planned["assets"])):
-            wanted = _restoring(kind, row["previous"].get(str(target["id"]), {}))
+        by_params: dict[str, tuple[dict[str, Any], list[PlacedAsset]]] = {}
+        selection = AssetSelection(refs=planned["assets"])
+        for target in reachable(uow, caller, selection):
+            wanted = _restoring(kind, row["previous"].get(str(target.id), {}))
             if wanted is None:
-                unknown.append(target["external_ref"])
+                unknown.append(target.external_ref)
                 continue
             key = orjson.dumps(wanted, option=orjson.OPT_SORT_KEYS).decode()
             by_params.setdefault(key, (wanted, []))[1].append(target)
         for wanted, targets in by_params.values():
             kind_params = parse_command(kind.value, wanted)[1]
-            batch_id, _ = _store(
+            batch_id, _ = store(
                 uow,
                 caller,
                 kind,
