@@ -5,11 +5,39 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from metropilot.accounts import repository
-from metropilot.accounts.model import Organisation
+from metropilot.accounts.model import Organisation, OrganisationKind
+from metropilot.accounts.policy import Principal
+from metropilot.shared.actors import ActorKind
 
-__all__ = ["organisations"]
+__all__ = ["active_principal", "organisations"]
 
 
 def organisations(conn: Connection, *, codes: list[str] | None = None) -> list[Organisation]:
     """The organisations, by code (all of them, or those of ``codes``)."""
     return repository.list_organisations(conn, codes=codes)
+
+
+# --- read by alarms ---
+
+
+def active_principal(conn: Connection, username: str) -> Principal | None:
+    """Who an active account is, as the policy judges it (None: no such account, or disabled)."""
+    stored = repository.get_user(conn, username=username)
+    if stored is None or stored.user.disabled:
+        return None
+    user = stored.user
+    return Principal(
+        kind=ActorKind.USER,
+        name=user.username,
+        id=user.id,
+        role=user.role,
+        organisation=user.organisation,
+        organisation_id=stored.organisation_id,
+        organisation_kind=OrganisationKind(user.organisation_kind)
+        if user.organisation_kind
+        else None,
+        organisation_commune=stored.organisation_commune,
+        sector=user.organisation_sector,
+        communes=user.communes,
+        team=user.team,
+    )

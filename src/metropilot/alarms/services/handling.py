@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from metropilot.accounts import repository as accounts_repository
-from metropilot.accounts.model import OrganisationKind, Role
-from metropilot.accounts.policy import Principal, asset_scope
+from metropilot.accounts.model import Role
+from metropilot.accounts.policy import asset_scope
+from metropilot.accounts.queries import active_principal
 from metropilot.alarms import repository
 from metropilot.alarms.model import (
     Alarm,
@@ -21,7 +21,7 @@ from metropilot.alarms.services.clearing import _clear_alarms
 from metropilot.alarms.services.common import _alarm_event_fields, _ms
 from metropilot.alarms.services.reading import get_alarm
 from metropilot.db.uow import UnitOfWork
-from metropilot.shared.actors import Actor, ActorKind
+from metropilot.shared.actors import Actor
 from metropilot.shared.audit import AuditEntry
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import InvalidInput
@@ -125,28 +125,6 @@ def _no_assignee(username: str) -> InvalidInput:
     )
 
 
-def _principal_of(uow: UnitOfWork, username: str) -> Principal | None:
-    stored = accounts_repository.get_user(uow.connection, username=username)
-    if stored is None or stored.user.disabled:
-        return None
-    user = stored.user
-    return Principal(
-        kind=ActorKind.USER,
-        name=user.username,
-        id=user.id,
-        role=user.role,
-        organisation=user.organisation,
-        organisation_id=stored.organisation_id,
-        organisation_kind=OrganisationKind(user.organisation_kind)
-        if user.organisation_kind
-        else None,
-        organisation_commune=stored.organisation_commune,
-        sector=user.organisation_sector,
-        communes=user.communes,
-        team=user.team,
-    )
-
-
 def assign(
     uow: UnitOfWork,
     alarm_id: int,
@@ -162,7 +140,7 @@ def assign(
     alarm = get_alarm(uow, alarm_id, scope)
     name = (assignee or "").strip() or None
     if name is not None:
-        principal = _principal_of(uow, name)
+        principal = active_principal(uow.connection, name)
         if principal is None or principal.role is Role.CITIZEN:
             raise _no_assignee(name)
         visible = asset_scope(principal)

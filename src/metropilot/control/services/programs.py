@@ -13,12 +13,7 @@ from metropilot.contracts.energy import DimmingProgram, level_at
 from metropilot.contracts.model import CONTRACT_ZONE
 from metropilot.contracts.queries import dimming_programs
 from metropilot.control import repository
-from metropilot.control.model import (
-    AREA_CONFIRMATION,
-    CommandType,
-    check_permission,
-    check_reason,
-)
+from metropilot.control.model import AREA_CONFIRMATION, CommandType, check_permission, check_reason
 from metropilot.control.services.commands import get_batch, schedule, store
 from metropilot.control.services.targets import Caller, commune_named, reachable
 from metropilot.db.uow import UnitOfWork
