@@ -27,7 +27,7 @@ class AlarmForCase:
     severity: Severity
     state: AlarmState
     raised_at: datetime
-    message: str | None
+    message: str
     rule_code: str | None
     rule_name: str
     opens_case: bool
@@ -51,7 +51,7 @@ def alarm_for_case(conn: Connection, alarm_id: int) -> AlarmForCase | None:
         Severity(row.severity),
         AlarmState(row.state),
         row.raised_at,
-        row.message,
+        str(row.message),
         row.code,
         str(row.name),
         bool(row.opens_case),

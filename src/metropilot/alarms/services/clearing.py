@@ -12,17 +12,17 @@ from metropilot.alarms.rules import RuleSet, condition_from_twin
 from metropilot.alarms.services.common import (
     RULES,
     RULES_ACTOR,
-    _alarm_event_fields,
-    _metrics_of,
-    _ms,
+    alarm_event_fields,
+    epoch_ms,
+    metrics_of,
 )
-from metropilot.alarms.services.raising import _occurrences
+from metropilot.alarms.services.raising import occurrences
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.actors import Actor
 from metropilot.shared.audit import AuditEntry
 
 
-def _clear_alarms(
+def clear_alarms(
     uow: UnitOfWork,
     ids: Sequence[int],
     now: datetime,
@@ -60,7 +60,7 @@ def _clear_alarms(
             )
         )
         uow.record(
-            AlarmCleared(**_alarm_event_fields(alarm, actor), reason=reason.value, occurred_at=now)
+            AlarmCleared(**alarm_event_fields(alarm, actor), reason=reason.value, occurred_at=now)
         )
     parents = [a.id for a in alarms if a.suppressed_count]
     if parents:
@@ -82,9 +82,9 @@ def _revisit_children(
     values, seen = repository.twins_of(
         conn,
         {c.asset_id for c in children},
-        _metrics_of([r for c in children if (r := ruleset.rules.get(c.rule_id)) is not None]),
+        metrics_of([r for c in children if (r := ruleset.rules.get(c.rule_id)) is not None]),
     )
-    now_ms = _ms(now)
+    now_ms = epoch_ms(now)
     still: list[OpenAlarm] = []
     over: list[int] = []
     gone: list[int] = []
@@ -98,13 +98,13 @@ def _revisit_children(
             rule, values.get(child.asset_id, {}), seen.get(child.asset_id), now_ms
         )
         if holds is None and isinstance(rule.params, CountParams):
-            holds = _occurrences(uow, child.asset_id, rule.params, now_ms) >= rule.params.count
+            holds = occurrences(uow, child.asset_id, rule.params, now_ms) >= rule.params.count
         if holds is False:
             over.append(child.id)
         else:
             still.append(child)  # holding, or not judged from a twin (an event): keep it
-    _clear_alarms(uow, gone, now, RULES_ACTOR, ClearReason.RULE_CHANGED, ruleset=ruleset)
-    _clear_alarms(uow, over, now, RULES_ACTOR, ClearReason.CONDITION_ENDED, ruleset=ruleset)
+    clear_alarms(uow, gone, now, RULES_ACTOR, ClearReason.RULE_CHANGED, ruleset=ruleset)
+    clear_alarms(uow, over, now, RULES_ACTOR, ClearReason.CONDITION_ENDED, ruleset=ruleset)
     if not still:
         return
     parent_of = {c.asset_id: facts[c.asset_id].parent_id for c in still}
@@ -140,7 +140,7 @@ def _revisit_children(
     for alarm in repository.get_alarms(conn, released):
         uow.record(
             AlarmRaised(
-                **_alarm_event_fields(alarm, RULES_ACTOR),
+                **alarm_event_fields(alarm, RULES_ACTOR),
                 message=alarm.message,
                 released=True,
                 flaps=alarm.flaps,

@@ -17,11 +17,11 @@ from metropilot.shared.actors import Actor, ActorKind
 RULES_ACTOR = Actor(ActorKind.SYSTEM, "rules", sector="public")
 
 
-def _ms(when: datetime) -> int:
+def epoch_ms(when: datetime) -> int:
     return round(when.timestamp() * 1000)
 
 
-def _at(ms: int) -> datetime:
+def at_ms(ms: int) -> datetime:
     """Exact: an alarm's observed_at must give back the very millisecond it was made from."""
     return datetime.fromtimestamp(ms // 1000, UTC).replace(microsecond=ms % 1000 * 1000)
 
@@ -52,7 +52,7 @@ class RuleCache:
 RULES = RuleCache()
 
 
-def _metrics_of(rules: Sequence[Rule]) -> set[str]:
+def metrics_of(rules: Sequence[Rule]) -> set[str]:
     """The metrics a re-evaluation of these rules reads from the twin."""
     found: set[str] = set()
     for rule in rules:
@@ -63,7 +63,7 @@ def _metrics_of(rules: Sequence[Rule]) -> set[str]:
     return found
 
 
-def _alarm_event_fields(alarm: Alarm, actor: Actor) -> dict[str, Any]:
+def alarm_event_fields(alarm: Alarm, actor: Actor) -> dict[str, Any]:
     return {
         "alarm_id": alarm.id,
         "asset_id": alarm.asset_id,

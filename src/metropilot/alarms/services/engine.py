@@ -13,9 +13,9 @@ from metropilot.alarms import repository
 from metropilot.alarms.model import ClearReason, CountParams
 from metropilot.alarms.repository import INHIBITED, PENDING, OpenAlarm
 from metropilot.alarms.rules import CountTrigger, Finding, RuleSet
-from metropilot.alarms.services.clearing import _clear_alarms
+from metropilot.alarms.services.clearing import clear_alarms
 from metropilot.alarms.services.common import RULES, RULES_ACTOR, RuleCache
-from metropilot.alarms.services.raising import BatchReport, _occurrences, _Raise, _raise
+from metropilot.alarms.services.raising import BatchReport, Raise, occurrences, raise_alarms
 from metropilot.db.uow import UnitOfWork
 from metropilot.telemetry.services import MANUAL_STATUSES, TwinChange
 
@@ -65,7 +65,7 @@ def _reconcile(
     asset_ids = {f.asset.id for f in findings}
     opened = repository.open_alarms_of(conn, asset_ids)
     held = repository.conditions_of(conn, asset_ids)
-    raises: list[_Raise] = []
+    raises: list[Raise] = []
     clears: list[OpenAlarm] = []
     to_hold: list[dict[str, Any]] = []
     release: list[tuple[int, int]] = []
@@ -99,7 +99,7 @@ def _reconcile(
             if finding.ts_ms - condition[1] < hold_ms:
                 continue
             release.append(key)
-        raises.append(_Raise(finding.rule, finding.asset, finding.ts_ms, finding.value))
+        raises.append(Raise(finding.rule, finding.asset, finding.ts_ms, finding.value))
     if release:
         repository.drop_conditions(conn, release)
     if to_hold:
@@ -107,7 +107,7 @@ def _reconcile(
         report.held = len(to_hold)
     if clears:
         report.cleared = len(
-            _clear_alarms(
+            clear_alarms(
                 uow,
                 [a.id for a in clears],
                 now,
@@ -117,7 +117,7 @@ def _reconcile(
             )
         )
     if raises:
-        report.add(_raise(uow, ruleset, raises, now))
+        report.add(raise_alarms(uow, ruleset, raises, now))
     return report
 
 
@@ -129,14 +129,14 @@ def _count(
     conn = uow.connection
     opened = repository.open_alarms_of(conn, {t.asset.id for t in triggers})
     held = repository.conditions_of(conn, {t.asset.id for t in triggers})
-    raises: list[_Raise] = []
+    raises: list[Raise] = []
     for trigger in triggers:
         key = (trigger.asset.id, trigger.rule.id)
         if key in opened or key in held or trigger.asset.status in MANUAL_STATUSES:
             continue
         params = trigger.rule.params
         assert isinstance(params, CountParams)
-        found = _occurrences(uow, trigger.asset.id, params, trigger.ts_ms)
+        found = occurrences(uow, trigger.asset.id, params, trigger.ts_ms)
         if found >= params.count:
-            raises.append(_Raise(trigger.rule, trigger.asset, trigger.ts_ms, float(found)))
-    return _raise(uow, ruleset, raises, now) if raises else BatchReport()
+            raises.append(Raise(trigger.rule, trigger.asset, trigger.ts_ms, float(found)))
+    return raise_alarms(uow, ruleset, raises, now) if raises else BatchReport()

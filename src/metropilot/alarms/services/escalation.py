@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from metropilot.alarms import repository
 from metropilot.alarms.model import DEFAULT_ESCALATION_DELAYS, AlarmEscalated, Severity
-from metropilot.alarms.services.common import RULES_ACTOR, _alarm_event_fields
+from metropilot.alarms.services.common import RULES_ACTOR, alarm_event_fields
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.audit import AuditEntry
 
@@ -52,7 +52,7 @@ def escalate(
             )
             uow.record(
                 AlarmEscalated(
-                    **_alarm_event_fields(alarm, RULES_ACTOR),
+                    **alarm_event_fields(alarm, RULES_ACTOR),
                     level=1,
                     unacknowledged_s=waited,
                     occurred_at=now,

@@ -17,8 +17,8 @@ from metropilot.alarms.model import (
     ClearReason,
     CountParams,
 )
-from metropilot.alarms.services.clearing import _clear_alarms
-from metropilot.alarms.services.common import _alarm_event_fields, _ms
+from metropilot.alarms.services.clearing import clear_alarms
+from metropilot.alarms.services.common import alarm_event_fields, epoch_ms
 from metropilot.alarms.services.reading import get_alarm
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.actors import Actor
@@ -87,7 +87,7 @@ def acknowledge(
     )
     if text:
         _add_comment(uow, alarm, text, actor, now)
-    uow.record(AlarmAcknowledged(**_alarm_event_fields(alarm, actor), occurred_at=now))
+    uow.record(AlarmAcknowledged(**alarm_event_fields(alarm, actor), occurred_at=now))
     return get_alarm(uow, alarm_id, scope)
 
 
@@ -109,10 +109,10 @@ def clear(
     alarm = get_alarm(uow, alarm_id, scope)
     alarm.check_clear()
     _add_comment(uow, alarm, text, actor, now)
-    _clear_alarms(uow, [alarm_id], now, actor, ClearReason.MANUAL)
+    clear_alarms(uow, [alarm_id], now, actor, ClearReason.MANUAL)
     rule = repository.get_rule(uow.connection, alarm.rule_id)
     if rule is not None and (rule.level or isinstance(rule.params, CountParams)):
-        repository.inhibit(uow.connection, alarm.asset_id, alarm.rule_id, _ms(now))
+        repository.inhibit(uow.connection, alarm.asset_id, alarm.rule_id, epoch_ms(now))
     return get_alarm(uow, alarm_id, scope)
 
 

@@ -12,14 +12,16 @@ from metropilot.alarms import repository
 from metropilot.alarms.model import AlarmRaised, AlarmState, CountParams, Rule
 from metropilot.alarms.repository import active_key
 from metropilot.alarms.rules import AssetLike, CompiledRule, RuleSet, rising_edges
-from metropilot.alarms.services.common import RULES_ACTOR, _at
+from metropilot.alarms.services.common import RULES_ACTOR, at_ms
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.actors import Actor
 from metropilot.shared.audit import AuditEntry
 
 
 @dataclass(slots=True)
-class _Raise:
+class Raise:
+    """A condition that holds on an asset, to raise (or reopen) an alarm for."""
+
     rule: CompiledRule
     asset: AssetLike
     ts_ms: int
@@ -42,7 +44,7 @@ class BatchReport:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-def _occurrences(uow: UnitOfWork, asset_id: int, params: CountParams, end_ms: int) -> int:
+def occurrences(uow: UnitOfWork, asset_id: int, params: CountParams, end_ms: int) -> int:
     since = end_ms - params.window_s * 1000
     if params.code is not None:
         return repository.count_events(uow.connection, asset_id, params.code, since)
@@ -51,14 +53,14 @@ def _occurrences(uow: UnitOfWork, asset_id: int, params: CountParams, end_ms: in
     return rising_edges(before, values)
 
 
-def _raise(
-    uow: UnitOfWork, ruleset: RuleSet, raises: Sequence[_Raise], now: datetime
+def raise_alarms(
+    uow: UnitOfWork, ruleset: RuleSet, raises: Sequence[Raise], now: datetime
 ) -> BatchReport:
     """Open alarms for these conditions: parents first (so their children, in the same batch,
     find them and are muted), reopening a recently cleared alarm of the same (asset, rule)."""
     report = BatchReport()
     conn = uow.connection
-    unique: dict[tuple[int, int], _Raise] = {}
+    unique: dict[tuple[int, int], Raise] = {}
     for item in raises:
         unique.setdefault((item.asset.id, item.rule.id), item)
     pairs = list(unique)
@@ -87,7 +89,7 @@ def _raise(
 def _muting_alarms(
     uow: UnitOfWork,
     ruleset: RuleSet,
-    group: Sequence[_Raise],
+    group: Sequence[Raise],
     new_parents: Mapping[tuple[int, int], int],
 ) -> dict[tuple[int, int], int]:
     """For each raise, the open parent alarm that mutes it, if any: (asset, rule) → alarm."""
@@ -114,7 +116,7 @@ def _muting_alarms(
 
 def _open(
     uow: UnitOfWork,
-    group: Sequence[_Raise],
+    group: Sequence[Raise],
     recent: Mapping[tuple[int, int], tuple[int, datetime, int]],
     muting: Mapping[tuple[int, int], int],
     now: datetime,
@@ -123,7 +125,7 @@ def _open(
     conn = uow.connection
     new_rows: list[dict[str, Any]] = []
     reopen_rows: list[dict[str, Any]] = []
-    by_key: dict[str, _Raise] = {}
+    by_key: dict[str, Raise] = {}
     for item in group:
         rule = item.rule.rule
         key = active_key(item.asset.id, rule.id)
@@ -135,7 +137,7 @@ def _open(
             "severity": rule.severity.value,
             "message": item.rule.message(item.value)[:300],
             "value": item.value,
-            "observed_at": _at(item.ts_ms),
+            "observed_at": at_ms(item.ts_ms),
             "suppressed_by": muting.get(pair),
             "escalation_level": 0,
             "escalated_at": None,
@@ -209,7 +211,7 @@ def _event_fields(
 def _announce_raise(
     uow: UnitOfWork,
     alarm_id: int,
-    item: _Raise,
+    item: Raise,
     muting: Mapping[tuple[int, int], int],
     now: datetime,
     *,
@@ -244,7 +246,7 @@ def _announce_raise(
 
 
 def _mute_existing_children(
-    uow: UnitOfWork, item: _Raise, parent_alarm_id: int, now: datetime
+    uow: UnitOfWork, item: Raise, parent_alarm_id: int, now: datetime
 ) -> int:
     """A parent's alarm arrived after some of its children's: mute those too (they were raised
     for the same cause a moment earlier, e.g. lamps reporting before their cabinet)."""

@@ -20,8 +20,8 @@ from metropilot.alarms.model import (
 )
 from metropilot.alarms.repository import PENDING
 from metropilot.alarms.rules import condition_from_twin
-from metropilot.alarms.services.clearing import _clear_alarms
-from metropilot.alarms.services.common import RULES_ACTOR, _metrics_of, _ms
+from metropilot.alarms.services.clearing import clear_alarms
+from metropilot.alarms.services.common import RULES_ACTOR, epoch_ms, metrics_of
 from metropilot.assets.model import AssetKind
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.actors import Actor
@@ -237,7 +237,7 @@ def delete_rule(
     )
     repository.drop_conditions_of_rule(uow.connection, rule_id)
     opened = repository.open_alarms_of_rules(uow.connection, [rule_id])
-    _clear_alarms(uow, [a.id for a in opened], now, actor, ClearReason.RULE_CHANGED)
+    clear_alarms(uow, [a.id for a in opened], now, actor, ClearReason.RULE_CHANGED)
 
 
 def _revisit_rule_alarms(uow: UnitOfWork, rule: Rule, now: datetime) -> None:
@@ -246,7 +246,7 @@ def _revisit_rule_alarms(uow: UnitOfWork, rule: Rule, now: datetime) -> None:
     if not opened:
         return
     if not rule.enabled:
-        _clear_alarms(uow, [a.id for a in opened], now, RULES_ACTOR, ClearReason.RULE_CHANGED)
+        clear_alarms(uow, [a.id for a in opened], now, RULES_ACTOR, ClearReason.RULE_CHANGED)
         return
     facts = repository.asset_facts(uow.connection, {a.asset_id for a in opened})
     out_of_scope = [
@@ -254,18 +254,20 @@ def _revisit_rule_alarms(uow: UnitOfWork, rule: Rule, now: datetime) -> None:
         for a in opened
         if (f := facts.get(a.asset_id)) is None or not rule.covers(f.kind, f.commune, f.id)
     ]
-    _clear_alarms(uow, out_of_scope, now, RULES_ACTOR, ClearReason.RULE_CHANGED)
+    clear_alarms(uow, out_of_scope, now, RULES_ACTOR, ClearReason.RULE_CHANGED)
     remaining = [a for a in opened if a.id not in set(out_of_scope)]
     values, seen = repository.twins_of(
-        uow.connection, {a.asset_id for a in remaining}, _metrics_of([rule])
+        uow.connection, {a.asset_id for a in remaining}, metrics_of([rule])
     )
     over = [
         a.id
         for a in remaining
-        if condition_from_twin(rule, values.get(a.asset_id, {}), seen.get(a.asset_id), _ms(now))
+        if condition_from_twin(
+            rule, values.get(a.asset_id, {}), seen.get(a.asset_id), epoch_ms(now)
+        )
         is False
     ]
-    _clear_alarms(uow, over, now, RULES_ACTOR, ClearReason.CONDITION_ENDED)
+    clear_alarms(uow, over, now, RULES_ACTOR, ClearReason.CONDITION_ENDED)
 
 
 def install_default_rules(uow: UnitOfWork, actor: Actor) -> list[Rule]:

@@ -11,9 +11,9 @@ from metropilot.alarms import repository
 from metropilot.alarms.model import ClearReason, CountParams, HeartbeatParams, RuleType
 from metropilot.alarms.repository import INHIBITED
 from metropilot.alarms.rules import CompiledRule, RuleSet, condition_from_twin
-from metropilot.alarms.services.clearing import _clear_alarms
-from metropilot.alarms.services.common import RULES, RULES_ACTOR, _metrics_of, _ms
-from metropilot.alarms.services.raising import _occurrences, _Raise, _raise
+from metropilot.alarms.services.clearing import clear_alarms
+from metropilot.alarms.services.common import RULES, RULES_ACTOR, epoch_ms, metrics_of
+from metropilot.alarms.services.raising import Raise, occurrences, raise_alarms
 from metropilot.db.uow import UnitOfWork
 from metropilot.telemetry.services import MANUAL_STATUSES
 
@@ -51,7 +51,7 @@ def check_heartbeats(
     newest = repository.newest_seen_ms(conn)
     if newest is None:
         return report
-    now_ms = _ms(now)
+    now_ms = epoch_ms(now)
     budget = limit
     for compiled in rules:
         params = compiled.params
@@ -71,8 +71,8 @@ def check_heartbeats(
         )
         if not silent:
             continue
-        raises = [_Raise(compiled, facts, last_seen, None) for facts, last_seen in silent]
-        done = _raise(uow, ruleset, raises, now)
+        raises = [Raise(compiled, facts, last_seen, None) for facts, last_seen in silent]
+        done = raise_alarms(uow, ruleset, raises, now)
         report.heartbeats += done.raised + done.reopened
         budget -= len(silent)
     return report
@@ -110,8 +110,8 @@ def _rearm(uow: UnitOfWork, ruleset: RuleSet, now: datetime) -> int:
     if not held:
         return 0
     rules = [ruleset.rules[r] for _, r, _ in held]
-    values, seen = repository.twins_of(conn, {a for a, _, _ in held}, _metrics_of(rules))
-    now_ms = _ms(now)
+    values, seen = repository.twins_of(conn, {a for a, _, _ in held}, metrics_of(rules))
+    now_ms = epoch_ms(now)
     over = []
     for asset_id, rule_id, since in held:
         rule = ruleset.rules[rule_id]
@@ -133,24 +133,24 @@ def _promote_held(
     readings still say so (the device may have said otherwise to another worker)."""
     conn = uow.connection
     rule = compiled.rule
-    due = repository.due_conditions(conn, rule.id, _ms(now) - rule.hold_s * 1000, limit)
+    due = repository.due_conditions(conn, rule.id, epoch_ms(now) - rule.hold_s * 1000, limit)
     if not due:
         return 0
     assets = [a for a, _, _ in due]
     facts = repository.asset_facts(conn, assets)
-    values, seen = repository.twins_of(conn, assets, _metrics_of([rule]))
+    values, seen = repository.twins_of(conn, assets, metrics_of([rule]))
     repository.drop_conditions(conn, [(a, rule.id) for a in assets])
     raises = [
-        _Raise(compiled, facts[a], since, value)
+        Raise(compiled, facts[a], since, value)
         for a, since, value in due
         if a in facts
         and facts[a].status not in MANUAL_STATUSES
-        and condition_from_twin(rule, values.get(a, {}), seen.get(a), _ms(now), active=False)
+        and condition_from_twin(rule, values.get(a, {}), seen.get(a), epoch_ms(now), active=False)
         is not False
     ]
     if not raises:
         return 0
-    done = _raise(uow, ruleset, raises, now)
+    done = raise_alarms(uow, ruleset, raises, now)
     return done.raised + done.reopened
 
 
@@ -167,14 +167,14 @@ def _rejudge_open(uow: UnitOfWork, ruleset: RuleSet, now: datetime) -> int:
     if not opened:
         return 0
     values, seen = repository.twins_of(
-        conn, {a.asset_id for a in opened}, _metrics_of(list(rules.values()))
+        conn, {a.asset_id for a in opened}, metrics_of(list(rules.values()))
     )
-    now_ms = _ms(now)
+    now_ms = epoch_ms(now)
     over = []
     for alarm in opened:
         if alarm.rule_id in heartbeats:
             # Heard since the alarm was raised (its observed_at is the last time it was heard).
-            raised_seen = _ms(alarm.observed_at) if alarm.observed_at else now_ms
+            raised_seen = epoch_ms(alarm.observed_at) if alarm.observed_at else now_ms
             if seen.get(alarm.asset_id, 0) > raised_seen:
                 over.append(alarm.id)
             continue
@@ -184,7 +184,7 @@ def _rejudge_open(uow: UnitOfWork, ruleset: RuleSet, now: datetime) -> int:
         if holds is False:
             over.append(alarm.id)
     return len(
-        _clear_alarms(uow, over, now, RULES_ACTOR, ClearReason.CONDITION_ENDED, ruleset=ruleset)
+        clear_alarms(uow, over, now, RULES_ACTOR, ClearReason.CONDITION_ENDED, ruleset=ruleset)
     )
 
 
@@ -192,19 +192,19 @@ def _expire_window(uow: UnitOfWork, ruleset: RuleSet, compiled: CompiledRule, no
     """Count alarms clear once their window holds fewer occurrences than the rule's count."""
     params = compiled.params
     assert isinstance(params, CountParams)
-    now_ms = _ms(now)
+    now_ms = epoch_ms(now)
     over = [
         alarm.id
         for alarm in repository.open_alarms_of_rules(uow.connection, [compiled.id])
-        if _occurrences(uow, alarm.asset_id, params, now_ms) < params.count
+        if occurrences(uow, alarm.asset_id, params, now_ms) < params.count
     ]
-    cleared = _clear_alarms(
+    cleared = clear_alarms(
         uow, over, now, RULES_ACTOR, ClearReason.CONDITION_ENDED, ruleset=ruleset
     )
     rearmed = [
         (asset_id, compiled.id)
         for asset_id, phase in repository.conditions_of_rule(uow.connection, compiled.id)
-        if phase == INHIBITED and _occurrences(uow, asset_id, params, now_ms) < params.count
+        if phase == INHIBITED and occurrences(uow, asset_id, params, now_ms) < params.count
     ]
     repository.drop_conditions(uow.connection, rearmed)
     return len(cleared)
