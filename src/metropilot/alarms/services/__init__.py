@@ -1,13 +1,15 @@
 """Rules and alarms use cases: manage rules, react to telemetry, and follow alarms to the end.
 
-Three kinds of callers change alarms, all through this module:
+Three kinds of callers change alarms, all through this package:
 
 - the ingest pipeline, once per batch and inside its transaction, through ``AlarmEngine``
-  (a ``BatchObserver``): the pure engine (``rules.py``) turns the batch into findings, and this
-  module reconciles them with the stored alarms in a few set-based queries;
-- the scheduler, through ``check_timers`` (silence, held conditions, count windows running out)
-  and ``escalate`` (alarms left unacknowledged);
-- people, through ``acknowledge``, ``clear``, ``assign`` and ``comment``.
+  (``engine``, a ``BatchObserver``): the pure engine (``alarms.rules``) turns the batch into
+  findings, reconciled with the stored alarms in a few set-based queries (``raising``,
+  ``clearing``);
+- the scheduler, through ``check_timers`` (``timers``: silence, held conditions, count windows
+  running out, inhibitions lifted) and ``escalate`` (``escalation``: alarms left unacknowledged);
+- people, through ``acknowledge``, ``clear``, ``assign`` and ``comment`` (``handling``); rules
+  are administered in ``rule_admin``, alarms read in ``reading``.
 
 Every change is audited and announced (``AlarmRaised``, ``AlarmAcknowledged``, ``AlarmCleared``,
 ``AlarmEscalated``, published after the commit). Correlation: while a parent asset has an open

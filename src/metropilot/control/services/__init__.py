@@ -14,6 +14,11 @@
    An answer from another asset than the one commanded is ignored.
 The state the equipment then reports (``light_level_pct``, ``junction_mode``, …) is what the
 twin shows; a command never changes the twin itself.
+
+The package, by what it manages: ``targets`` (who commands what: one asset, an area),
+``commands`` (issuing, reading), ``dispatch`` (the outbox), ``answers`` (the equipment's),
+``scenario_plans`` and ``scenario_runs`` (response plans: preview, run, rollback, public
+messages), ``programs`` (dimming programs on the cabinets), ``transports``.
 """
 
 from __future__ import annotations
