@@ -12,6 +12,7 @@ from metropilot.control import repository
 from metropilot.control.model import (
     AREA_CONFIRMATION,
     COMMAND_SPECS,
+    CommandsIssued,
     CommandStatus,
     CommandType,
     batch_status,
@@ -169,6 +170,18 @@ def store(
                 "assets": [None, len(rows) if batch_id is not None else rows[0].external_ref],
             },
             at=now,
+        )
+    )
+    uow.record(
+        CommandsIssued(
+            command=kind.value,
+            batch_id=batch_id,
+            command_ids=tuple(ids),
+            asset_ids=tuple(row.id for row in rows),
+            communes=tuple(sorted({row.commune_insee for row in rows})),
+            reason=why,
+            actor=caller.actor.label(),
+            occurred_at=now,
         )
     )
     return batch_id, ids

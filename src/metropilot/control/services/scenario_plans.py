@@ -47,6 +47,14 @@ class Plan:
     alert: dict[str, Any] | None
     warnings: tuple[str, ...]
 
+    def communes(self) -> tuple[str, ...]:
+        """Where the plan acts: its assets', work orders' and public message's communes."""
+        found = {a.commune_insee for c in self.commands for a in c.assets}
+        found |= {str(w["commune"]) for w in self.work_orders if w["commune"]}
+        if self.alert is not None and self.alert["commune"]:
+            found.add(str(self.alert["commune"]))
+        return tuple(sorted(found))
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "scenario": self.scenario.code,

@@ -15,6 +15,8 @@ from metropilot.control import repository
 from metropilot.control.model import (
     AREA_CONFIRMATION,
     CommandType,
+    ScenarioRolledBack,
+    ScenarioRun,
     check_permission,
     check_reason,
     parse_command,
@@ -104,6 +106,18 @@ def run_scenario(
             str(run_id),
             {"scenario": [None, plan.scenario.code], "reason": [None, why]},
             at=now,
+        )
+    )
+    uow.record(
+        ScenarioRun(
+            run_id=run_id,
+            scenario=plan.scenario.code,
+            batch_ids=tuple(batches),
+            case_ids=tuple(case_ids),
+            alert_id=alert_id,
+            communes=plan.communes(),
+            actor=caller.actor.label(),
+            occurred_at=now,
         )
     )
     return get_run(uow, run_id)
@@ -254,6 +268,16 @@ def rollback_scenario(
             str(run_id),
             {"reason": [None, why], "unknown_state": [None, len(unknown)]},
             at=now,
+        )
+    )
+    uow.record(
+        ScenarioRolledBack(
+            run_id=run_id,
+            scenario=row["scenario"],
+            batch_ids=tuple(batches),
+            not_restored=len(set(unknown)),
+            actor=caller.actor.label(),
+            occurred_at=now,
         )
     )
     result = get_run(uow, run_id)
