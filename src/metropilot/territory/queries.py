@@ -1,12 +1,23 @@
-"""What other contexts read of the territory."""
+"""What other contexts read of the territory: the communes and their codes."""
 
 from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from metropilot.territory.repository import communes
+from metropilot.territory import repository
+from metropilot.territory.model import Commune
 
-__all__ = ["commune_name"]
+__all__ = ["commune_codes", "commune_name", "communes"]
+
+
+def communes(conn: Connection) -> list[Commune]:
+    """The metropolis's communes."""
+    return repository.list_communes(conn)
+
+
+def commune_codes(conn: Connection) -> set[str]:
+    """The INSEE codes of the metropolis's communes."""
+    return {c.insee for c in repository.list_communes(conn)}
 
 
 # --- read by control ---
@@ -14,5 +25,7 @@ __all__ = ["commune_name"]
 
 def commune_name(conn: Connection, insee: str) -> str | None:
     """A commune's name (None: no such commune)."""
-    row = conn.execute(select(communes.c.name).where(communes.c.insee == insee)).first()
+    row = conn.execute(
+        select(repository.communes.c.name).where(repository.communes.c.insee == insee)
+    ).first()
     return None if row is None else str(row[0])
