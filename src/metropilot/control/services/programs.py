@@ -21,8 +21,6 @@ from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import Conflict
 
 LEVEL_DRIFT_POINTS: Final = 10.0  # lamps this far from the program's level are drifting
-
-
 FRESH_READING: Final = timedelta(hours=2)
 
 
