@@ -33,8 +33,6 @@ from metropilot.telemetry.queries import latest_values
 # How a junction reports its mode as a number (telemetry metrics are numbers).
 JUNCTION_MODE_CODES: Final = {0: "normal", 1: "flashing_amber", 2: "all_red", 3: "forced_green"}
 MAX_AREA: Final = 20_000
-
-
 JUNCTION_METRICS: Final = ("junction_mode", "junction_approach", "controller_fault")
 
 
