@@ -31,7 +31,7 @@ from metropilot.assets import services as assets_services
 from metropilot.assets.model import AssetDraft, AssetKind, AssetStatus
 from metropilot.audit.repository import AuditFilter
 from metropilot.audit.services import list_entries, verify
-from metropilot.bootstrap import Platform
+from metropilot.bootstrap import Platform, all_tables
 from metropilot.db import migrate
 from metropilot.shared.actors import Actor, ActorKind
 from metropilot.shared.clock import utcnow
@@ -175,7 +175,7 @@ SUPPLY = {"code": "supply", "type": "state", "params": {"metric": "supply_loss",
 
 
 def test_migration_creates_what_the_tables_declare(platform: Platform) -> None:
-    migrate.check(platform.engine)
+    migrate.check(platform.engine, all_tables())
     assert migrate.head_revision(platform.engine) == migrate.current_revision(platform.engine)
 
 

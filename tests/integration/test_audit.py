@@ -49,7 +49,7 @@ from metropilot.audit.model import (
 )
 from metropilot.audit.repository import audit_head, audit_log, guard_lifted
 from metropilot.audit.services import append_entries
-from metropilot.bootstrap import Platform, bootstrap
+from metropilot.bootstrap import Platform, all_tables, bootstrap
 from metropilot.cli.audit import app as audit_cli
 from metropilot.db import migrate
 from metropilot.db.uow import UnitOfWork
@@ -318,7 +318,7 @@ def test_query_parsers_say_what_is_wrong() -> None:
 
 
 def test_migration_creates_what_the_models_declare(platform: Platform) -> None:
-    migrate.check(platform.engine)
+    migrate.check(platform.engine, all_tables())
     assert migrate.current_revision(platform.engine) == migrate.head_revision(platform.engine)
 
 

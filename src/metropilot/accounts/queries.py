@@ -6,9 +6,12 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from metropilot.accounts import repository
-from metropilot.accounts.model import Organisation, Team
+from metropilot.accounts.model import Organisation, OrganisationKind, Team
+from metropilot.accounts.policy import Principal
+from metropilot.shared.actors import ActorKind
 
 __all__ = [
+    "active_principal",
     "display_name",
     "organisation_by_code",
     "organisations",
@@ -45,3 +48,29 @@ def display_name(connection: Connection, user_id: int) -> str | None:
 
 def organisation_by_code(conn: Connection, code: str) -> Organisation | None:
     return repository.get_organisation_by_code(conn, code)
+
+
+# --- read by alarms ---
+
+
+def active_principal(conn: Connection, username: str) -> Principal | None:
+    """Who an active account is, as the policy judges it (None: no such account, or disabled)."""
+    stored = repository.get_user(conn, username=username)
+    if stored is None or stored.user.disabled:
+        return None
+    user = stored.user
+    return Principal(
+        kind=ActorKind.USER,
+        name=user.username,
+        id=user.id,
+        role=user.role,
+        organisation=user.organisation,
+        organisation_id=stored.organisation_id,
+        organisation_kind=OrganisationKind(user.organisation_kind)
+        if user.organisation_kind
+        else None,
+        organisation_commune=stored.organisation_commune,
+        sector=user.organisation_sector,
+        communes=user.communes,
+        team=user.team,
+    )

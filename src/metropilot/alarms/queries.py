@@ -7,15 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, select
+from sqlalchemy import Connection, Select, and_, or_, select
 
 from metropilot.alarms.repository import alarm_rules, alarms
 
 __all__ = [
     "AlarmForCase",
+    "AlarmSpell",
     "UnclearedAlarm",
     "alarm_for_case",
     "alarms_awaiting_case",
+    "spells_of",
     "uncleared_alarms",
 ]
 
@@ -101,3 +103,32 @@ def uncleared_alarms(conn: Connection, alarm_ids: Sequence[int]) -> list[Unclear
         UnclearedAlarm(int(r.id), int(r.asset_id), max(r.raised_at, r.reopened_at or r.raised_at))
         for r in rows
     ]
+
+
+# --- read by contracts ---
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmSpell:
+    """One alarm of an asset, from raised to cleared (``cleared_at`` None while it is open)."""
+
+    asset_id: int
+    raised_at: datetime
+    cleared_at: datetime | None
+
+
+def spells_of(
+    conn: Connection, rule_codes: Sequence[str], start: datetime, end: datetime
+) -> list[AlarmSpell]:
+    """The alarms of the rules (by code) overlapping ``[start, end)``, open ones included."""
+    al, r = alarms.c, alarm_rules.c
+    rows = conn.execute(
+        select(al.asset_id, al.raised_at, al.cleared_at)
+        .select_from(alarms.join(alarm_rules, al.rule_id == r.id))
+        .where(
+            r.code.in_(list(rule_codes)),
+            al.raised_at < end,
+            or_(al.cleared_at.is_(None), al.cleared_at > start),
+        )
+    )
+    return [AlarmSpell(int(a), raised, cleared) for a, raised, cleared in rows]

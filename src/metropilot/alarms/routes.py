@@ -29,12 +29,15 @@ from metropilot.alarms.model import parse_severity, parse_state
 from metropilot.alarms.schemas import (
     AcknowledgeIn,
     AlarmDetailOut,
+    AlarmListOut,
     AlarmOut,
+    AlarmSummaryOut,
     AssignIn,
     ClearIn,
     CommentIn,
     CommentOut,
     RuleIn,
+    RuleListOut,
     RuleOut,
     RulePatch,
     alarm_detail_out,
@@ -78,7 +81,7 @@ CLEARERS = (Audience.OPERATOR, Audience.SUPERVISOR)
     dependencies=[audience(*STAFF)],
     summary="Alarm rules",
     tags=["rules"],
-    responses={200: {"description": "`{items: [Rule], next_cursor: null}`"}},
+    response_model=RuleListOut,
 )
 def list_rules(uow: UowDep) -> Any:
     return list_envelope((rule_out(r) for r in services.list_rules(uow)), None)
@@ -203,7 +206,7 @@ class AlarmQuery:
     dependencies=[audience(*ALARM_READERS)],
     summary="Alarms, newest first, filtered and paginated",
     tags=["alarms"],
-    responses={200: {"description": "`{items: [Alarm], next_cursor}`"}},
+    response_model=AlarmListOut,
 )
 def list_alarms(
     principal: CurrentPrincipal,
@@ -226,6 +229,7 @@ def list_alarms(
     dependencies=[audience(*ALARM_READERS)],
     summary="Open alarms by severity, under the same filters as /alarms",
     tags=["alarms"],
+    response_model=AlarmSummaryOut,
 )
 def alarms_summary(
     principal: CurrentPrincipal, uow: UowDep, query: Annotated[AlarmQuery, Depends()]

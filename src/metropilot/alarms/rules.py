@@ -347,36 +347,7 @@ class RuleSet:
             if rules.empty:
                 continue
             if not watched.isdisjoint(values):
-                # A reading brings a few metrics, of which rules watch fewer still: look each
-                # brought metric up, rather than each watched metric.
-                checks_of = rules.metric_checks
-                for metric, value in values.items():
-                    checks = checks_of.get(metric)
-                    if checks is None:
-                        continue
-                    before = previous.get(metric)
-                    for compiled, op, raise_at, clear_at in checks:
-                        if compiled.scoped and not compiled.covers(asset):
-                            continue
-                        if op == EQUALS:
-                            if value == raise_at:
-                                append(Finding(compiled, asset, True, ts_ms, value))
-                            elif before is None or before == raise_at:
-                                append(Finding(compiled, asset, False, ts_ms, value))
-                        elif op == ABOVE:
-                            if value > raise_at:
-                                append(Finding(compiled, asset, True, ts_ms, value))
-                            elif value < clear_at and (before is None or before >= clear_at):
-                                append(Finding(compiled, asset, False, ts_ms, value))
-                        elif value < raise_at:
-                            append(Finding(compiled, asset, True, ts_ms, value))
-                        elif value > clear_at and (before is None or before <= clear_at):
-                            append(Finding(compiled, asset, False, ts_ms, value))
-                for metric, compiled_rules in rules.count_metrics:
-                    if values.get(metric) == 1.0 and previous.get(metric) != 1.0:
-                        for compiled in compiled_rules:
-                            if not compiled.scoped or compiled.covers(asset):
-                                result.counts.append(CountTrigger(compiled, asset, ts_ms))
+                self._readings(asset, ts_ms, values, previous, rules, result)
             if heartbeat:
                 # Any reading proves the asset alive; an alarm can only be open after a silence.
                 asset_id = asset.id
@@ -397,6 +368,48 @@ class RuleSet:
             if events:
                 self._events(asset, ts_ms, events, rules, result)
         return result
+
+    @staticmethod
+    def _readings(
+        asset: AssetLike,
+        ts_ms: int,
+        values: Mapping[str, float],
+        previous: Mapping[str, float],
+        rules: KindRules,
+        result: Evaluation,
+    ) -> None:
+        """The threshold and count rules on the metrics a reading brought."""
+        append = result.findings.append
+        # A reading brings a few metrics, of which rules watch fewer still: look each brought
+        # metric up, rather than each watched metric.
+        checks_of = rules.metric_checks
+        for metric, value in values.items():
+            checks = checks_of.get(metric)
+            if checks is None:
+                continue
+            before = previous.get(metric)
+            for compiled, op, raise_at, clear_at in checks:
+                if compiled.scoped and not compiled.covers(asset):
+                    continue
+                if op == EQUALS:
+                    if value == raise_at:
+                        append(Finding(compiled, asset, True, ts_ms, value))
+                    elif before is None or before == raise_at:
+                        append(Finding(compiled, asset, False, ts_ms, value))
+                elif op == ABOVE:
+                    if value > raise_at:
+                        append(Finding(compiled, asset, True, ts_ms, value))
+                    elif value < clear_at and (before is None or before >= clear_at):
+                        append(Finding(compiled, asset, False, ts_ms, value))
+                elif value < raise_at:
+                    append(Finding(compiled, asset, True, ts_ms, value))
+                elif value > clear_at and (before is None or before <= clear_at):
+                    append(Finding(compiled, asset, False, ts_ms, value))
+        for metric, compiled_rules in rules.count_metrics:
+            if values.get(metric) == 1.0 and previous.get(metric) != 1.0:
+                for compiled in compiled_rules:
+                    if not compiled.scoped or compiled.covers(asset):
+                        result.counts.append(CountTrigger(compiled, asset, ts_ms))
 
     @staticmethod
     def _positions(

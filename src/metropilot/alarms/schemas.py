@@ -13,12 +13,15 @@ from metropilot.shared.bounds import ID_MAX, Id
 __all__ = [
     "AcknowledgeIn",
     "AlarmDetailOut",
+    "AlarmListOut",
     "AlarmOut",
+    "AlarmSummaryOut",
     "AssignIn",
     "ClearIn",
     "CommentIn",
     "CommentOut",
     "RuleIn",
+    "RuleListOut",
     "RuleOut",
     "RulePatch",
     "RuleScopeIO",
@@ -167,6 +170,20 @@ class CommentOut(BaseModel):
 class AlarmDetailOut(AlarmOut):
     comments: list[CommentOut]
     children: list[AlarmOut] = Field(description="The children's alarms this one mutes.")
+
+
+class RuleListOut(BaseModel):
+    items: list[RuleOut]
+    next_cursor: str | None
+
+
+class AlarmListOut(BaseModel):
+    items: list[AlarmOut]
+    next_cursor: str | None = Field(description="pass it back as cursor for the next page")
+
+
+class AlarmSummaryOut(BaseModel):
+    open_by_severity: dict[str, int]
 
 
 class AcknowledgeIn(BaseModel):

@@ -3,7 +3,7 @@ no table leaves here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -17,13 +17,17 @@ from metropilot.shared.scope import Scope
 __all__ = [
     "AssetPlace",
     "AssetReference",
+    "AssetSelection",
     "DirectoryRow",
     "LocatedAsset",
+    "PlacedAsset",
     "asset_count",
     "asset_facts",
     "asset_place",
     "assets_in_service_within",
     "directory_rows",
+    "in_scope",
+    "live_assets",
     "maintainer_of",
     "search_by_reference",
 ]
@@ -187,3 +191,81 @@ def directory_rows(conn: Connection, ref: str | None = None) -> Iterator[Directo
         yield DirectoryRow(
             int(row[0]), str(row[1]), str(row[2]), str(row[3]), row[4], row[5], str(row[6])
         )
+
+
+# --- read by control ---
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedAsset:
+    """An asset as a command reaches it: what it is, where it stands, what feeds it."""
+
+    id: int
+    external_ref: str
+    kind: str
+    commune_insee: str
+    attributes: Mapping[str, Any]
+    parent_id: int | None
+    lon: float
+    lat: float
+
+
+@dataclass(frozen=True, slots=True)
+class AssetSelection:
+    """Which assets: every criterion given must hold (none given: every asset)."""
+
+    ids: Sequence[int] | None = None
+    refs: Sequence[str] | None = None
+    kinds: Sequence[str] | None = None
+    commune: str | None = None
+    bbox: BBox | None = None
+    # The children of these assets, and these assets themselves (a cabinet and its lights).
+    family_of: Sequence[int] | None = None
+
+
+def live_assets(conn: Connection, scope: Scope, selection: AssetSelection) -> list[PlacedAsset]:
+    """The assets of the selection within the scope, decommissioned ones left out, by id."""
+    a = repository.assets.c
+    query = select(
+        a.id, a.external_ref, a.kind, a.commune_insee, a.attributes, a.parent_id, a.lon, a.lat
+    ).where(a.status != "decommissioned")
+    if selection.ids is not None:
+        query = query.where(a.id.in_(list(selection.ids)))
+    if selection.refs is not None:
+        query = query.where(a.external_ref.in_(list(selection.refs)))
+    if selection.kinds is not None:
+        query = query.where(a.kind.in_(list(selection.kinds)))
+    if selection.commune is not None:
+        query = query.where(a.commune_insee == selection.commune)
+    if selection.bbox is not None:
+        box = selection.bbox
+        query = query.where(
+            a.lon.between(box.min_lon, box.max_lon), a.lat.between(box.min_lat, box.max_lat)
+        )
+    if selection.family_of is not None:
+        family = list(selection.family_of)
+        query = query.where(a.parent_id.in_(family) | a.id.in_(family))
+    if not scope.unrestricted:
+        query = query.where(repository.scope_clause(scope))
+    return [
+        PlacedAsset(
+            int(r.id),
+            str(r.external_ref),
+            str(r.kind),
+            str(r.commune_insee),
+            r.attributes,
+            r.parent_id,
+            float(r.lon),
+            float(r.lat),
+        )
+        for r in conn.execute(query.order_by(a.id))
+    ]
+
+
+def in_scope(conn: Connection, scope: Scope, asset_id: int) -> bool:
+    """Whether the asset exists and the scope sees it (whatever its status)."""
+    if scope.unrestricted:
+        return True
+    a = repository.assets.c
+    query = select(a.id).where(a.id == asset_id, repository.scope_clause(scope))
+    return conn.execute(query).first() is not None

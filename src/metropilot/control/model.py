@@ -38,6 +38,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from metropilot.shared.errors import Conflict, Forbidden, InvalidInput, Problem
+from metropilot.shared.events import DomainEvent
 
 __all__ = [
     "AREA_CONFIRMATION",
@@ -46,7 +47,10 @@ __all__ = [
     "CommandSpec",
     "CommandStatus",
     "CommandType",
+    "CommandsIssued",
     "JunctionMode",
+    "ScenarioRolledBack",
+    "ScenarioRun",
     "batch_status",
     "check_junction",
     "check_permission",
@@ -337,3 +341,44 @@ class Command:
             and self.attempts < spec.max_attempts
             and now < self.deadline
         )
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandsIssued(DomainEvent):
+    """Commands were accepted (one, or an area's batch) and go out after the commit: who gave
+    which command to which assets, in which communes."""
+
+    command: str
+    batch_id: int | None
+    command_ids: tuple[int, ...]
+    asset_ids: tuple[int, ...]
+    communes: tuple[str, ...]
+    reason: str
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScenarioRun(DomainEvent):
+    """A response plan was carried out: its command batches, its cases, its public message."""
+
+    run_id: int
+    scenario: str
+    batch_ids: tuple[int, ...]
+    case_ids: tuple[int, ...]
+    alert_id: int | None
+    communes: tuple[str, ...]
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScenarioRolledBack(DomainEvent):
+    """A run's assets were asked for their earlier state again; its public message ended."""
+
+    run_id: int
+    scenario: str
+    batch_ids: tuple[int, ...]
+    not_restored: int
+    actor: str

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    func,
     insert,
     or_,
     select,
@@ -27,7 +28,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from metropilot.assets.repository import assets
 from metropilot.db.schema import JSONDocument, UTCDateTime, metadata
+from metropilot.telemetry.repository import twin_values
 
 __all__ = ["command_batches", "commands", "public_alerts", "scenario_runs"]
 
@@ -280,3 +283,33 @@ def active_alerts(conn: Connection, now: datetime) -> list[dict[str, Any]]:
         .order_by(p.starts_at.desc())
     )
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def last_done(
+    conn: Connection, asset_ids: Sequence[int], command: str
+) -> dict[int, tuple[Mapping[str, Any], datetime]]:
+    """Per asset, the parameters and end of its newest command of this type that was done."""
+    c = commands.c
+    rows = conn.execute(
+        select(c.asset_id, c.params, c.finished_at)
+        .where(c.asset_id.in_(list(asset_ids)), c.command == command, c.status == "done")
+        .order_by(c.finished_at)
+    )
+    return {int(asset_id): (params, finished_at) for asset_id, params, finished_at in rows}
+
+
+def mean_of_children(
+    conn: Connection, parent_ids: Sequence[int], metric: str, since_ms: int
+) -> dict[int, float]:
+    """Per parent asset, the mean of a metric its children's twins reported since ``since_ms``.
+
+    Joins the registry's and the twin's tables in one aggregate (a cabinet's lights are
+    hundreds; asking each context in turn would ship every light's id both ways)."""
+    a, t = assets.c, twin_values.c
+    rows = conn.execute(
+        select(a.parent_id, func.avg(t.value))
+        .select_from(assets.join(twin_values, t.asset_id == a.id))
+        .where(a.parent_id.in_(list(parent_ids)), t.metric == metric, t.ts_ms >= since_ms)
+        .group_by(a.parent_id)
+    )
+    return {int(parent): float(level) for parent, level in rows}

@@ -25,7 +25,22 @@ from metropilot.api.params import ObjectId
 from metropilot.api.responses import JSONResponseFast
 from metropilot.control import services
 from metropilot.control.scenarios import SCENARIOS, describe
-from metropilot.control.schemas import CommandIn, PushProgramsIn, RollbackIn, ScenarioIn
+from metropilot.control.schemas import (
+    AlertListOut,
+    BatchListOut,
+    BatchOut,
+    CabinetProgramListOut,
+    CommandIn,
+    CommandListOut,
+    CommandOut,
+    PlanOut,
+    PushProgramsIn,
+    RollbackIn,
+    RollbackOut,
+    RunOut,
+    ScenarioIn,
+    ScenarioListOut,
+)
 from metropilot.shared.errors import NotFound
 
 __all__ = ["router"]
@@ -45,6 +60,7 @@ def _caller(principal: Principal) -> services.Caller:
     dependencies=[audience(*COMMANDERS)],
     summary="Command one asset or an area (confirmed); followed by GET /commands/{id}",
     status_code=201,
+    response_model=CommandOut | BatchOut,
 )
 def post_command(body: CommandIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
     found = services.issue(
@@ -62,7 +78,12 @@ def post_command(body: CommandIn, principal: CurrentPrincipal, uow: WriteUowDep)
     return JSONResponseFast(found, status_code=201)
 
 
-@router.get("/commands", dependencies=[audience(*COMMANDERS)], summary="Commands, newest first")
+@router.get(
+    "/commands",
+    dependencies=[audience(*COMMANDERS)],
+    summary="Commands, newest first",
+    response_model=CommandListOut,
+)
 def list_commands(
     principal: CurrentPrincipal,
     uow: UowDep,
@@ -83,6 +104,7 @@ def list_commands(
     "/commands/{command_id}",
     dependencies=[audience(*COMMANDERS)],
     summary="One command: pending, sent, acknowledged, done, failed or timed_out",
+    response_model=CommandOut,
 )
 def get_command(command_id: ObjectId, principal: CurrentPrincipal, uow: UowDep) -> Any:
     return JSONResponseFast(services.get_command(uow, command_id, asset_scope(principal)))
@@ -92,6 +114,7 @@ def get_command(command_id: ObjectId, principal: CurrentPrincipal, uow: UowDep) 
     "/command-batches/{batch_id}",
     dependencies=[audience(*COMMANDERS)],
     summary="An area command: how many of its commands are in each status",
+    response_model=BatchOut,
 )
 def get_batch(batch_id: ObjectId, principal: CurrentPrincipal, uow: UowDep) -> Any:
     found = services.get_batch(uow, batch_id)
@@ -112,6 +135,7 @@ SCENARIO_RUNNERS = (Audience.OPERATOR, Audience.SUPERVISOR)
     "/scenarios",
     dependencies=[audience(*SCENARIO_RUNNERS)],
     summary="The response plans, their parameters and steps",
+    response_model=ScenarioListOut,
 )
 def list_scenarios() -> Any:
     return list_envelope((describe(s) for s in SCENARIOS.values()), None)
@@ -121,6 +145,7 @@ def list_scenarios() -> Any:
     "/scenarios/{code}/preview",
     dependencies=[audience(*SCENARIO_RUNNERS)],
     summary="Exactly what running the scenario would do now",
+    response_model=PlanOut,
 )
 def preview_scenario(code: str, body: ScenarioIn, principal: CurrentPrincipal, uow: UowDep) -> Any:
     return JSONResponseFast(services.preview_scenario(uow, _caller(principal), code, body.params))
@@ -131,6 +156,7 @@ def preview_scenario(code: str, body: ScenarioIn, principal: CurrentPrincipal, u
     dependencies=[audience(*SCENARIO_RUNNERS)],
     summary="Run the scenario (with its confirmation): commands, work orders, public message",
     status_code=201,
+    response_model=RunOut,
 )
 def run_scenario(code: str, body: ScenarioIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
     run = services.run_scenario(
@@ -150,6 +176,7 @@ def run_scenario(code: str, body: ScenarioIn, principal: CurrentPrincipal, uow: 
     "/scenario-runs/{run_id}",
     dependencies=[audience(*SCENARIO_RUNNERS)],
     summary="A scenario run: its plan, its commands' progress, its cases",
+    response_model=RunOut,
 )
 def get_run(run_id: ObjectId, uow: UowDep) -> Any:
     return JSONResponseFast(services.get_run(uow, run_id))
@@ -159,6 +186,7 @@ def get_run(run_id: ObjectId, uow: UowDep) -> Any:
     "/scenario-runs/{run_id}/rollback",
     dependencies=[audience(*SCENARIO_RUNNERS)],
     summary="Send every asset the run touched back to the state it reported before",
+    response_model=RollbackOut,
 )
 def rollback_run(
     run_id: ObjectId, body: RollbackIn, principal: CurrentPrincipal, uow: WriteUowDep
@@ -173,6 +201,7 @@ def rollback_run(
     "/alerts",
     dependencies=[audience(Audience.PUBLIC)],
     summary="The public messages in force (road closures, events, weather plans)",
+    response_model=AlertListOut,
 )
 def list_alerts(uow: UowDep) -> Any:
     return list_envelope(services.public_alerts(uow), None)
@@ -185,6 +214,7 @@ def list_alerts(uow: UowDep) -> Any:
     "/lighting-cabinets/programs",
     dependencies=[audience(*COMMANDERS)],
     summary="Which program each cabinet should run and runs, and which drift",
+    response_model=CabinetProgramListOut,
 )
 def cabinet_programs(
     principal: CurrentPrincipal,
@@ -201,6 +231,7 @@ def cabinet_programs(
     dependencies=[audience(Audience.SUPERVISOR)],
     summary="Give every drifting cabinet (of a commune) its program, confirmed",
     status_code=201,
+    response_model=BatchListOut,
 )
 def push_programs(body: PushProgramsIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
     batches = services.push_programs(

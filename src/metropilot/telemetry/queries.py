@@ -6,11 +6,12 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, select
 
-from metropilot.telemetry.repository import asset_twin, twin_values
+from metropilot.telemetry.repository import asset_twin, telemetry_raw, twin_values
 
 __all__ = [
     "connected_assets",
     "last_positions",
+    "latest_values",
 ]
 
 
@@ -45,3 +46,27 @@ def connected_assets(conn: Connection, asset_ids: Sequence[int]) -> set[int]:
     t = asset_twin.c
     rows = conn.execute(select(t.asset_id).where(t.asset_id.in_(list(asset_ids)))).scalars()
     return {int(asset_id) for asset_id in rows}
+
+
+# --- read by control ---
+
+
+def latest_values(conn: Connection, asset_id: int, metrics: Sequence[str]) -> dict[str, float]:
+    """The newest reported value of each metric: its newest raw reading, written in the very
+    transaction that accepted it (the stored twin may lag by a few seconds), else the twin."""
+    found: dict[str, float] = {}
+    r, t = telemetry_raw.c, twin_values.c
+    for metric in metrics:
+        newest = conn.execute(
+            select(r.value)
+            .where(r.asset_id == asset_id, r.metric == metric)
+            .order_by(r.ts_ms.desc())
+            .limit(1)
+        ).scalar()
+        if newest is None:
+            newest = conn.execute(
+                select(t.value).where(t.asset_id == asset_id, t.metric == metric)
+            ).scalar()
+        if newest is not None:
+            found[metric] = float(newest)
+    return found

@@ -10,6 +10,7 @@ from metropilot.territory.model import Commune
 __all__ = [
     "commune_codes",
     "commune_exists",
+    "commune_name",
     "communes",
 ]
 
@@ -30,3 +31,14 @@ def commune_codes(conn: Connection) -> set[str]:
 def commune_exists(conn: Connection, insee: str) -> bool:
     c = repository.communes.c
     return conn.execute(select(c.insee).where(c.insee == insee)).first() is not None
+
+
+# --- read by control ---
+
+
+def commune_name(conn: Connection, insee: str) -> str | None:
+    """A commune's name (None: no such commune)."""
+    row = conn.execute(
+        select(repository.communes.c.name).where(repository.communes.c.insee == insee)
+    ).first()
+    return None if row is None else str(row[0])
