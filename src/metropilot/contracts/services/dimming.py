@@ -1,0 +1,263 @@
+"""Dimming programs, groups of lighting cabinets, and which program applies where and when."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final
+
+from metropilot.assets import queries as assets_queries
+from metropilot.contracts import repository
+from metropilot.contracts.energy import (
+    DimmingProgram,
+)
+from metropilot.contracts.services.facts import LampRow, known_commune
+from metropilot.db.uow import UnitOfWork
+from metropilot.shared.actors import Actor
+from metropilot.shared.audit import AuditEntry
+from metropilot.shared.clock import utcnow
+from metropilot.shared.errors import InvalidInput, NotFound, Problem
+
+TARGET_TYPES: Final = ("cabinet", "group", "commune", "metropolis")
+
+
+@dataclass(frozen=True, slots=True)
+class Assignments:
+    """The program of each target on one day."""
+
+    by_cabinet: Mapping[int, str]
+    by_group_cabinet: Mapping[int, str]
+    by_commune: Mapping[str, str]
+    metropolis: str | None
+
+    def program_code(self, lamp: LampRow) -> str | None:
+        return self.for_cabinet(lamp.cabinet_id, lamp.commune)
+
+    def for_cabinet(self, cabinet_id: int | None, commune: str) -> str | None:
+        """The cabinet's program, else its group's, else its commune's, else the metropolis'."""
+        if cabinet_id is not None:
+            if (found := self.by_cabinet.get(cabinet_id)) is not None:
+                return found
+            if (found := self.by_group_cabinet.get(cabinet_id)) is not None:
+                return found
+        return self.by_commune.get(commune, self.metropolis)
+
+
+def programs_in_force(
+    uow: UnitOfWork, cabinets: Sequence[tuple[int, str]], day: date
+) -> dict[int, str | None]:
+    """The program each (cabinet id, commune) should run on a day (None: full power, the
+    default when nothing is assigned)."""
+    conn = uow.connection
+    groups = {row["code"]: list(row["cabinet_ids"]) for row in repository.list_groups(conn)}
+    assigned = assignments_on(repository.list_assignments(conn, until=day), groups, day)
+    return {cabinet: assigned.for_cabinet(cabinet, commune) for cabinet, commune in cabinets}
+
+
+def assignments_on(
+    rows: Sequence[Mapping[str, Any]], groups: Mapping[str, Sequence[int]], day: date
+) -> Assignments:
+    by_cabinet: dict[int, str] = {}
+    by_group: dict[int, str] = {}
+    by_commune: dict[str, str] = {}
+    metropolis: str | None = None
+    for row in rows:  # oldest first: a later assignment of the same target wins
+        if row["effective_from"] > day:
+            continue
+        target, program = row["target"], row["program_code"]
+        if row["target_type"] == "cabinet":
+            by_cabinet[int(target)] = program
+        elif row["target_type"] == "group":
+            for cabinet in groups.get(target, ()):
+                by_group[int(cabinet)] = program
+        elif row["target_type"] == "commune":
+            by_commune[target] = program
+        else:
+            metropolis = program
+    return Assignments(by_cabinet, by_group, by_commune, metropolis)
+
+
+# --- dimming programs -------------------------------------------------------------------------
+
+
+def _program_dict(
+    row: Mapping[str, Any], assignments: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "code": row["code"],
+        "name": row["name"],
+        "steps": row["steps"],
+        "updated_at": row["updated_at"].isoformat(),
+        "updated_by": row["updated_by"],
+        "assignments": [
+            _assignment_dict(a) for a in assignments if a["program_code"] == row["code"]
+        ],
+    }
+
+
+def _assignment_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "program": row["program_code"],
+        "target_type": row["target_type"],
+        "target": row["target"],
+        "effective_from": row["effective_from"].isoformat(),
+        "at": row["at"].isoformat(),
+        "by": row["by"],
+    }
+
+
+def list_programs(uow: UnitOfWork) -> list[dict[str, Any]]:
+    assignments = repository.list_assignments(uow.connection)
+    return [_program_dict(row, assignments) for row in repository.list_programs(uow.connection)]
+
+
+def put_program(
+    uow: UnitOfWork, code: str, definition: Mapping[str, Any], actor: Actor
+) -> dict[str, Any]:
+    """Create or change a dimming program (``{"name", "steps": [{"from", "to", "level"}]}``).
+    A change applies to every period computed afterwards; past frozen statements keep theirs."""
+    if not code or len(code) > 48 or not all(ch.isalnum() or ch in "-_" for ch in code):
+        raise InvalidInput(
+            "a program code is 1–48 letters, digits, dashes or underscores",
+            code="invalid_program",
+        )
+    program = DimmingProgram.from_dict(definition)
+    now = utcnow()
+    existed = repository.put_program(
+        uow.connection,
+        {
+            "code": code,
+            "name": program.name,
+            "steps": program.to_dict()["steps"],
+            "created_at": now,
+            "updated_at": now,
+            "updated_by": actor.label(),
+        },
+    )
+    uow.audit(
+        AuditEntry(
+            actor,
+            "dimming_program.updated" if existed else "dimming_program.created",
+            "dimming_program",
+            code,
+            {"steps": [None, program.to_dict()["steps"]]},
+        )
+    )
+    found = next(p for p in list_programs(uow) if p["code"] == code)
+    return found
+
+
+def list_groups(uow: UnitOfWork) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": row["code"],
+            "name": row["name"],
+            "cabinet_ids": row["cabinet_ids"],
+            "updated_at": row["updated_at"].isoformat(),
+            "updated_by": row["updated_by"],
+        }
+        for row in repository.list_groups(uow.connection)
+    ]
+
+
+def _cabinet_ids(uow: UnitOfWork, ids: Iterable[int]) -> set[int]:
+    return assets_queries.lighting_cabinet_ids(uow.connection, ids)
+
+
+def put_group(
+    uow: UnitOfWork, code: str, name: str, cabinet_ids: Sequence[int], actor: Actor
+) -> dict[str, Any]:
+    """A named set of lighting cabinets, to give them one program across communes."""
+    if not code or len(code) > 48 or not all(ch.isalnum() or ch in "-_" for ch in code):
+        raise InvalidInput("a group code is 1–48 letters, digits, dashes or underscores")
+    if not name.strip():
+        raise InvalidInput("a group needs a name", code="invalid_group")
+    wanted = sorted(set(cabinet_ids))
+    found = _cabinet_ids(uow, wanted)
+    unknown = [i for i in wanted if i not in found]
+    if unknown or not wanted:
+        raise InvalidInput(
+            "a group lists lighting cabinets by id",
+            details=[
+                Problem("cabinet_ids", f"not lighting cabinets: {unknown}" if unknown else "empty")
+            ],
+            code="invalid_group",
+        )
+    existed = repository.put_group(
+        uow.connection,
+        {
+            "code": code,
+            "name": name.strip()[:200],
+            "cabinet_ids": wanted,
+            "updated_at": utcnow(),
+            "updated_by": actor.label(),
+        },
+    )
+    uow.audit(
+        AuditEntry(
+            actor,
+            "lighting_group.updated" if existed else "lighting_group.created",
+            "lighting_group",
+            code,
+            {"cabinets": [None, len(wanted)]},
+        )
+    )
+    return next(g for g in list_groups(uow) if g["code"] == code)
+
+
+def list_assignments(uow: UnitOfWork) -> list[dict[str, Any]]:
+    return [_assignment_dict(row) for row in repository.list_assignments(uow.connection)]
+
+
+def assign_program(
+    uow: UnitOfWork,
+    program_code: str,
+    *,
+    target_type: str,
+    target: str,
+    effective_from: date,
+    actor: Actor,
+) -> dict[str, Any]:
+    """Apply a program to a cabinet, a group, a commune or the whole metropolis from a date. The
+    assignments in force before stay recorded: past periods keep the programs they ran."""
+    conn = uow.connection
+    if repository.get_program(conn, program_code) is None:
+        raise NotFound(f"no dimming program {program_code!r}", code="unknown_program")
+    if target_type not in TARGET_TYPES:
+        raise InvalidInput(
+            f"target_type must be one of {', '.join(TARGET_TYPES)}, not {target_type!r}",
+            code="invalid_assignment",
+        )
+    if target_type == "cabinet":
+        if not target.isdigit() or not _cabinet_ids(uow, [int(target)]):
+            raise NotFound(f"no lighting cabinet {target!r}", code="unknown_cabinet")
+    elif target_type == "group":
+        if repository.get_group(conn, target) is None:
+            raise NotFound(f"no lighting group {target!r}", code="unknown_group")
+    elif target_type == "commune":
+        known_commune(uow, target)
+    else:
+        target = "*"
+    row_id = repository.add_assignment(
+        conn,
+        {
+            "program_code": program_code,
+            "target_type": target_type,
+            "target": target,
+            "effective_from": effective_from,
+            "at": utcnow(),
+            "by": actor.label(),
+        },
+    )
+    uow.audit(
+        AuditEntry(
+            actor,
+            "dimming_program.assigned",
+            "dimming_program",
+            program_code,
+            {f"{target_type}:{target}": [None, effective_from.isoformat()]},
+        )
+    )
+    return next(a for a in list_assignments(uow) if a["id"] == row_id)
