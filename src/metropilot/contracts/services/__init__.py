@@ -39,7 +39,6 @@ from metropilot.contracts.services.contracts import (
     amend_contract,
     get_contract,
     import_contract,
-    list_amendments,
     list_contracts,
     lots_held,
 )
@@ -56,8 +55,9 @@ from metropilot.contracts.services.energy import energy_report, energy_what_if
 from metropilot.contracts.services.facts import LOT_ASSET_KINDS, lamp_rows
 from metropilot.contracts.services.kpis import kpi_report
 from metropilot.contracts.services.lighting import LightingFigures
+from metropilot.contracts.services.results import MeasuredKpi, PeriodReport, Transparency
 from metropilot.contracts.services.statements import freeze_period, penalty_statements
-from metropilot.contracts.services.terms import contract_summary
+from metropilot.contracts.services.terms import contract_summary, list_amendments
 from metropilot.contracts.services.transparency import period_report, transparency
 
 __all__ = [
@@ -65,7 +65,10 @@ __all__ = [
     "LOT_ASSET_KINDS",
     "MEASURES",
     "LightingFigures",
+    "MeasuredKpi",
+    "PeriodReport",
     "StoredContract",
+    "Transparency",
     "amend_contract",
     "assign_program",
     "beat",

@@ -224,25 +224,8 @@ def amend_contract(
             "an amendment cannot reach back into a frozen period",
             code="amendment_in_frozen_period",
         )
-    document = copy.deepcopy(stored.document)
-    raw_lot = next(item for item in document["lots"] if item.get("code") == lot_code)
     new_version = {**dict(version), "effective_from": effective_from.isoformat()}
-    if part == "kpi":
-        raw_kpi = next((k for k in raw_lot.get("kpis", []) if k.get("code") == kpi), None)
-        if raw_kpi is None:
-            raise NotFound(f"lot {lot_code} has no KPI {kpi!r}", code="unknown_kpi")
-        if "versions" not in raw_kpi:
-            raw_kpi["versions"] = [{"target": raw_kpi.pop("target", None)}]
-        raw_kpi["versions"].append(new_version)
-    else:
-        key = part
-        current = raw_lot.get(key)
-        if current is None:
-            raw_lot[key] = [new_version]
-        else:
-            if isinstance(current, Mapping):
-                current = [dict(current)]
-            raw_lot[key] = [*current, new_version]
+    document = _with_version(stored.document, lot_code, part, kpi, new_version)
     parse_contract(document)  # the amended contract must still be a valid one
     now = utcnow()
     repository.put_contract(
@@ -281,22 +264,32 @@ def amend_contract(
     return get_contract(uow, code)
 
 
-def list_amendments(uow: UnitOfWork, code: str) -> list[dict[str, Any]]:
-    get_contract(uow, code)
-    return [
-        {
-            "id": row["id"],
-            "effective_from": row["effective_from"].isoformat(),
-            "lot": row["lot"],
-            "part": row["part"],
-            "kpi": row["kpi"],
-            "version": row["version"],
-            "reason": row["reason"],
-            "at": row["at"].isoformat(),
-            "by": row["by"],
-        }
-        for row in repository.list_amendments(uow.connection, code)
-    ]
+def _with_version(
+    document: Mapping[str, Any],
+    lot_code: str,
+    part: str,
+    kpi: str | None,
+    new_version: dict[str, Any],
+) -> dict[str, Any]:
+    """A copy of the document with the version appended to the lot's part (or KPI)."""
+    amended = copy.deepcopy(dict(document))
+    raw_lot = next(item for item in amended["lots"] if item.get("code") == lot_code)
+    if part == "kpi":
+        raw_kpi = next((k for k in raw_lot.get("kpis", []) if k.get("code") == kpi), None)
+        if raw_kpi is None:
+            raise NotFound(f"lot {lot_code} has no KPI {kpi!r}", code="unknown_kpi")
+        if "versions" not in raw_kpi:
+            raw_kpi["versions"] = [{"target": raw_kpi.pop("target", None)}]
+        raw_kpi["versions"].append(new_version)
+    else:
+        current = raw_lot.get(part)
+        if current is None:
+            raw_lot[part] = [new_version]
+        else:
+            if isinstance(current, Mapping):
+                current = [dict(current)]
+            raw_lot[part] = [*current, new_version]
+    return amended
 
 
 def contract_or_none(uow: UnitOfWork, period: Period) -> StoredContract | None:

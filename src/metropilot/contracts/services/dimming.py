@@ -13,6 +13,7 @@ from metropilot.contracts.energy import (
     DimmingProgram,
 )
 from metropilot.contracts.services.facts import LampRow, known_commune
+from metropilot.contracts.services.results import Assignment, Group, Program
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.actors import Actor
 from metropilot.shared.audit import AuditEntry
@@ -81,9 +82,7 @@ def assignments_on(
 # --- dimming programs -------------------------------------------------------------------------
 
 
-def _program_dict(
-    row: Mapping[str, Any], assignments: Sequence[Mapping[str, Any]]
-) -> dict[str, Any]:
+def _program_dict(row: Mapping[str, Any], assignments: Sequence[Mapping[str, Any]]) -> Program:
     return {
         "code": row["code"],
         "name": row["name"],
@@ -96,7 +95,7 @@ def _program_dict(
     }
 
 
-def _assignment_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+def _assignment_dict(row: Mapping[str, Any]) -> Assignment:
     return {
         "id": row["id"],
         "program": row["program_code"],
@@ -108,14 +107,12 @@ def _assignment_dict(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def list_programs(uow: UnitOfWork) -> list[dict[str, Any]]:
+def list_programs(uow: UnitOfWork) -> list[Program]:
     assignments = repository.list_assignments(uow.connection)
     return [_program_dict(row, assignments) for row in repository.list_programs(uow.connection)]
 
 
-def put_program(
-    uow: UnitOfWork, code: str, definition: Mapping[str, Any], actor: Actor
-) -> dict[str, Any]:
+def put_program(uow: UnitOfWork, code: str, definition: Mapping[str, Any], actor: Actor) -> Program:
     """Create or change a dimming program (``{"name", "steps": [{"from", "to", "level"}]}``).
     A change applies to every period computed afterwards; past frozen statements keep theirs."""
     if not code or len(code) > 48 or not all(ch.isalnum() or ch in "-_" for ch in code):
@@ -149,7 +146,7 @@ def put_program(
     return found
 
 
-def list_groups(uow: UnitOfWork) -> list[dict[str, Any]]:
+def list_groups(uow: UnitOfWork) -> list[Group]:
     return [
         {
             "code": row["code"],
@@ -168,7 +165,7 @@ def _cabinet_ids(uow: UnitOfWork, ids: Iterable[int]) -> set[int]:
 
 def put_group(
     uow: UnitOfWork, code: str, name: str, cabinet_ids: Sequence[int], actor: Actor
-) -> dict[str, Any]:
+) -> Group:
     """A named set of lighting cabinets, to give them one program across communes."""
     if not code or len(code) > 48 or not all(ch.isalnum() or ch in "-_" for ch in code):
         raise InvalidInput("a group code is 1–48 letters, digits, dashes or underscores")
@@ -207,7 +204,7 @@ def put_group(
     return next(g for g in list_groups(uow) if g["code"] == code)
 
 
-def list_assignments(uow: UnitOfWork) -> list[dict[str, Any]]:
+def list_assignments(uow: UnitOfWork) -> list[Assignment]:
     return [_assignment_dict(row) for row in repository.list_assignments(uow.connection)]
 
 
@@ -219,7 +216,7 @@ def assign_program(
     target: str,
     effective_from: date,
     actor: Actor,
-) -> dict[str, Any]:
+) -> Assignment:
     """Apply a program to a cabinet, a group, a commune or the whole metropolis from a date. The
     assignments in force before stay recorded: past periods keep the programs they ran."""
     conn = uow.connection

@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from metropilot.assets.model import LAMP_POWER_MAX_W
 from metropilot.contracts import repository
 from metropilot.contracts.energy import (
     DimmingProgram,
+    Outcome,
     Plan,
     Tariff,
     money_and_carbon,
@@ -30,11 +30,15 @@ from metropilot.contracts.services.lighting import (
     saving,
     sum_lighting,
 )
+from metropilot.contracts.services.results import (
+    EnergyReport,
+    MonthEnergy,
+    OutcomeFigures,
+    WhatIfReport,
+)
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import InvalidInput, Problem
-
-# --- energy -----------------------------------------------------------------------------------
 
 
 def _span(periods: Sequence[Period]) -> tuple[datetime, datetime, str]:
@@ -63,7 +67,7 @@ def energy_report(
     commune: str | None = None,
     months: bool = True,
     as_of: datetime | None = None,
-) -> dict[str, Any]:
+) -> EnergyReport:
     """Lighting energy over a period or a range of periods: kWh now and at the baseline, the
     saving against the contract's target for the year, euros and CO₂; ``months`` adds the
     month-by-month figures (for charts)."""
@@ -77,7 +81,7 @@ def energy_report(
     # Facts only: a period not over yet is counted up to now (its future nights are not
     # energy anyone used), and the answer says so with `complete` and `as_of`.
     cutoff = min(as_of or utcnow(), end)
-    month_rows = []
+    month_rows: list[MonthEnergy] = []
     totals: list[LightingFigures] = []
     month_periods = [m for p in periods for m in p.months()] if months else []
     if cutoff <= start:
@@ -103,21 +107,21 @@ def energy_report(
         figures = sum_lighting(totals)
     else:
         figures, _ = lighting_figures(uow, start, cutoff, commune=commune, as_of=cutoff)
-    report = _energy_dict(figures, tariff, stored, periods, label, start, end, commune, month_rows)
-    return {**report, "as_of": cutoff.isoformat(), "complete": cutoff >= end}
+    span = (start, end, cutoff)
+    return _energy_report(figures, tariff, stored, periods, label, span, commune, month_rows)
 
 
-def _energy_dict(
+def _energy_report(
     figures: LightingFigures,
     tariff: Tariff,
     stored: StoredContract | None,
     periods: Sequence[Period],
     label: str,
-    start: datetime,
-    end: datetime,
+    span: tuple[datetime, datetime, datetime],
     commune: str | None,
-    month_rows: list[dict[str, Any]],
-) -> dict[str, Any]:
+    month_rows: list[MonthEnergy],
+) -> EnergyReport:
+    start, end, cutoff = span
     now = money_and_carbon(figures.current_kwh, tariff.eur_per_kwh, tariff.kg_co2_per_kwh)
     before = money_and_carbon(figures.baseline_kwh, tariff.eur_per_kwh, tariff.kg_co2_per_kwh)
     modelled = figures.lamps - figures.measured_lamps
@@ -147,6 +151,8 @@ def _energy_dict(
         "baseline_co2_kg": round(before.co2_kg, 3),
         "tariff": {"eur_per_kwh": tariff.eur_per_kwh, "kg_co2_per_kwh": tariff.kg_co2_per_kwh},
         "months": month_rows,
+        "as_of": cutoff.isoformat(),
+        "complete": cutoff >= end,
     }
 
 
@@ -158,46 +164,13 @@ def energy_what_if(
     program_for_all: str | None = None,
     power_w_by_technology: Mapping[str, float] | None = None,
     commune: str | None = None,
-) -> dict[str, Any]:
+) -> WhatIfReport:
     """Annual kWh, € and CO₂ now and under another program (in some communes, or everywhere) or
     a conversion plan (new powers for the lamps of some technologies), before anyone decides."""
     period = Period.whole_year(year)
-    conn = uow.connection
-    programs = {
-        row["code"]: DimmingProgram.from_dict({"name": row["name"], "steps": row["steps"]})
-        for row in repository.list_programs(conn)
-    }
-    problems: list[Problem] = []
-
-    def program(code: str, loc: str) -> DimmingProgram:
-        found = programs.get(code)
-        if found is None:
-            problems.append(Problem(loc, f"no dimming program {code!r}"))
-            return FULL_NIGHT
-        return found
-
-    by_commune = {
-        insee: program(code, f"programs_by_commune.{insee}")
-        for insee, code in (programs_by_commune or {}).items()
-    }
-    everywhere = program(program_for_all, "program") if program_for_all else None
-    for technology, power in (power_w_by_technology or {}).items():
-        # The registry's range for a lamp: a year of hours times more would be no plan.
-        if (
-            isinstance(power, bool)
-            or not isinstance(power, int | float)
-            or not (math.isfinite(power) and 0 <= power <= LAMP_POWER_MAX_W)
-        ):
-            problems.append(
-                Problem(
-                    f"power_w_by_technology.{technology}",
-                    f"must be 0 to {LAMP_POWER_MAX_W} W, got {power!r}",
-                )
-            )
-    if not (by_commune or everywhere or power_w_by_technology):
-        problems.append(Problem("plan", "name a program or new powers to compare"))
-    if problems:
-        raise InvalidInput("invalid what-if", details=problems, code="invalid_what_if")
+    by_commune, everywhere = _programs_asked(
+        uow, programs_by_commune or {}, program_for_all, power_w_by_technology
+    )
     if commune is not None:
         known_commune(uow, commune)
     lamps = lamp_rows(uow, commune)
@@ -222,17 +195,13 @@ def energy_what_if(
     )
     if result is None:
         raise InvalidInput("no street lights to compare", code="no_lamps")
-
-    def outcome(o: Any) -> dict[str, float]:
-        return {"kwh": round(o.kwh, 3), "eur": round(o.eur, 2), "co2_kg": round(o.co2_kg, 3)}
-
     return {
         "year": year,
         "commune": commune,
         "lamps": len(lamps),
         "baseline_kwh": round(result.baseline_kwh, 3),
-        "current": outcome(result.current),
-        "candidate": outcome(result.candidate),
+        "current": _outcome(result.current),
+        "candidate": _outcome(result.candidate),
         "saved": {
             "kwh": round(result.kwh_saved, 3),
             "eur": round(result.eur_saved, 2),
@@ -241,3 +210,53 @@ def energy_what_if(
         "tariff": {"eur_per_kwh": tariff.eur_per_kwh, "kg_co2_per_kwh": tariff.kg_co2_per_kwh},
         "note": "modelled from the astronomical clock over the whole year, failures as recorded",
     }
+
+
+def _outcome(o: Outcome) -> OutcomeFigures:
+    return {"kwh": round(o.kwh, 3), "eur": round(o.eur, 2), "co2_kg": round(o.co2_kg, 3)}
+
+
+def _programs_asked(
+    uow: UnitOfWork,
+    programs_by_commune: Mapping[str, str],
+    program_for_all: str | None,
+    power_w_by_technology: Mapping[str, float] | None,
+) -> tuple[dict[str, DimmingProgram], DimmingProgram | None]:
+    """The programs a what-if names (per commune, and for every lamp), once the whole plan is
+    checked: every problem of it is reported at once."""
+    programs = {
+        row["code"]: DimmingProgram.from_dict({"name": row["name"], "steps": row["steps"]})
+        for row in repository.list_programs(uow.connection)
+    }
+    problems: list[Problem] = []
+
+    def program(code: str, loc: str) -> DimmingProgram:
+        found = programs.get(code)
+        if found is None:
+            problems.append(Problem(loc, f"no dimming program {code!r}"))
+            return FULL_NIGHT
+        return found
+
+    by_commune = {
+        insee: program(code, f"programs_by_commune.{insee}")
+        for insee, code in programs_by_commune.items()
+    }
+    everywhere = program(program_for_all, "program") if program_for_all else None
+    for technology, power in (power_w_by_technology or {}).items():
+        # The registry's range for a lamp: a year of hours times more would be no plan.
+        if (
+            isinstance(power, bool)
+            or not isinstance(power, int | float)
+            or not (math.isfinite(power) and 0 <= power <= LAMP_POWER_MAX_W)
+        ):
+            problems.append(
+                Problem(
+                    f"power_w_by_technology.{technology}",
+                    f"must be 0 to {LAMP_POWER_MAX_W} W, got {power!r}",
+                )
+            )
+    if not (by_commune or everywhere or power_w_by_technology):
+        problems.append(Problem("plan", "name a program or new powers to compare"))
+    if problems:
+        raise InvalidInput("invalid what-if", details=problems, code="invalid_what_if")
+    return by_commune, everywhere

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
@@ -29,7 +29,7 @@ from metropilot.contracts.model import (
     Period,
 )
 from metropilot.contracts.services.contracts import DEFAULT_TARIFF
-from metropilot.contracts.services.dimming import assignments_on
+from metropilot.contracts.services.dimming import Assignments, assignments_on
 from metropilot.contracts.services.facts import (
     CABINET_FAILURE_RULES,
     LAMP_FAILURE_RULES,
@@ -146,63 +146,11 @@ def lighting_figures(
     with _energy_model_lock:
         for lo, hi, day in segments:
             assigned = assignments_on(assignment_rows, groups, day)
-            # Lamps in one grid cell on one program burn the same hours: one look-up per
-            # group, not per lamp. Failed lamps are counted one by one.
-            same_hours: dict[tuple[tuple[float, float], str], list[LampRow]] = defaultdict(list)
-            models = []
-            for lamp in lamps:
-                code = assigned.program_code(lamp) or ""
-                failures = tuple(
-                    (max(a, lo), min(b, hi)) for a, b in lamp.failures if a < hi and b > lo
-                )
-                if plan is not None or failures:
-                    model_lamp = Lamp(
-                        ref=lamp.ref,
-                        lon=lamp.lon,
-                        lat=lamp.lat,
-                        power_w=lamp.power_w,
-                        baseline_power_w=lamp.baseline_power_w,
-                        program=programs.get(code, FULL_NIGHT),
-                        technology=lamp.technology,
-                        commune=lamp.commune,
-                        failures=failures,
-                    )
-                    models.append(model_lamp)
-                if failures:
-                    lamp_figures = _energy_model.energy(models[-1], lo, hi)
-                    total = total + lamp_figures
-                    per_lamp_kwh[lamp.id] += lamp_figures.current_kwh
-                else:
-                    same_hours[(_energy_model.cell(lamp.lon, lamp.lat), code)].append(lamp)
-            for ((lon, lat), code), members in same_hours.items():
-                program = programs.get(code, FULL_NIGHT)
-                night_h, level_h, lit_h = _energy_model.hours(lon, lat, program, lo, hi)
-                power = 0.0
-                for lamp in members:
-                    per_lamp_kwh[lamp.id] += lamp.power_w * level_h / 1000.0
-                    power += lamp.power_w
-                baseline = sum(lamp.baseline_power_w for lamp in members)
-                count = len(members)
-                total = total + EnergyFigures(
-                    power * level_h / 1000.0,
-                    baseline * night_h / 1000.0,
-                    count * lit_h,
-                    count * lit_h,
-                )
-            if plan is not None:
-                segment = what_if(models, plan, lo, hi, tariff, _energy_model)
+            part, segment = _segment(lamps, programs, assigned, lo, hi, plan, tariff, per_lamp_kwh)
+            total = total + part
+            if segment is not None:
                 outcome = segment if outcome is None else _add_what_if(outcome, segment)
-    # Metered lamps: the counter's advance replaces the model.
-    current = total.current_kwh
-    measured = 0
-    if lamps and until > start:
-        before = facts.meter_readings(uow, start)
-        after = facts.meter_readings(uow, until) if before else {}
-        for lamp_id, first in before.items():
-            last = after.get(lamp_id)
-            if last is not None and last >= first:
-                current += (last - first) / 1000.0 - per_lamp_kwh[lamp_id]
-                measured += 1
+    current, measured = _metered(uow, facts, start, until, total.current_kwh, per_lamp_kwh)
     figures = LightingFigures(
         lamps=len(lamps),
         baseline_kwh=total.baseline_kwh,
@@ -213,6 +161,87 @@ def lighting_figures(
         lit_hours=total.burning_hours,
     )
     return figures, outcome
+
+
+def _segment(
+    lamps: Sequence[LampRow],
+    programs: Mapping[str, DimmingProgram],
+    assigned: Assignments,
+    lo: datetime,
+    hi: datetime,
+    plan: Plan | None,
+    tariff: Tariff,
+    per_lamp_kwh: dict[int, float],
+) -> tuple[EnergyFigures, WhatIf | None]:
+    """The figures of ``[lo, hi)``, one program per lamp throughout (adds each lamp's modelled
+    kWh to ``per_lamp_kwh``); with a ``plan``, its what-if too. The caller holds the model's
+    lock."""
+    total = EnergyFigures(0.0, 0.0, 0.0, 0.0)
+    # Lamps in one grid cell on one program burn the same hours: one look-up per
+    # group, not per lamp. Failed lamps are counted one by one.
+    same_hours: dict[tuple[tuple[float, float], str], list[LampRow]] = defaultdict(list)
+    models = []
+    for lamp in lamps:
+        code = assigned.program_code(lamp) or ""
+        failures = tuple((max(a, lo), min(b, hi)) for a, b in lamp.failures if a < hi and b > lo)
+        if plan is not None or failures:
+            model_lamp = Lamp(
+                ref=lamp.ref,
+                lon=lamp.lon,
+                lat=lamp.lat,
+                power_w=lamp.power_w,
+                baseline_power_w=lamp.baseline_power_w,
+                program=programs.get(code, FULL_NIGHT),
+                technology=lamp.technology,
+                commune=lamp.commune,
+                failures=failures,
+            )
+            models.append(model_lamp)
+        if failures:
+            lamp_figures = _energy_model.energy(models[-1], lo, hi)
+            total = total + lamp_figures
+            per_lamp_kwh[lamp.id] += lamp_figures.current_kwh
+        else:
+            same_hours[(_energy_model.cell(lamp.lon, lamp.lat), code)].append(lamp)
+    for ((lon, lat), code), members in same_hours.items():
+        program = programs.get(code, FULL_NIGHT)
+        night_h, level_h, lit_h = _energy_model.hours(lon, lat, program, lo, hi)
+        power = 0.0
+        for lamp in members:
+            per_lamp_kwh[lamp.id] += lamp.power_w * level_h / 1000.0
+            power += lamp.power_w
+        baseline = sum(lamp.baseline_power_w for lamp in members)
+        count = len(members)
+        total = total + EnergyFigures(
+            power * level_h / 1000.0,
+            baseline * night_h / 1000.0,
+            count * lit_h,
+            count * lit_h,
+        )
+    outcome = what_if(models, plan, lo, hi, tariff, _energy_model) if plan is not None else None
+    return total, outcome
+
+
+def _metered(
+    uow: UnitOfWork,
+    facts: LightingFacts,
+    start: datetime,
+    until: datetime,
+    modelled_kwh: float,
+    per_lamp_kwh: Mapping[int, float],
+) -> tuple[float, int]:
+    """The current kWh once the metered lamps' counters replace the model, and how many were."""
+    current = modelled_kwh
+    measured = 0
+    if facts.lamps and until > start:
+        before = facts.meter_readings(uow, start)
+        after = facts.meter_readings(uow, until) if before else {}
+        for lamp_id, first in before.items():
+            last = after.get(lamp_id)
+            if last is not None and last >= first:
+                current += (last - first) / 1000.0 - per_lamp_kwh.get(lamp_id, 0.0)
+                measured += 1
+    return current, measured
 
 
 def _add_what_if(a: WhatIf, b: WhatIf) -> WhatIf:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from metropilot.contracts import repository
 from metropilot.contracts.kpis import (
@@ -19,6 +18,7 @@ from metropilot.contracts.model import (
 from metropilot.contracts.services.contracts import StoredContract, contract_for, cutoff_of, lots_of
 from metropilot.contracts.services.facts import work_order_facts
 from metropilot.contracts.services.kpis import Measured, measure_lot
+from metropilot.contracts.services.results import PenaltyStatementOut, Statement
 from metropilot.contracts.services.terms import money
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.actors import Actor
@@ -29,7 +29,7 @@ from metropilot.shared.errors import Conflict
 # --- penalties --------------------------------------------------------------------------------
 
 
-def _statement_dict(statement: PenaltyStatement) -> dict[str, Any]:
+def _statement_dict(statement: PenaltyStatement) -> Statement:
     def opt(value: Decimal | None) -> str | None:
         # Hours late and points shown to the hundredth; the amounts use the exact figures.
         return None if value is None else str(value.quantize(Decimal("0.01")))
@@ -78,22 +78,15 @@ def _statement_dict(statement: PenaltyStatement) -> dict[str, Any]:
     }
 
 
-def _statement(
+def _computed(
     uow: UnitOfWork,
     stored: StoredContract,
     lot: Lot,
     period: Period,
     cutoff: datetime,
     facts: Measured,
-) -> dict[str, Any]:
-    frozen = repository.get_frozen(uow.connection, stored.code, lot.code.value, period.label)
-    if frozen is not None:
-        return {
-            **frozen["statement"],
-            "frozen": True,
-            "frozen_at": frozen["frozen_at"].isoformat(),
-            "frozen_by": frozen["frozen_by"],
-        }
+) -> Statement:
+    """The lot's statement as the facts recorded by ``cutoff`` make it."""
     measured = {
         kpi["code"]: kpi["value"]
         for kpi in measure_lot(uow, stored, lot, period, facts, cutoff, None)
@@ -108,7 +101,24 @@ def _statement(
         measured,
         as_of=cutoff,
     )
-    return {**_statement_dict(statement), "frozen": False, "frozen_at": None, "frozen_by": None}
+    return _statement_dict(statement)
+
+
+def _served(
+    stored: StoredContract,
+    lot: Lot,
+    statement: Statement,
+    frozen_at: str | None = None,
+    frozen_by: str | None = None,
+) -> PenaltyStatementOut:
+    return {
+        "contract": stored.code,
+        "contractor": lot.contractor,
+        **statement,
+        "frozen": frozen_at is not None,
+        "frozen_at": frozen_at,
+        "frozen_by": frozen_by,
+    }
 
 
 def penalty_statements(
@@ -117,26 +127,30 @@ def penalty_statements(
     *,
     lot: str | Sequence[str] | None = None,
     as_of: datetime | None = None,
-) -> list[dict[str, Any]]:
+) -> list[PenaltyStatementOut]:
     """The statement of each lot (or one) for the period: the stored one once frozen, else
     computed now from the facts, with every contributing order or KPI."""
     stored = contract_for(uow, period)
     lots = lots_of(stored, lot)
     cutoff = cutoff_of(period, as_of)
     facts = Measured(work_order_facts(uow, stored.contract, period.start, period.end))
-    return [
-        {
-            "contract": stored.code,
-            "contractor": item.contractor,
-            **_statement(uow, stored, item, period, cutoff, facts),
-        }
-        for item in lots
-    ]
+    statements = []
+    for item in lots:
+        frozen = repository.get_frozen(uow.connection, stored.code, item.code.value, period.label)
+        if frozen is None:
+            statement = _computed(uow, stored, item, period, cutoff, facts)
+            statements.append(_served(stored, item, statement))
+        else:
+            # Served as stored when frozen, whatever the code computes today.
+            kept: Statement = frozen["statement"]
+            at, by = frozen["frozen_at"].isoformat(), frozen["frozen_by"]
+            statements.append(_served(stored, item, kept, at, by))
+    return statements
 
 
 def freeze_period(
     uow: UnitOfWork, period: Period, lot: str, actor: Actor, *, now: datetime | None = None
-) -> dict[str, Any]:
+) -> PenaltyStatementOut:
     """The supervisor has reviewed the lot's statement for an ended period: store it as it is
     now; it never changes afterwards, whatever facts arrive."""
     stored = contract_for(uow, period)
@@ -156,8 +170,7 @@ def freeze_period(
             code="period_not_ended",
         )
     facts = Measured(work_order_facts(uow, stored.contract, period.start, period.end))
-    statement = _statement(uow, stored, item, period, period.end, facts)
-    kept = {k: v for k, v in statement.items() if k not in ("frozen", "frozen_at", "frozen_by")}
+    kept = _computed(uow, stored, item, period, period.end, facts)
     repository.insert_frozen(
         uow.connection,
         {
@@ -179,11 +192,4 @@ def freeze_period(
             {"total": [None, kept["total"]], "net": [None, kept["net"]]},
         )
     )
-    return {
-        "contract": stored.code,
-        "contractor": item.contractor,
-        **kept,
-        "frozen": True,
-        "frozen_at": now.isoformat(),
-        "frozen_by": actor.label(),
-    }
+    return _served(stored, item, kept, now.isoformat(), actor.label())

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
+from metropilot.contracts import repository
 from metropilot.contracts.model import (
     CONTRACT_ZONE,
     KpiDefinition,
 )
-from metropilot.contracts.services.contracts import StoredContract
+from metropilot.contracts.services.contracts import StoredContract, get_contract
+from metropilot.contracts.services.results import Amendment, ContractSummary, KpiTerms, LotTerms
+from metropilot.db.uow import UnitOfWork
 from metropilot.shared.clock import utcnow
 
 
-def contract_summary(stored: StoredContract, *, as_of: date | None = None) -> dict[str, Any]:
+def contract_summary(stored: StoredContract, *, as_of: date | None = None) -> ContractSummary:
     """The contract as the API shows it: its parties, term, and per lot the terms in force."""
     contract = stored.contract
     day = as_of or utcnow().astimezone(CONTRACT_ZONE).date()
     day = min(max(day, contract.start), contract.end - timedelta(days=1))
-    lots = []
+    lots: list[LotTerms] = []
     for lot in contract.lots.values():
         table = lot.sla.value_as_of(day)
         schedule = lot.penalties.value_as_of(day)
@@ -93,7 +95,7 @@ def contract_summary(stored: StoredContract, *, as_of: date | None = None) -> di
     }
 
 
-def kpi_terms(definition: KpiDefinition) -> dict[str, Any]:
+def kpi_terms(definition: KpiDefinition) -> KpiTerms:
     return {
         "code": definition.code,
         "name": definition.name,
@@ -106,3 +108,22 @@ def kpi_terms(definition: KpiDefinition) -> dict[str, Any]:
 
 def money(amount: Decimal | None) -> str | None:
     return None if amount is None else f"{amount.quantize(Decimal('0.01'))}"
+
+
+def list_amendments(uow: UnitOfWork, code: str) -> list[Amendment]:
+    """The amendments of the contract, oldest first."""
+    get_contract(uow, code)
+    return [
+        {
+            "id": row["id"],
+            "effective_from": row["effective_from"].isoformat(),
+            "lot": row["lot"],
+            "part": row["part"],
+            "kpi": row["kpi"],
+            "version": row["version"],
+            "reason": row["reason"],
+            "at": row["at"].isoformat(),
+            "by": row["by"],
+        }
+        for row in repository.list_amendments(uow.connection, code)
+    ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from metropilot.contracts.model import (
     LotCode,
@@ -13,6 +12,14 @@ from metropilot.contracts.services.contracts import contract_for, contract_or_no
 from metropilot.contracts.services.energy import energy_report
 from metropilot.contracts.services.facts import commune_names, known_commune
 from metropilot.contracts.services.kpis import kpi_report
+from metropilot.contracts.services.results import (
+    CommuneRef,
+    MeasuredKpi,
+    PeriodReport,
+    PublicKpi,
+    PublicLot,
+    Transparency,
+)
 from metropilot.contracts.services.statements import penalty_statements
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.clock import utcnow
@@ -20,7 +27,7 @@ from metropilot.shared.clock import utcnow
 # --- the period report and the public transparency figures -----------------------------------
 
 
-def period_report(uow: UnitOfWork, period: Period, lot: str) -> dict[str, Any]:
+def period_report(uow: UnitOfWork, period: Period, lot: str) -> PeriodReport:
     """Everything about one lot over one period: KPIs, rates, penalties, and the lighting
     energy for the lighting lot."""
     stored = contract_for(uow, period)
@@ -52,16 +59,16 @@ def period_report(uow: UnitOfWork, period: Period, lot: str) -> dict[str, Any]:
     }
 
 
-def transparency(uow: UnitOfWork, period: Period, *, commune: str | None = None) -> dict[str, Any]:
+def transparency(uow: UnitOfWork, period: Period, *, commune: str | None = None) -> Transparency:
     """The public figures of the metropolis (or a commune) for a period: the KPIs of every lot,
     the lighting energy and, for the metropolis, the penalties due. Aggregates only: no case,
     no report, no person."""
     names = commune_names(uow)
-    commune_entry = None
+    commune_entry: CommuneRef | None = None
     if commune is not None:
         commune_entry = {"insee": commune, "name": known_commune(uow, commune)}
     stored = contract_or_none(uow, period)
-    lots: list[dict[str, Any]] = []
+    lots: list[PublicLot] = []
     penalties_eur: str | None = None
     if stored is not None:
         report = kpi_report(uow, period, commune=commune)
@@ -69,13 +76,7 @@ def transparency(uow: UnitOfWork, period: Period, *, commune: str | None = None)
             {
                 "lot": entry["lot"],
                 "contractor": entry["contractor"],
-                "kpis": [
-                    {
-                        key: kpi[key]
-                        for key in ("code", "name", "unit", "target", "direction", "value", "met")
-                    }
-                    for kpi in entry["kpis"]
-                ],
+                "kpis": [_public(kpi) for kpi in entry["kpis"]],
             }
             for entry in report["lots"]
         ]
@@ -101,4 +102,17 @@ def transparency(uow: UnitOfWork, period: Period, *, commune: str | None = None)
         "energy": energy,
         "penalties_eur": penalties_eur,
         "communes": [{"insee": insee, "name": name} for insee, name in names.items()],
+    }
+
+
+def _public(kpi: MeasuredKpi) -> PublicKpi:
+    """What the public reads of a KPI: its terms and its value, not what it is based on."""
+    return {
+        "code": kpi["code"],
+        "name": kpi["name"],
+        "unit": kpi["unit"],
+        "target": kpi["target"],
+        "direction": kpi["direction"],
+        "value": kpi["value"],
+        "met": kpi["met"],
     }
