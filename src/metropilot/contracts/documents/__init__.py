@@ -1,7 +1,9 @@
 """Documents of the performance contract: charts (SVG), CSV and PDF, from the services' dicts. Pure.
 
-The inputs are the dictionaries ``contracts.services.period_report`` and
-``contracts.services.transparency`` return; nothing here reads a database or a request.
+The inputs are the JSON objects ``contracts.services.period_report`` and
+``contracts.services.transparency`` return (typed in ``contracts.services.results``, read here
+as plain mappings, as the tests and the open data give them); nothing here reads a database or a
+request. ``text`` holds the labels and formats, ``charts``, ``tables`` (CSV) and ``pdf`` draw.
 
 - **Charts** are standalone ``<svg>`` elements, drawn on the server so that the pages need no
   script: each has a ``<title>`` and a ``<desc>`` (the chart as a sentence), one ``<title>`` per
