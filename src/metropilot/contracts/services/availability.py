@@ -7,9 +7,7 @@ from typing import Final
 
 from metropilot.assets import queries as assets_queries
 from metropilot.contracts import repository
-from metropilot.contracts.kpis import (
-    UptimeInterval,
-)
+from metropilot.contracts.kpis import UptimeInterval
 from metropilot.contracts.services.contracts import StoredContract
 from metropilot.contracts.services.facts import GATEWAY_SILENCE_RULES, outages
 from metropilot.db.uow import UnitOfWork

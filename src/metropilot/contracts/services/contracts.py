@@ -10,22 +10,15 @@ from typing import Any, Final
 
 from metropilot.accounts import queries as accounts_queries
 from metropilot.contracts import repository
-from metropilot.contracts.energy import (
-    Tariff,
-)
-from metropilot.contracts.model import (
-    CONTRACT_ZONE,
-    Contract,
-    Lot,
-    Period,
-    parse_contract,
-)
+from metropilot.contracts.energy import Tariff
+from metropilot.contracts.model import CONTRACT_ZONE, Contract, Lot, Period, parse_contract
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.actors import Actor
 from metropilot.shared.audit import AuditEntry
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import Conflict, InvalidInput, NotFound, Problem
 
+# What the platform can measure; a KPI names one with ``measure`` (its code by default).
 MEASURES: Final = (
     "response_on_time",
     "resolution_on_time",

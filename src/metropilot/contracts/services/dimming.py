@@ -9,9 +9,7 @@ from typing import Any, Final
 
 from metropilot.assets import queries as assets_queries
 from metropilot.contracts import repository
-from metropilot.contracts.energy import (
-    DimmingProgram,
-)
+from metropilot.contracts.energy import DimmingProgram
 from metropilot.contracts.services.facts import LampRow, known_commune
 from metropilot.contracts.services.results import Assignment, Group, Program
 from metropilot.db.uow import UnitOfWork

@@ -16,9 +16,7 @@ from metropilot.contracts.energy import (
     money_and_carbon,
     target_trajectory,
 )
-from metropilot.contracts.model import (
-    Period,
-)
+from metropilot.contracts.model import Period
 from metropilot.contracts.services.contracts import DEFAULT_TARIFF, StoredContract, contract_or_none
 from metropilot.contracts.services.facts import known_commune, lamp_rows
 from metropilot.contracts.services.lighting import (

@@ -13,13 +13,7 @@ from metropilot.contracts.kpis import (
     mean_time_to_repair,
     on_time_rates,
 )
-from metropilot.contracts.model import (
-    Direction,
-    KpiDefinition,
-    Lot,
-    Period,
-    SlaStage,
-)
+from metropilot.contracts.model import Direction, KpiDefinition, Lot, Period, SlaStage
 from metropilot.contracts.services.availability import it_uptime
 from metropilot.contracts.services.contracts import StoredContract, contract_for, cutoff_of, lots_of
 from metropilot.contracts.services.facts import commune_names, known_commune, work_order_facts

@@ -24,10 +24,7 @@ from metropilot.contracts.energy import (
     saving_pct,
     what_if,
 )
-from metropilot.contracts.model import (
-    CONTRACT_ZONE,
-    Period,
-)
+from metropilot.contracts.model import CONTRACT_ZONE, Period
 from metropilot.contracts.services.contracts import DEFAULT_TARIFF
 from metropilot.contracts.services.dimming import Assignments, assignments_on
 from metropilot.contracts.services.facts import (

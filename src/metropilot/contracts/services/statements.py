@@ -7,14 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from metropilot.contracts import repository
-from metropilot.contracts.kpis import (
-    PenaltyStatement,
-    compute_statement,
-)
-from metropilot.contracts.model import (
-    Lot,
-    Period,
-)
+from metropilot.contracts.kpis import PenaltyStatement, compute_statement
+from metropilot.contracts.model import Lot, Period
 from metropilot.contracts.services.contracts import StoredContract, contract_for, cutoff_of, lots_of
 from metropilot.contracts.services.facts import work_order_facts
 from metropilot.contracts.services.kpis import Measured, measure_lot

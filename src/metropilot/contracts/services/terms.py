@@ -6,10 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from metropilot.contracts import repository
-from metropilot.contracts.model import (
-    CONTRACT_ZONE,
-    KpiDefinition,
-)
+from metropilot.contracts.model import CONTRACT_ZONE, KpiDefinition
 from metropilot.contracts.services.contracts import StoredContract, get_contract
 from metropilot.contracts.services.results import Amendment, ContractSummary, KpiTerms, LotTerms
 from metropilot.db.uow import UnitOfWork

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from metropilot.contracts.model import (
-    LotCode,
-    Period,
-)
+from metropilot.contracts.model import LotCode, Period
 from metropilot.contracts.services.contracts import contract_for, contract_or_none
 from metropilot.contracts.services.energy import energy_report
 from metropilot.contracts.services.facts import commune_names, known_commune
