@@ -1,9 +1,10 @@
 """The performance contract at work: contracts and amendments stored, recorded facts turned into
 KPIs, penalty statements and lighting energy, periods frozen, dimming programs managed.
 
-One module per thing managed: ``contracts`` (stored, amended, the one in force), ``terms`` (the
-contract as shown), ``facts`` (what the figures are computed from, read through the other
-contexts' ``queries``), ``dimming`` (programs, groups, assignments), ``lighting`` and ``energy``
+One module per thing managed, reads apart from writes: ``contracts`` (stored, the one in force)
+and ``contract_changes`` (imported, amended), ``terms`` (the contract as shown), ``facts`` (what
+the figures are computed from, read through the other contexts' ``queries``), ``dimming``
+(programs, groups, assignments in force) and ``dimming_changes``, ``lighting`` and ``energy``
 (kWh, euros, CO2, what-ifs), ``availability`` (heartbeats), ``kpis``, ``statements`` (penalties,
 frozen periods), ``transparency`` (the period report and the public figures). This package
 re-exports the public names, so ``contracts.services.X`` keeps working.
@@ -32,25 +33,22 @@ value and named as missing):
 from __future__ import annotations
 
 from metropilot.contracts.services.availability import beat
+from metropilot.contracts.services.contract_changes import amend_contract, import_contract
 from metropilot.contracts.services.contracts import (
     DEFAULT_TARIFF,
     MEASURES,
     StoredContract,
-    amend_contract,
     get_contract,
-    import_contract,
     list_contracts,
     lots_held,
 )
 from metropilot.contracts.services.dimming import (
-    assign_program,
     list_assignments,
     list_groups,
     list_programs,
     programs_in_force,
-    put_group,
-    put_program,
 )
+from metropilot.contracts.services.dimming_changes import assign_program, put_group, put_program
 from metropilot.contracts.services.energy import energy_report, energy_what_if
 from metropilot.contracts.services.facts import LOT_ASSET_KINDS, lamp_rows
 from metropilot.contracts.services.kpis import kpi_report
