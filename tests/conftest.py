@@ -16,8 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from metropilot.bootstrap import Platform, bootstrap
-from metropilot.db.catalog import load_all_tables
+from metropilot.bootstrap import Platform, all_tables, bootstrap
 from metropilot.settings import Settings
 from metropilot.shared.actors import Actor, ActorKind
 from metropilot.simulate.services import generate_metropolis
@@ -116,7 +115,7 @@ def _empty_platform(
 def empty_all_tables(platform: Platform) -> None:
     """Empty every table, the append-only audit trail included (its triggers are set aside,
     as only a test may do)."""
-    tables = list(reversed(load_all_tables().sorted_tables))
+    tables = list(reversed(all_tables().sorted_tables))
     with platform.engine.begin() as conn:
         if platform.engine.dialect.name == "postgresql":
             conn.execute(text("SET LOCAL session_replication_role = replica"))

@@ -12,31 +12,51 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, MetaData
 
 from metropilot.accounts import passwords
+from metropilot.accounts import repository as accounts_repository
 from metropilot.accounts.services import LastUse
+from metropilot.alarms import repository as alarms_repository
 from metropilot.alarms import wiring as alarms_wiring
+from metropilot.assets import repository as assets_repository
 from metropilot.assets import wiring as assets_wiring
+from metropilot.audit import repository as audit_repository
 from metropilot.audit import services as audit_services
+from metropilot.cases import repository as cases_repository
 from metropilot.cases import wiring as cases_wiring
+from metropilot.contracts import repository as contracts_repository
 from metropilot.contracts import wiring as contracts_wiring
+from metropilot.control import repository as control_repository
 from metropilot.control import wiring as control_wiring
 from metropilot.control.services import CommandTransport, LocalTransport
 from metropilot.db import migrate
 from metropilot.db.engine import make_engine
+from metropilot.db.schema import metadata
 from metropilot.db.uow import UnitOfWork, UnitOfWorkFactory
 from metropilot.db.wiring import Wiring
+from metropilot.reports import repository as reports_repository
 from metropilot.reports import wiring as reports_wiring
 from metropilot.settings import Settings, get_settings
 from metropilot.shared.errors import DomainError
 from metropilot.shared.events import MessageBus
+from metropilot.stream import repository as stream_repository
 from metropilot.stream import wiring as stream_wiring
 from metropilot.stream.journal import Journal
+from metropilot.telemetry import repository as telemetry_repository
 from metropilot.telemetry import wiring as telemetry_wiring
 from metropilot.telemetry.services import IngestPipeline
+from metropilot.territory import repository as territory_repository
 
-__all__ = ["CONTEXTS", "Platform", "SchemaOutOfDate", "bootstrap", "platform_journal", "wire"]
+__all__ = [
+    "CONTEXTS",
+    "Platform",
+    "SchemaOutOfDate",
+    "all_tables",
+    "bootstrap",
+    "platform_journal",
+    "wire",
+]
 
 # Each context's ``wire``, lower contexts first: handlers, mappers, observers and housekeeping
 # jobs are registered, and run, in this order.
@@ -102,6 +122,28 @@ class Platform:
         if self._transport is not None and hasattr(self._transport, "close"):
             self._transport.close()
         self.engine.dispose()
+
+
+# Each context's storage module: importing it declares its tables on the one metadata.
+STORAGE = (
+    territory_repository,
+    accounts_repository,
+    audit_repository,
+    stream_repository,
+    assets_repository,
+    telemetry_repository,
+    alarms_repository,
+    reports_repository,
+    cases_repository,
+    contracts_repository,
+    control_repository,
+)
+
+
+def all_tables() -> MetaData:
+    """Every context's tables (for comparing the models with the migrations, autogenerating a
+    revision, and the tests' clean-up)."""
+    return metadata
 
 
 def wire(wiring: Wiring) -> Wiring:

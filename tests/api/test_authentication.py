@@ -187,7 +187,12 @@ def test_users_api(app_client: TestClient) -> None:
 
 def test_sign_in_attempts_are_rate_limited_per_address(platform: Platform) -> None:
     settings = platform.settings.model_copy(update={"login_attempts_per_minute": 3})
-    limited = Platform(settings=settings, engine=platform.engine, uow_factory=platform.uow_factory)
+    limited = Platform(
+        settings=settings,
+        engine=platform.engine,
+        uow_factory=platform.uow_factory,
+        wiring=platform.wiring,
+    )
     with TestClient(create_app(limited)) as client:
         for _ in range(3):
             assert sign_in(client, "nobody", "whatever it is").status_code == 401

@@ -25,13 +25,8 @@ from metropilot.shared.actors import SYSTEM
 from metropilot.territory.model import Commune
 from metropilot.territory.repository import save_commune
 from metropilot.web.app import create_app
-from metropilot.web.i18n import (
-    CATALOGUE,
-    format_number,
-    format_percent,
-    gettext,
-    pick_language,
-)
+from metropilot.web.formatting import format_number, format_percent
+from metropilot.web.i18n import CATALOGUE, gettext, pick_language
 from tests.factories import ROADS
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "src" / "metropilot" / "web" / "static"

@@ -24,7 +24,7 @@ from metropilot.reports.model import ReportState
 from metropilot.shared.actors import SYSTEM
 from metropilot.simulate.services import generate_metropolis
 from metropilot.web.app import create_app
-from metropilot.web.report_pages import LIMITER_ATTRIBUTE, REPORT_CSRF_FIELD
+from metropilot.web.report_form import LIMITER_ATTRIBUTE, REPORT_CSRF_FIELD
 from metropilot.web.signin import LOGIN_CSRF_FIELD
 from tests.conftest import TEST_ACTOR
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from metropilot.shared.errors import InvalidInput
+from metropilot.shared.events import DomainEvent
 
 __all__ = [
     "PERMISSIONS",
@@ -246,3 +247,12 @@ class ApiKey:
 
     def allows(self, permission: str, kind: str | None = None, commune: str | None = None) -> bool:
         return self.active and any(s.covers(permission, kind, commune) for s in self.scopes)
+
+
+# --- events -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrganisationSaved(DomainEvent):
+    code: str
+    actor: str

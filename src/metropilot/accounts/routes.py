@@ -17,6 +17,7 @@ from metropilot.accounts.schemas import (
     KeyOut,
     MeOut,
     NewKeyOut,
+    OrganisationOut,
     TokenOut,
     UserIn,
     UserOut,
@@ -25,7 +26,7 @@ from metropilot.accounts.schemas import (
     user_out,
 )
 from metropilot.api.deps import ObjectId, SettingsDep, UowDep, WriteUowDep
-from metropilot.api.formats import list_envelope
+from metropilot.api.formats import Page, list_envelope
 from metropilot.api.ratelimit import client_address
 
 __all__ = ["router"]
@@ -38,6 +39,7 @@ router = APIRouter()
     dependencies=[audience(Audience.PUBLIC)],
     summary="Metropolitan services, commune services and contractors",
     tags=["organisations"],
+    response_model=Page[OrganisationOut],
 )
 def list_organisations(
     uow: UowDep,
@@ -113,6 +115,7 @@ def me(principal: CurrentPrincipal) -> MeOut:
     dependencies=[audience(Audience.ADMIN)],
     summary="Accounts",
     tags=["users"],
+    response_model=Page[UserOut],
 )
 def list_users(uow: UowDep, role: Role | None = None) -> Any:
     return list_envelope(
@@ -174,6 +177,7 @@ def enable_user(username: str, principal: CurrentPrincipal, uow: WriteUowDep) ->
     dependencies=[audience(Audience.ADMIN)],
     summary="API keys of devices, gateways and integrators",
     tags=["keys"],
+    response_model=Page[KeyOut],
 )
 def list_keys(uow: UowDep) -> Any:
     return list_envelope((key_out(k).model_dump() for k in services.list_keys(uow)), None)

@@ -21,6 +21,7 @@ from metropilot.accounts.model import (
     KeyScope,
     Organisation,
     OrganisationKind,
+    OrganisationSaved,
     Role,
     Sector,
     Team,
@@ -35,8 +36,7 @@ from metropilot.shared.actors import Actor, ActorKind
 from metropilot.shared.audit import AuditEntry
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import Conflict, DomainError, InvalidInput, NotFound
-from metropilot.shared.events import DomainEvent
-from metropilot.territory import repository as territory_repository
+from metropilot.territory import queries as territory_queries
 
 __all__ = [
     "AccountLocked",
@@ -87,12 +87,6 @@ class AccountLocked(DomainError):
     http_status = 403
 
 
-@dataclass(frozen=True, kw_only=True)
-class OrganisationSaved(DomainEvent):
-    code: str
-    actor: str
-
-
 @dataclass(frozen=True, slots=True)
 class LoginPolicy:
     max_failures: int = 5
@@ -140,7 +134,7 @@ def organisation_ids(uow: UnitOfWork, codes: list[str], where: str) -> list[int]
 
 def save_organisation(uow: UnitOfWork, org: Organisation, actor: Actor) -> Organisation:
     if org.commune_insee is not None:
-        known = {c.insee for c in territory_repository.list_communes(uow.connection)}
+        known = territory_queries.commune_codes(uow.connection)
         if org.commune_insee not in known:
             raise InvalidInput(f"organisation {org.code!r}: unknown commune {org.commune_insee!r}")
     before = repository.get_organisation_by_code(uow.connection, org.code)
@@ -222,7 +216,7 @@ def create_user(uow: UnitOfWork, user: User, password: str, actor: Actor) -> Use
         if team.organisation != user.organisation:
             raise InvalidInput(f"team {team.code!r} belongs to {team.organisation!r}")
         team_id = team.id
-    known = {c.insee for c in territory_repository.list_communes(conn)}
+    known = territory_queries.commune_codes(conn)
     unknown = [c for c in user.communes if c not in known]
     if unknown:
         raise InvalidInput(f"unknown commune(s) {', '.join(unknown)}", code="unknown_commune")
@@ -611,7 +605,7 @@ def create_key(
         org = repository.get_organisation_by_code(uow.connection, organisation)
     if organisation and org is None:
         raise InvalidInput(f"unknown organisation {organisation!r}", code="unknown_organisation")
-    known = {c.insee for c in territory_repository.list_communes(uow.connection)}
+    known = territory_queries.commune_codes(uow.connection)
     for scope in scopes:
         unknown = [c for c in scope.communes if c not in known]
         if unknown:

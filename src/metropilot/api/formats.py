@@ -3,20 +3,48 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from fastapi import Request
+from pydantic import BaseModel, Field
 
 from metropilot.api.responses import GEOJSON_MEDIA_TYPE, GeoJSONResponse, JSONResponseFast
 from metropilot.shared.errors import InvalidInput
 
 __all__ = [
+    "GEOJSON_ALTERNATIVE",
+    "GEOJSON_CONTENT",
     "GEOJSON_MEDIA_TYPE",
     "GeoJSONResponse",
+    "Page",
     "comma_list",
     "list_envelope",
     "wants_geojson",
 ]
+
+
+Item = TypeVar("Item")
+
+
+class Page(BaseModel, Generic[Item]):
+    """Every list's envelope: a page of items and the cursor of the next one (null at the end).
+    Declared as routes' ``response_model`` so the OpenAPI document says what a list holds; the
+    routes themselves render the envelope with ``list_envelope``."""
+
+    items: list[Item]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+# What a route that also answers GeoJSON (``format=geojson`` or ``Accept: application/geo+json``)
+# declares besides its JSON model: ``responses=GEOJSON_ALTERNATIVE``.
+GEOJSON_CONTENT: dict[str, Any] = {
+    GEOJSON_MEDIA_TYPE: {
+        "schema": {"type": "object", "description": "A GeoJSON Feature or FeatureCollection"}
+    }
+}
+GEOJSON_ALTERNATIVE: dict[int | str, dict[str, Any]] = {200: {"content": GEOJSON_CONTENT}}
 
 
 def comma_list(value: str | None) -> list[str]:

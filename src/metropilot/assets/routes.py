@@ -13,7 +13,15 @@ from metropilot.accounts.audience import ASSET_READERS, Audience, NotSignedIn, a
 from metropilot.accounts.auth import CurrentPrincipal
 from metropilot.accounts.policy import asset_scope
 from metropilot.api.deps import ObjectId, SettingsDep, UowDep
-from metropilot.api.formats import GeoJSONResponse, comma_list, list_envelope, wants_geojson
+from metropilot.api.formats import (
+    GEOJSON_ALTERNATIVE,
+    GEOJSON_CONTENT,
+    GeoJSONResponse,
+    Page,
+    comma_list,
+    list_envelope,
+    wants_geojson,
+)
 from metropilot.api.pagination import decode_cursor, encode_cursor
 from metropilot.api.responses import JSONResponseFast
 from metropilot.assets import services
@@ -24,7 +32,7 @@ from metropilot.assets.model import (
     parse_kind,
     parse_status,
 )
-from metropilot.assets.schemas import AssetDetailOut, asset_detail_out, document_feature
+from metropilot.assets.schemas import AssetDetailOut, AssetOut, asset_detail_out, document_feature
 from metropilot.assets.services import AssetFilter
 from metropilot.assets.transfer import asset_feature, csv_rows, geojson_chunks
 from metropilot.db.uow import UnitOfWork
@@ -116,8 +124,10 @@ class AssetQuery:
     response_model=None,
     responses={
         200: {
+            "model": Page[AssetOut],
             "description": "`{items: [Asset], next_cursor}`, or a GeoJSON "
-            "FeatureCollection with `format=geojson` or `Accept: application/geo+json`."
+            "FeatureCollection with `format=geojson` or `Accept: application/geo+json`.",
+            **GEOJSON_ALTERNATIVE[200],
         }
     },
 )
@@ -191,6 +201,12 @@ def assets_summary(
     dependencies=[audience(*ASSET_READERS)],
     summary="Every matching asset as one CSV or GeoJSON file (streamed)",
     response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The assets as a GeoJSON FeatureCollection or a CSV file.",
+            "content": {"text/csv": {"schema": {"type": "string"}}, **GEOJSON_CONTENT},
+        }
+    },
 )
 def export_assets(
     request: Request,

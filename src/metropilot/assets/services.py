@@ -575,3 +575,15 @@ def map_view(
 
 def _filter_fields(flt: AssetFilter) -> dict[str, Any]:
     return {name: getattr(flt, name) for name in AssetFilter.__slots__}
+
+
+# --- written by simulate ---
+
+
+def erase_registry(uow: UnitOfWork, actor: Actor) -> int:
+    """Erase every asset and its history (the generator's replace); how many there were."""
+    conn = uow.connection
+    erased = repository.count_assets(conn)
+    repository.delete_all(conn)
+    uow.audit(AuditEntry(actor, "assets.erased", "registry", "assets", {"count": [erased, 0]}))
+    return erased

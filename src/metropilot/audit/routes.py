@@ -102,6 +102,7 @@ def _fields(flt: AuditFilter) -> dict[str, Any]:
     dependencies=_AUDIENCE,
     summary="Every matching entry, oldest first, as one streamed CSV file",
     response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 def export_audit(
     request: Request,

@@ -19,7 +19,7 @@ from metropilot.assets import services as assets_services
 from metropilot.assets.model import AssetDraft, AssetKind
 from metropilot.assets.services import AssetFilter
 from metropilot.assets.transfer import csv_rows, geojson_chunks, read_csv, read_geojson
-from metropilot.bootstrap import Platform
+from metropilot.bootstrap import Platform, all_tables
 from metropilot.cli.accounts import keys_app, users_app
 from metropilot.cli.audit import app as audit_app
 from metropilot.cli.common import cli_actor, console, fail, load_platform, out
@@ -91,7 +91,7 @@ def db_check() -> None:
     """Fail if the code's tables and the migrations disagree (run in CI)."""
     platform = load_platform(upgrade=True)
     try:
-        migrate.check(platform.engine)
+        migrate.check(platform.engine, all_tables())
     except Exception as exc:
         fail(f"models and migrations disagree: {exc}")
     out.print("models and migrations agree")

@@ -30,6 +30,7 @@ __all__ = [
     "CategorySpec",
     "Priority",
     "Report",
+    "ReportEvent",
     "ReportState",
     "ReportStatusChanged",
     "ReportSubmitted",
@@ -253,15 +254,22 @@ class Report:
 
 @dataclass(frozen=True, kw_only=True)
 class ReportEvent(DomainEvent):
+    """What every report event carries, so that its consumers (cases, the journal) need not read
+    the report again: which report, its category and priority, where it is, the equipment it is
+    linked to and that equipment's maintainer (an organisation id), when there is one."""
+
     report_id: int
     category_code: str
+    priority: str
     commune_insee: str | None
     asset_id: int | None
+    maintainer_id: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class ReportSubmitted(ReportEvent):
-    priority: str
+    # Whether the report opens a case at once ("auto") or when an operator triages it.
+    opens_case: Literal["auto", "triage"] = "auto"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -31,7 +31,17 @@ from metropilot.api.params import Instant, ObjectId
 from metropilot.api.responses import JSONResponseFast
 from metropilot.reports import services
 from metropilot.reports.model import parse_category_spec, parse_state
-from metropilot.reports.schemas import MergeIn, StateIn, category_out, report_out
+from metropilot.reports.schemas import (
+    CategoryListOut,
+    CategoryOut,
+    MergeIn,
+    ReportDetailOut,
+    ReportListOut,
+    ReportOut,
+    StateIn,
+    category_out,
+    report_out,
+)
 
 __all__ = ["REPORT_READERS", "router"]
 
@@ -50,6 +60,7 @@ CONTACT_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR})
     "/report-categories",
     dependencies=[audience(*REPORT_READERS)],
     summary="Report categories (Open311 services), inactive ones included",
+    response_model=CategoryListOut,
 )
 def list_categories(uow: UowDep) -> Any:
     found = services.list_categories(uow, include_inactive=True)
@@ -60,6 +71,7 @@ def list_categories(uow: UowDep) -> Any:
     "/report-categories",
     dependencies=[audience(Audience.ADMIN)],
     summary="Add a report category",
+    response_model=CategoryOut,
     status_code=201,
 )
 def create_category(
@@ -74,6 +86,7 @@ def create_category(
     "/report-categories/{code}",
     dependencies=[audience(Audience.ADMIN)],
     summary="Replace a report category (its code stays; set active=false to retire it)",
+    response_model=CategoryOut,
 )
 def update_category(
     code: str,
@@ -93,6 +106,7 @@ def update_category(
     "/reports",
     dependencies=[audience(*REPORT_READERS)],
     summary="Citizen reports, newest first (commune agents: their communes)",
+    response_model=ReportListOut,
 )
 def list_reports(
     principal: CurrentPrincipal,
@@ -125,6 +139,7 @@ def list_reports(
     "/reports/{report_id}",
     dependencies=[audience(*REPORT_READERS)],
     summary="One citizen report with its public timeline",
+    response_model=ReportDetailOut,
 )
 def get_report(report_id: ObjectId, principal: CurrentPrincipal, uow: UowDep) -> Any:
     report = services.get_report(uow, report_id, scope=report_scope(principal))
@@ -140,6 +155,7 @@ def get_report(report_id: ObjectId, principal: CurrentPrincipal, uow: UowDep) ->
     "/reports/{report_id}/state",
     dependencies=[audience(*STATE_CHANGERS)],
     summary="Move a report on (triage, schedule, fix, close, reopen) with a public note",
+    response_model=ReportOut,
 )
 def change_state(
     report_id: ObjectId, body: StateIn, principal: CurrentPrincipal, uow: WriteUowDep
@@ -164,6 +180,7 @@ def change_state(
     "/reports/{report_id}/merge",
     dependencies=[audience(*MERGERS)],
     summary="Close a report as a duplicate of another; its support and followers move over",
+    response_model=ReportOut,
 )
 def merge(report_id: ObjectId, body: MergeIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
     report = services.merge(

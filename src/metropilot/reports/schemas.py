@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from metropilot.reports.model import Category, Report, open311_status
+from metropilot.reports.model import (
+    Category,
+    CategorySpec,
+    Priority,
+    Report,
+    ReportState,
+    open311_status,
+)
 from metropilot.shared.bounds import Id, Instant
 
 __all__ = [
+    "CategoryListOut",
+    "CategoryOut",
     "MergeIn",
+    "ReportDetailOut",
+    "ReportListOut",
+    "ReportOut",
+    "ReporterOut",
     "StateIn",
+    "TimelineEntryOut",
     "category_out",
     "report_out",
 ]
@@ -28,6 +43,73 @@ class StateIn(BaseModel):
 class MergeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     into: Id = Field(description="the report this one duplicates")
+
+
+# --- what the routes answer (the OpenAPI document's shapes; the bodies are written below) ---
+
+
+class CategoryOut(CategorySpec):
+    """A category as the catalogue shows it: what an admin sent, its id, when it last changed."""
+
+    id: int
+    updated_at: datetime
+
+
+class CategoryListOut(BaseModel):
+    items: list[CategoryOut]
+    next_cursor: str | None = Field(description="always null: the catalogue comes in one page")
+
+
+class ReporterOut(BaseModel):
+    """The reporter's contact, for those who may call them back; null once erased."""
+
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    phone: str | None
+    erased_at: datetime | None = Field(description="when the privacy purge erased them")
+
+
+class ReportOut(BaseModel):
+    id: int
+    category: str = Field(description="the category's code")
+    state: ReportState
+    status: Literal["open", "closed"] = Field(description="the state as Open311 says it")
+    priority: Priority
+    lon: float
+    lat: float
+    commune: str | None = Field(description="INSEE code of the commune")
+    address: str
+    description: str
+    attributes: dict[str, Any] = Field(description="the answers to the category's questions")
+    asset: int | None = Field(description="the equipment it is linked to")
+    status_notes: str
+    agency_responsible: str
+    expected_at: datetime | None
+    requested_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    duplicate_of: int | None
+    supporters: int
+    photos: int = Field(description="how many photos it has")
+    reporter: ReporterOut | None = Field(
+        default=None, description="only for operators and supervisors"
+    )
+
+
+class TimelineEntryOut(BaseModel):
+    at: datetime
+    state: ReportState
+    note: str
+
+
+class ReportDetailOut(ReportOut):
+    timeline: list[TimelineEntryOut] = Field(description="the public updates, oldest first")
+
+
+class ReportListOut(BaseModel):
+    items: list[ReportOut]
+    next_cursor: str | None = Field(description="always null: page with offset and limit")
 
 
 def category_out(category: Category) -> dict[str, Any]:

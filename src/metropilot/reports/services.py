@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
-from metropilot.assets import repository as assets_repository
+from metropilot.assets import queries as assets_queries
+from metropilot.assets.queries import LocatedAsset
 from metropilot.db.uow import UnitOfWork
 from metropilot.reports import repository
 from metropilot.reports.model import (
@@ -44,6 +45,7 @@ from metropilot.territory import services as territory_services
 __all__ = [
     "Report",
     "ReportQuery",
+    "ReportUpdate",
     "Submission",
     "SubmitResult",
     "add_note",
@@ -194,6 +196,45 @@ def submit(
             f"{MAX_DESCRIPTION}",
             code="description_too_long",
         )
+    commune = _commune_within(uow, submission, scope)
+    now = utcnow()
+    if submission.allow_me_too and spec.duplicate_radius_m > 0:
+        existing = _nearest_open(uow, category, submission.lon, submission.lat)
+        if existing is not None:
+            return _support(uow, existing, submission, actor, now)
+    asset = _matching_asset(uow, category, submission.lon, submission.lat)
+    asset_id = None if asset is None else asset.id
+    values = _new_report_values(spec, submission, commune, asset_id, now)
+    report_id = repository.insert_report(uow.connection, values)
+    _public_update(uow, report_id, ReportState.NEW, STATE_NOTES[ReportState.NEW], actor, now)
+    uow.audit(
+        AuditEntry(
+            actor,
+            "report.submitted",
+            "report",
+            str(report_id),
+            {"category": [None, spec.code], "commune": [None, commune]},
+        )
+    )
+    uow.record(
+        ReportSubmitted(
+            report_id=report_id,
+            category_code=spec.code,
+            priority=spec.default_priority.value,
+            commune_insee=commune,
+            asset_id=asset_id,
+            maintainer_id=None if asset is None else asset.maintainer_id,
+            opens_case=spec.opens_case,
+        )
+    )
+    report = get_report(uow, report_id)
+    if report.email:
+        _notify(uow, report, report.email, "received", now)
+    return SubmitResult(report, False, "")
+
+
+def _commune_within(uow: UnitOfWork, submission: Submission, scope: WorkScope) -> str:
+    """The commune of the report's place, which must be inside the metropolis and the scope."""
     commune = territory_services.locator(uow).locate(submission.lon, submission.lat)
     if commune is None or not scope.allows(commune, None):
         where = "the metropolis" if scope.communes is None else "the communes of this client"
@@ -201,14 +242,14 @@ def submit(
             f"the location {submission.lat:.6f}, {submission.lon:.6f} is outside {where}",
             code="outside_metropolis",
         )
-    now = utcnow()
-    if submission.allow_me_too and spec.duplicate_radius_m > 0:
-        existing = _nearest_open(uow, category, submission.lon, submission.lat)
-        if existing is not None:
-            return _support(uow, existing, submission, actor, now)
-    asset_id = _matching_asset(uow, category, submission.lon, submission.lat)
-    token = secrets.token_urlsafe(16)
-    values = {
+    return commune
+
+
+def _new_report_values(
+    spec: CategorySpec, submission: Submission, commune: str, asset_id: int | None, now: datetime
+) -> dict[str, Any]:
+    """The row of a new report: its state, place, answers, token and reporter's contact."""
+    return {
         "category_code": spec.code,
         "state": ReportState.NEW.value,
         "priority": spec.default_priority.value,
@@ -219,7 +260,7 @@ def submit(
         "description": submission.description,
         "attributes": submission.attributes,
         "asset_id": asset_id,
-        "token": token,
+        "token": secrets.token_urlsafe(16),
         "status_notes": STATE_NOTES[ReportState.NEW],
         "agency_responsible": "",
         "service_notice": "",
@@ -238,30 +279,6 @@ def submit(
         "account_id": submission.account_id,
         "personal_data_erased_at": None,
     }
-    report_id = repository.insert_report(uow.connection, values)
-    _public_update(uow, report_id, ReportState.NEW, STATE_NOTES[ReportState.NEW], actor, now)
-    uow.audit(
-        AuditEntry(
-            actor,
-            "report.submitted",
-            "report",
-            str(report_id),
-            {"category": [None, spec.code], "commune": [None, commune]},
-        )
-    )
-    uow.record(
-        ReportSubmitted(
-            report_id=report_id,
-            category_code=spec.code,
-            commune_insee=commune,
-            asset_id=asset_id,
-            priority=spec.default_priority.value,
-        )
-    )
-    report = get_report(uow, report_id)
-    if report.email:
-        _notify(uow, report, report.email, "received", now)
-    return SubmitResult(report, False, "")
 
 
 def _nearest_open(uow: UnitOfWork, category: Category, lon: float, lat: float) -> Report | None:
@@ -276,27 +293,25 @@ def _nearest_open(uow: UnitOfWork, category: Category, lon: float, lat: float) -
     return min(inside)[2] if inside else None
 
 
-def _matching_asset(uow: UnitOfWork, category: Category, lon: float, lat: float) -> int | None:
+def _matching_asset(
+    uow: UnitOfWork, category: Category, lon: float, lat: float
+) -> LocatedAsset | None:
     """The nearest asset of the category's kind within its radius, if any."""
     kind, radius = category.spec.asset_kind, category.spec.asset_radius_m
     if kind is None or radius <= 0:
         return None
-    a = assets_repository.assets.c
-    box = BBox.around(lon, lat, radius)
-    rows = uow.connection.execute(
-        select(a.id, a.lon, a.lat).where(
-            and_(
-                a.kind == kind,
-                a.lon.between(box.min_lon, box.max_lon),
-                a.lat.between(box.min_lat, box.max_lat),
-                a.status != "decommissioned",
-            )
-        )
-    ).all()
+    nearby = assets_queries.assets_in_service_within(
+        uow.connection, kind, BBox.around(lon, lat, radius)
+    )
     plane = LocalPlane(lon, lat)
-    scored = [(plane.distance_m(lon, lat, x, y), int(i)) for i, x, y in rows]
+    scored = [(plane.distance_m(lon, lat, a.lon, a.lat), a.id, a) for a in nearby]
     inside = [item for item in scored if item[0] <= radius]
-    return min(inside)[1] if inside else None
+    return min(inside)[2] if inside else None
+
+
+def _maintainer(uow: UnitOfWork, asset_id: int | None) -> int | None:
+    """The maintainer of a report's equipment, for the report's events."""
+    return None if asset_id is None else assets_queries.maintainer_of(uow.connection, asset_id)
 
 
 def _support(
@@ -322,8 +337,10 @@ def _support(
         ReportSupported(
             report_id=report.id,
             category_code=report.category_code,
+            priority=report.priority.value,
             commune_insee=report.commune_insee,
             asset_id=report.asset_id,
+            maintainer_id=_maintainer(uow, report.asset_id),
             supporters=supporters,
         )
     )
@@ -450,8 +467,10 @@ def change_state(
         ReportStatusChanged(
             report_id=report_id,
             category_code=report.category_code,
+            priority=report.priority.value,
             commune_insee=report.commune_insee,
             asset_id=report.asset_id,
+            maintainer_id=_maintainer(uow, report.asset_id),
             previous=report.state.value,
             state=target.value,
             note=note,
@@ -536,8 +555,10 @@ def merge(
         ReportStatusChanged(
             report_id=duplicate_id,
             category_code=duplicate.category_code,
+            priority=duplicate.priority.value,
             commune_insee=duplicate.commune_insee,
             asset_id=duplicate.asset_id,
+            maintainer_id=_maintainer(uow, duplicate.asset_id),
             previous=duplicate.state.value,
             state=ReportState.DUPLICATE.value,
             note=note,
@@ -663,9 +684,20 @@ def query_reports(uow: UnitOfWork, q: ReportQuery) -> list[Report]:
     return found
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportUpdate:
+    """One public update of a report: its state then and the note that went with it."""
+
+    id: int
+    report_id: int
+    at: datetime
+    state: ReportState
+    description: str
+
+
 def updates_between(
     uow: UnitOfWork, start: datetime, end: datetime, *, public_only: bool = True, limit: int = 1000
-) -> list[dict[str, Any]]:
+) -> list[ReportUpdate]:
     """Public updates of reports in a time window, oldest first (FixMyStreet's extension)."""
     u, r = repository.report_updates.c, repository.reports.c
     query = (
@@ -678,7 +710,16 @@ def updates_between(
     if public_only:
         c = repository.categories.c
         query = query.where(r.category_code.in_(select(c.code).where(c.public)))
-    return [dict(row) for row in uow.connection.execute(query).mappings()]
+    return [
+        ReportUpdate(
+            id=int(row.id),
+            report_id=int(row.report_id),
+            at=row.at,
+            state=ReportState(row.state),
+            description=str(row.description or ""),
+        )
+        for row in uow.connection.execute(query)
+    ]
 
 
 def timeline(uow: UnitOfWork, report_id: int) -> list[dict[str, Any]]:

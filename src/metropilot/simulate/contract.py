@@ -63,6 +63,23 @@ SLA_PUBLIC_SPACE: Final = [
 
 def reference_contract() -> dict[str, Any]:
     """The contract document (the shape `metropilot.contracts.model.parse_contract` reads)."""
+    return {
+        "code": "MGP-2025",
+        "parties": ["Métropole", LEAD_CONTRACTOR, LIGHTING_COMPANY, IT_COMPANY],
+        "start": f"{START_YEAR}-01-01",
+        "term_years": TERM_YEARS,
+        "energy": {
+            "final_target_pct": FINAL_SAVING_PCT,
+            "eur_per_kwh": 0.20,
+            "kg_co2_per_kwh": 0.052,
+        },
+        "it": {"components": ["api", "ingest"], "gateways": True},
+        "lots": [_lighting_lot(), *_public_space_lots(), _it_lot()],
+    }
+
+
+def _lighting_lot() -> dict[str, Any]:
+    """The lighting company's lot: delays, availability and the yearly energy-saving target."""
     last_year = START_YEAR + TERM_YEARS - 1
     saving_versions = [
         {
@@ -87,114 +104,108 @@ def reference_contract() -> dict[str, Any]:
         },
     ]
     return {
-        "code": "MGP-2025",
-        "parties": ["Métropole", LEAD_CONTRACTOR, LIGHTING_COMPANY, IT_COMPANY],
-        "start": f"{START_YEAR}-01-01",
-        "term_years": TERM_YEARS,
-        "energy": {
-            "final_target_pct": FINAL_SAVING_PCT,
-            "eur_per_kwh": 0.20,
-            "kg_co2_per_kwh": 0.052,
-        },
-        "it": {"components": ["api", "ingest"], "gateways": True},
-        "lots": [
+        "code": "lighting",
+        "contractor": LIGHTING_COMPANY,
+        "sla": SLA_PUBLIC_SPACE,
+        "kpis": lighting_kpis,
+        "penalties": [
             {
-                "code": "lighting",
-                "contractor": LIGHTING_COMPANY,
-                "sla": SLA_PUBLIC_SPACE,
-                "kpis": lighting_kpis,
-                "penalties": [
+                "cap_eur": 50_000,
+                "rules": [
                     {
-                        "cap_eur": 50_000,
-                        "rules": [
-                            {
-                                "code": "late-repair",
-                                "kind": "delay",
-                                "eur_per_hour": 50,
-                                "priorities": ["P1", "P2"],
-                                "cap_eur": 20_000,
-                            },
-                            {
-                                "code": "dark-streets",
-                                "kind": "shortfall",
-                                "kpi": "availability",
-                                "eur_per_point": 1_000,
-                                "cap_eur": 10_000,
-                            },
-                            {
-                                "code": "energy-shortfall",
-                                "kind": "shortfall",
-                                "kpi": "energy_saving",
-                                "eur_per_point": 2_000,
-                            },
-                        ],
-                        "bonuses": [
-                            {
-                                "code": "bright-streets",
-                                "kpi": "availability",
-                                "eur_per_point": 500,
-                                "cap_eur": 5_000,
-                            }
-                        ],
+                        "code": "late-repair",
+                        "kind": "delay",
+                        "eur_per_hour": 50,
+                        "priorities": ["P1", "P2"],
+                        "cap_eur": 20_000,
+                    },
+                    {
+                        "code": "dark-streets",
+                        "kind": "shortfall",
+                        "kpi": "availability",
+                        "eur_per_point": 1_000,
+                        "cap_eur": 10_000,
+                    },
+                    {
+                        "code": "energy-shortfall",
+                        "kind": "shortfall",
+                        "kpi": "energy_saving",
+                        "eur_per_point": 2_000,
+                    },
+                ],
+                "bonuses": [
+                    {
+                        "code": "bright-streets",
+                        "kpi": "availability",
+                        "eur_per_point": 500,
+                        "cap_eur": 5_000,
                     }
                 ],
-            },
-            *(
+            }
+        ],
+    }
+
+
+def _public_space_lots() -> list[dict[str, Any]]:
+    """The lead contractor's lots on public space: delays only, late repairs penalised."""
+    return [
+        {
+            "code": lot,
+            "contractor": LEAD_CONTRACTOR,
+            "sla": SLA_PUBLIC_SPACE,
+            "kpis": _delays(),
+            "penalties": [
                 {
-                    "code": lot,
-                    "contractor": LEAD_CONTRACTOR,
-                    "sla": SLA_PUBLIC_SPACE,
-                    "kpis": _delays(),
-                    "penalties": [
+                    "cap_eur": 30_000,
+                    "rules": [
                         {
-                            "cap_eur": 30_000,
-                            "rules": [
-                                {
-                                    "code": "late-repair",
-                                    "kind": "delay",
-                                    "eur_per_hour": per_hour,
-                                    "priorities": ["P1", "P2"],
-                                    "cap_eur": 15_000,
-                                }
-                            ],
+                            "code": "late-repair",
+                            "kind": "delay",
+                            "eur_per_hour": per_hour,
+                            "priorities": ["P1", "P2"],
+                            "cap_eur": 15_000,
                         }
                     ],
                 }
-                for lot, per_hour in (("traffic-signals", 100), ("video", 60), ("buildings", 40))
-            ),
+            ],
+        }
+        for lot, per_hour in (("traffic-signals", 100), ("video", 60), ("buildings", 40))
+    ]
+
+
+def _it_lot() -> dict[str, Any]:
+    """The IT company's lot: tighter delays and the availability of the IT systems."""
+    return {
+        "code": "it",
+        "contractor": IT_COMPANY,
+        "sla": [
             {
-                "code": "it",
-                "contractor": IT_COMPANY,
-                "sla": [
+                "targets": {
+                    "P1": {"response_hours": 0.5, "resolution_hours": 4},
+                    "P2": {"response_hours": 2, "resolution_hours": 24},
+                    "P3": {"response_hours": 8, "resolution_hours": 72},
+                    "P4": {"response_hours": 24, "resolution_hours": 240},
+                }
+            }
+        ],
+        "kpis": [
+            {
+                **_kpi("availability", "IT availability", "%", 99),
+                "measure": "it_availability",
+            }
+        ],
+        "penalties": [
+            {
+                "cap_eur": 30_000,
+                "rules": [
                     {
-                        "targets": {
-                            "P1": {"response_hours": 0.5, "resolution_hours": 4},
-                            "P2": {"response_hours": 2, "resolution_hours": 24},
-                            "P3": {"response_hours": 8, "resolution_hours": 72},
-                            "P4": {"response_hours": 24, "resolution_hours": 240},
-                        }
+                        "code": "downtime",
+                        "kind": "shortfall",
+                        "kpi": "availability",
+                        "eur_per_point": 5_000,
                     }
                 ],
-                "kpis": [
-                    {
-                        **_kpi("availability", "IT availability", "%", 99),
-                        "measure": "it_availability",
-                    }
-                ],
-                "penalties": [
-                    {
-                        "cap_eur": 30_000,
-                        "rules": [
-                            {
-                                "code": "downtime",
-                                "kind": "shortfall",
-                                "kpi": "availability",
-                                "eur_per_point": 5_000,
-                            }
-                        ],
-                    }
-                ],
-            },
+            }
         ],
     }
 

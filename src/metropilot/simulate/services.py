@@ -7,11 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from metropilot.accounts import repository as accounts_repository
+from metropilot.accounts import queries as accounts_queries
 from metropilot.accounts import services as accounts_services
 from metropilot.accounts.model import Role, Team, User
 from metropilot.alarms import services as alarms_services
-from metropilot.assets import repository as assets_repository
+from metropilot.assets import queries as assets_queries
 from metropilot.assets import services as assets_services
 from metropilot.cases import services as cases_services
 from metropilot.contracts import services as contracts_services
@@ -19,7 +19,6 @@ from metropilot.db.uow import UnitOfWork
 from metropilot.reports import services as reports_services
 from metropilot.reports.catalogue import default_categories
 from metropilot.shared.actors import Actor
-from metropilot.shared.audit import AuditEntry
 from metropilot.shared.errors import Conflict, InvalidInput
 from metropilot.simulate.contract import (
     REFERENCE_ASSIGNMENT,
@@ -27,9 +26,15 @@ from metropilot.simulate.contract import (
     REFERENCE_PROGRAMS,
     REFERENCE_ROUTING,
 )
-from metropilot.simulate.layout import build_metropolis, load_reference_communes
-from metropilot.territory import repository as territory_repository
+from metropilot.simulate.layout import (
+    CommuneSeed,
+    SyntheticMetropolis,
+    build_metropolis,
+    load_reference_communes,
+)
+from metropilot.territory import queries as territory_queries
 from metropilot.territory import services as territory_services
+from metropilot.territory.model import Commune
 
 __all__ = [
     "DEMO_ACCOUNTS",
@@ -52,7 +57,7 @@ class GenerationReport:
 
 
 def registry_is_empty(uow: UnitOfWork) -> bool:
-    return assets_repository.count_assets(uow.connection) == 0
+    return assets_queries.asset_count(uow.connection) == 0
 
 
 def generate_metropolis(
@@ -70,17 +75,42 @@ def generate_metropolis(
     otherwise plausible boundaries are generated. A registry that already holds assets is only
     replaced when asked, since that erases their history.
     """
-    conn = uow.connection
     if not registry_is_empty(uow):
         if not replace:
             raise Conflict(
                 "the equipment registry is not empty; pass replace to erase it and generate anew"
             )
-        erased = assets_repository.count_assets(conn)
-        assets_repository.delete_all(conn)
-        uow.audit(AuditEntry(actor, "assets.erased", "registry", "assets", {"count": [erased, 0]}))
-    stored = territory_repository.list_communes(conn)
+        assets_services.erase_registry(uow, actor)
     seeds = load_reference_communes()
+    boundaries = _imported_boundaries(uow, seeds)
+    try:
+        metropolis = build_metropolis(
+            seeds, scale=scale, seed=seed, boundaries=boundaries, progress=progress
+        )
+    except ValueError as exc:
+        # Imported boundaries can be too small or too odd to lay a street network in.
+        raise InvalidInput(f"cannot lay out the synthetic metropolis: {exc}") from exc
+    assets = _store_metropolis(
+        uow, metropolis, actor, imported=boundaries is not None, progress=progress
+    )
+    # The reference equipment's alarm rules (idempotent: kept as they are when present).
+    alarms_services.install_default_rules(uow, actor)
+    reports_services.install_categories(uow, default_categories(), actor)
+    install_reference_contract(uow, actor)
+    # Fresh statistics let both databases pick the location index for bbox queries.
+    uow.connection.exec_driver_sql("ANALYZE")
+    return GenerationReport(
+        communes=len(metropolis.communes),
+        organisations=len(metropolis.organisations),
+        streets=len(metropolis.streets),
+        assets=assets,
+        boundaries="generated" if boundaries is None else "imported",
+    )
+
+
+def _imported_boundaries(uow: UnitOfWork, seeds: list[CommuneSeed]) -> list[Commune] | None:
+    """The communes' imported boundaries, None when none were imported; all or nothing."""
+    stored = territory_queries.communes(uow.connection)
     boundaries = stored if stored else None
     if boundaries is not None:
         missing = sorted({s.insee for s in seeds} - {c.insee for c in boundaries})
@@ -91,16 +121,21 @@ def generate_metropolis(
                 + ", ".join(missing),
                 code="incomplete_territory",
             )
-    try:
-        metropolis = build_metropolis(
-            seeds, scale=scale, seed=seed, boundaries=boundaries, progress=progress
-        )
-    except ValueError as exc:
-        # Imported boundaries can be too small or too odd to lay a street network in.
-        raise InvalidInput(f"cannot lay out the synthetic metropolis: {exc}") from exc
+    return boundaries
+
+
+def _store_metropolis(
+    uow: UnitOfWork,
+    metropolis: SyntheticMetropolis,
+    actor: Actor,
+    *,
+    imported: bool,
+    progress: Progress | None,
+) -> int:
+    """Territory, organisations (each with a field team) and assets; how many assets."""
     territory_services.save_generated_territory(
         uow,
-        metropolis.communes if boundaries is None else [],
+        [] if imported else metropolis.communes,
         [
             {
                 "commune_insee": s.commune_insee,
@@ -115,7 +150,7 @@ def generate_metropolis(
     for org in metropolis.organisations:
         accounts_services.save_organisation(uow, org, actor)
         team_code = f"{org.code}-field"
-        if accounts_repository.get_team(conn, team_code) is None:
+        if accounts_queries.team(uow.connection, team_code) is None:
             # One field team per organisation, for missions and field-agent accounts.
             accounts_services.create_team(
                 uow, Team(team_code, f"Field team, {org.name}", org.code), actor
@@ -123,19 +158,7 @@ def generate_metropolis(
     report = assets_services.import_assets(
         uow, metropolis.assets, actor, source="synthetic metropolis", progress=progress
     )
-    # The reference equipment's alarm rules (idempotent: kept as they are when present).
-    alarms_services.install_default_rules(uow, actor)
-    reports_services.install_categories(uow, default_categories(), actor)
-    install_reference_contract(uow, actor)
-    # Fresh statistics let both databases pick the location index for bbox queries.
-    conn.exec_driver_sql("ANALYZE")
-    return GenerationReport(
-        communes=len(metropolis.communes),
-        organisations=len(metropolis.organisations),
-        streets=len(metropolis.streets),
-        assets=report.total,
-        boundaries="generated" if boundaries is None else "imported",
-    )
+    return report.total
 
 
 def install_reference_contract(uow: UnitOfWork, actor: Actor) -> bool:

@@ -12,6 +12,7 @@ from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from metropilot.shared.errors import InvalidInput, Problem
+from metropilot.shared.events import DomainEvent
 from metropilot.shared.geo import METRES_PER_DEGREE_LAT, LocalPlane
 
 __all__ = [
@@ -138,3 +139,19 @@ class CommuneLocator:
                 details=[Problem(where, "outside the metropolis", lon=lon, lat=lat)],
             )
         return code
+
+
+# --- events -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class BoundariesImported(DomainEvent):
+    created: int
+    updated: int
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DistrictsImported(DomainEvent):
+    count: int
+    actor: str

@@ -1,12 +1,23 @@
-"""What other contexts read of the territory."""
+"""What other contexts read of the territory: the communes and their codes."""
 
 from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from metropilot.territory.repository import communes
+from metropilot.territory import repository
+from metropilot.territory.model import Commune
 
-__all__ = ["commune_name", "commune_names"]
+__all__ = ["commune_codes", "commune_name", "commune_names", "communes"]
+
+
+def communes(conn: Connection) -> list[Commune]:
+    """The metropolis's communes."""
+    return repository.list_communes(conn)
+
+
+def commune_codes(conn: Connection) -> set[str]:
+    """The INSEE codes of the metropolis's communes."""
+    return {c.insee for c in repository.list_communes(conn)}
 
 
 # --- read by contracts ---
@@ -14,11 +25,13 @@ __all__ = ["commune_name", "commune_names"]
 
 def commune_name(conn: Connection, insee: str) -> str | None:
     """The commune's name (None: no such commune)."""
-    row = conn.execute(select(communes.c.name).where(communes.c.insee == insee)).first()
+    c = repository.communes.c
+    row = conn.execute(select(c.name).where(c.insee == insee)).first()
     return None if row is None else str(row[0])
 
 
 def commune_names(conn: Connection) -> dict[str, str]:
-    """Every commune's name by INSEE code, in the order of the names."""
-    rows = conn.execute(select(communes.c.insee, communes.c.name).order_by(communes.c.name))
+    """Every commune's name by INSEE code, in the order of the names (no boundary parsed)."""
+    c = repository.communes.c
+    rows = conn.execute(select(c.insee, c.name).order_by(c.name))
     return {str(insee): str(name) for insee, name in rows}

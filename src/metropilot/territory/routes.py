@@ -6,13 +6,21 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from metropilot.accounts.audience import Audience, audience
+from metropilot.api.audience import Audience, audience
 from metropilot.api.deps import UowDep
-from metropilot.api.formats import GeoJSONResponse, list_envelope, wants_geojson
+from metropilot.api.formats import (
+    GEOJSON_ALTERNATIVE,
+    GeoJSONResponse,
+    Page,
+    list_envelope,
+    wants_geojson,
+)
 from metropilot.shared.errors import InvalidInput, NotFound
 from metropilot.shared.geo import parse_bbox
 from metropilot.territory import services
 from metropilot.territory.schemas import (
+    CommuneOut,
+    DistrictOut,
     commune_feature,
     commune_out,
     district_feature,
@@ -28,6 +36,8 @@ router = APIRouter(tags=["territory"])
     "/communes",
     dependencies=[audience(Audience.PUBLIC)],
     summary="The communes of the metropolis with their boundaries",
+    response_model=Page[CommuneOut],
+    responses=GEOJSON_ALTERNATIVE,
 )
 def list_communes(
     request: Request,
@@ -48,6 +58,8 @@ def list_communes(
     "/communes/{insee}",
     dependencies=[audience(Audience.PUBLIC)],
     summary="One commune",
+    response_model=CommuneOut,
+    responses=GEOJSON_ALTERNATIVE,
 )
 def get_commune(insee: str, request: Request, uow: UowDep, format: str | None = None) -> Any:
     for commune in services.list_communes(uow):
@@ -62,6 +74,8 @@ def get_commune(insee: str, request: Request, uow: UowDep, format: str | None = 
     "/districts",
     dependencies=[audience(Audience.PUBLIC)],
     summary="Districts (quartiers) of the communes, when they were imported",
+    response_model=Page[DistrictOut],
+    responses=GEOJSON_ALTERNATIVE,
 )
 def list_districts(
     request: Request,
@@ -81,6 +95,8 @@ def list_districts(
     "/streets",
     dependencies=[audience(Audience.PUBLIC)],
     summary="The streets, as GeoJSON LineStrings: the offline basemap",
+    response_class=GeoJSONResponse,
+    responses=GEOJSON_ALTERNATIVE,
 )
 def list_streets(
     uow: UowDep,

@@ -8,7 +8,14 @@ from pydantic import BaseModel, Field
 
 from metropilot.territory.model import Commune, District
 
-__all__ = ["CommuneOut", "commune_feature", "commune_out", "district_feature", "district_out"]
+__all__ = [
+    "CommuneOut",
+    "DistrictOut",
+    "commune_feature",
+    "commune_out",
+    "district_feature",
+    "district_out",
+]
 
 
 class CommuneOut(BaseModel):
@@ -40,6 +47,13 @@ def commune_feature(commune: Commune) -> dict[str, Any]:
         "geometry": commune.boundary_geojson(),
         "properties": props,
     }
+
+
+class DistrictOut(BaseModel):
+    code: str
+    name: str
+    commune: str = Field(description="INSEE code of its commune.")
+    boundary: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon.")
 
 
 def district_out(district: District) -> dict[str, Any]:

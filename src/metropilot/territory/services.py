@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from shapely.geometry import Point
@@ -12,13 +11,14 @@ from metropilot.db.uow import UnitOfWork
 from metropilot.shared.actors import Actor
 from metropilot.shared.audit import AuditEntry
 from metropilot.shared.errors import InvalidInput, Problem
-from metropilot.shared.events import DomainEvent
 from metropilot.shared.geo import BBox
 from metropilot.territory import repository
 from metropilot.territory.model import (
+    BoundariesImported,
     Commune,
     CommuneLocator,
     District,
+    DistrictsImported,
     area_km2,
     boundary_from_geojson,
     validate_insee,
@@ -36,19 +36,6 @@ __all__ = [
     "locator",
     "save_generated_territory",
 ]
-
-
-@dataclass(frozen=True, kw_only=True)
-class BoundariesImported(DomainEvent):
-    created: int
-    updated: int
-    actor: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class DistrictsImported(DomainEvent):
-    count: int
-    actor: str
 
 
 def list_districts(uow: UnitOfWork, commune_insee: str | None = None) -> list[District]:

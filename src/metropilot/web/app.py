@@ -7,7 +7,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import metropilot
-from metropilot.accounts.audience import Audience, audience
+from metropilot.accounts.audience import Audience, audience, check_audience
 from metropilot.accounts.routes import router as organisations_router
 from metropilot.alarms.routes import router as alarms_router
 from metropilot.api.errors import document_errors, install_error_handlers
@@ -64,6 +64,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.settings = platform.settings
     app.state.uow_factory = platform.uow_factory
     app.state.platform = platform
+    app.state.audience_check = check_audience
     app.state.login_limiter = SlidingWindowLimiter(platform.settings.login_attempts_per_minute)
     install_error_handlers(app)
     app.add_middleware(ServingLoopMarker)

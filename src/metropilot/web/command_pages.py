@@ -17,26 +17,33 @@ Content-Security-Policy, widened only by the tile server's origin when one is co
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from typing import Annotated, Any, Final
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import func, select
+from pydantic import BaseModel
 
 from metropilot.accounts.audience import Audience, audience
 from metropilot.accounts.auth import CurrentPrincipal
 from metropilot.accounts.model import Role
-from metropilot.accounts.policy import ANONYMOUS, Principal, asset_scope
+from metropilot.accounts.policy import Principal, asset_scope
 from metropilot.api.deps import UowDep
 from metropilot.assets.model import AssetKind, AssetStatus
-from metropilot.assets.repository import assets as asset_table
-from metropilot.assets.repository import scope_clause
+from metropilot.assets.queries import AssetReference, search_by_reference
 from metropilot.shared.actors import ActorKind
 from metropilot.territory import services as territory_services
-from metropilot.web.i18n import CATALOGUE, DEFAULT_LANGUAGE, gettext
-from metropilot.web.pages import page_context, remember_language, templates, viewer_of
+from metropilot.web.i18n import script_messages
+from metropilot.web.rendering import (
+    API_PREFIX,
+    label,
+    page_context,
+    principal_of,
+    remember_language,
+    sort_key,
+    templates,
+    viewer_of,
+)
 from metropilot.web.security import CONTENT_SECURITY_POLICY
 
 __all__ = [
@@ -50,7 +57,7 @@ __all__ = [
     "wants_command_centre",
 ]
 
-API: Final = "/api/v1"
+API: Final = API_PREFIX
 # The people who watch the city on this screen; everyone else keeps the public home page.
 COMMAND_ROLES: Final = frozenset(
     {Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR, Role.COMMUNE_AGENT, Role.CONTRACTOR}
@@ -78,51 +85,51 @@ COMMAND_AUDIENCES: Final = (
 router = APIRouter()
 
 
+class SearchHit(BaseModel):
+    """One asset of the search box: the JSON keys the page's script reads."""
+
+    id: int
+    ref: str
+    kind: str
+    status: str
+    commune: str | None
+    lon: float
+    lat: float
+
+    @classmethod
+    def of(cls, reference: AssetReference) -> SearchHit:
+        return cls(
+            id=reference.id,
+            ref=reference.ref,
+            kind=reference.kind,
+            status=reference.status,
+            commune=reference.commune,
+            lon=reference.lon,
+            lat=reference.lat,
+        )
+
+
+class SearchAnswer(BaseModel):
+    items: list[SearchHit]
+
+
 @router.get(
     SEARCH_PATH,
     dependencies=[audience(*COMMAND_AUDIENCES)],
+    response_model=SearchAnswer,
     include_in_schema=False,
 )
 def search_assets(
     principal: CurrentPrincipal,
     uow: UowDep,
     q: Annotated[str, Query(min_length=1, max_length=100, description="A reference or its start")],
-) -> Any:
+) -> SearchAnswer:
     """The assets whose reference starts with ``q`` (any case), exact match first, within the
     caller's scope: the command centre's search box (``/assets`` filters by place, not name)."""
-    wanted = q.strip().upper()
-    if not wanted:
-        return {"items": []}
-    pattern = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    c = asset_table.c
-    rows = uow.connection.execute(
-        select(c.id, c.external_ref, c.kind, c.status, c.commune_insee, c.lon, c.lat)
-        .where(
-            func.upper(c.external_ref).like(pattern, escape="\\"),
-            scope_clause(asset_scope(principal)),
-        )
-        .order_by((func.upper(c.external_ref) != wanted), c.external_ref)
-        .limit(SEARCH_LIMIT)
-    ).all()
-    return {
-        "items": [
-            {
-                "id": r.id,
-                "ref": r.external_ref,
-                "kind": r.kind,
-                "status": r.status,
-                "commune": r.commune_insee,
-                "lon": r.lon,
-                "lat": r.lat,
-            }
-            for r in rows
-        ]
-    }
-
-
-def _principal_of(request: Request) -> Principal:
-    principal = getattr(request.state, "principal", None)
-    return principal if isinstance(principal, Principal) else ANONYMOUS
+    if not q.strip():
+        return SearchAnswer(items=[])
+    found = search_by_reference(uow.connection, q, asset_scope(principal), limit=SEARCH_LIMIT)
+    return SearchAnswer(items=[SearchHit.of(reference) for reference in found])
 
 
 def wants_command_centre(principal: Principal) -> bool:
@@ -154,19 +161,9 @@ def capabilities(role: Role | None) -> dict[str, bool]:
     }
 
 
-def _sort_key(name: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 def _label(lang: str, key: str) -> str:
-    label = gettext(lang, key)
-    return key.rsplit(".", 1)[-1] if label == key else label
-
-
-def _messages(lang: str) -> dict[str, str]:
-    catalogue = CATALOGUE.get(lang, CATALOGUE[DEFAULT_LANGUAGE])
-    return {k: v for k, v in catalogue.items() if k.startswith(SCRIPT_MESSAGE_PREFIXES)}
+    """The translated name of a kind or a status; its raw value for one the catalogue lacks."""
+    return label(lang, key, key.rsplit(".", 1)[-1])
 
 
 def _tile_origin(url: str) -> str | None:
@@ -195,7 +192,7 @@ def _settings_text(request: Request, name: str) -> str:
 
 def command_centre(request: Request, lang: str, lang_param: str | None) -> Response:
     """The command centre for the signed-in caller (``wants_command_centre`` must hold)."""
-    principal = _principal_of(request)
+    principal = principal_of(request)
     role = principal.role
     with request.app.state.uow_factory() as uow:
         viewer = viewer_of(request, uow, lang)
@@ -209,7 +206,7 @@ def command_centre(request: Request, lang: str, lang_param: str | None) -> Respo
             for c in communes
             if scoped_communes is None or c.insee in scoped_communes
         ),
-        key=lambda row: (_sort_key(row["name"]), row["insee"]),
+        key=lambda row: (sort_key(row["name"]), row["insee"]),
     )
     kinds = [{"key": k.value, "label": _label(lang, f"kind.{k.value}")} for k in AssetKind]
     statuses = [{"key": s.value, "label": _label(lang, f"status.{s.value}")} for s in AssetStatus]
@@ -246,7 +243,7 @@ def command_centre(request: Request, lang: str, lang_param: str | None) -> Respo
         "api": dict(api),
         "tileUrl": tile_url,
         "tileAttribution": (tile_attribution or DEFAULT_TILE_ATTRIBUTION) if tile_url else "",
-        "messages": _messages(lang),
+        "messages": script_messages(lang, SCRIPT_MESSAGE_PREFIXES),
     }
     context = {
         **page_context(request, lang, viewer),

@@ -38,9 +38,8 @@ import contextlib
 import re
 import threading
 import time
-import unicodedata
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
@@ -48,30 +47,33 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.routing import APIRoute
 from markupsafe import Markup
 
 from metropilot.accounts import services as accounts_services
-from metropilot.accounts.audience import STAFF, Audience, NotSignedIn, audience
+from metropilot.accounts.audience import STAFF, Audience, audience
 from metropilot.accounts.model import Role
-from metropilot.accounts.policy import ANONYMOUS, Principal
 from metropilot.api.responses import JSONResponseFast
 from metropilot.contracts import documents
 from metropilot.contracts import services as contract_services
 from metropilot.contracts.model import CONTRACT_ZONE, LotCode, Period, parse_period
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import DomainError, InvalidInput, NotFound
-from metropilot.web.i18n import gettext
-from metropilot.web.pages import (
-    ANONYMOUS_VIEWER,
-    login_href,
+from metropilot.web.formatting import format_date
+from metropilot.web.i18n import N_, gettext
+from metropilot.web.rendering import (
+    NO_STORE,
+    ErrorWording,
+    PageRoute,
+    error_wording,
+    label,
     page_context,
     page_language,
+    principal_of,
     remember_language,
+    sort_key,
     templates,
     viewer_of,
 )
-from metropilot.web.report_pages import format_date
 
 __all__ = [
     "OPEN_DATA_PREFIX",
@@ -83,7 +85,6 @@ __all__ = [
 REPORTS_PREFIX: Final = "/contracts/reports"
 TRANSPARENCY_PATH: Final = "/transparency"
 OPEN_DATA_PREFIX: Final = "/open-data/performance"
-NO_STORE: Final = "no-store"
 PUBLIC_CACHE: Final = "public, max-age=300"
 PUBLIC_TTL_S: Final = 300.0  # as long as browsers and proxies keep them
 PUBLIC_CACHE_ENTRIES: Final = 256  # a few years of the metropolis and of every commune
@@ -95,55 +96,22 @@ INSEE_PATTERN: Final = re.compile(r"^[0-9][0-9AB][0-9]{3}$")
 LOT_CODES: Final = tuple(code.value for code in LotCode)
 
 
-class ContractPageRoute(APIRoute):
-    """A page route: anonymous browsers go to the sign-in page, refusals get a readable page."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def page_handler(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except NotSignedIn as error:
-                # A browser goes to the sign-in page; a script gets the plain 401.
-                if "text/html" in request.headers.get("accept", ""):
-                    return RedirectResponse(login_href(request.url.path), status_code=303)
-                return _error_page(request, error)
-            except DomainError as error:
-                return _error_page(request, error)
-
-        return page_handler
-
-
-# The pages and downloads answer errors with a page; open data with the API's JSON errors.
-pages = APIRouter(route_class=ContractPageRoute)
+# The pages and downloads answer errors with a page (anonymous browsers go to the sign-in page);
+# open data with the API's JSON errors.
+pages = APIRouter(
+    route_class=PageRoute,
+    dependencies=[
+        error_wording(
+            ErrorWording(
+                forbidden=N_("contract.error.forbidden"),
+                not_found=N_("contract.error.not_found"),
+                invalid=N_("contract.error.invalid"),
+            )
+        )
+    ],
+)
 open_data = APIRouter()
 router = APIRouter()
-
-
-def _error_page(request: Request, error: DomainError) -> Response:
-    lang = page_language(request, None)
-    if error.http_status == 403:
-        message = gettext(lang, "contract.error.forbidden")
-    elif error.http_status == 404:
-        message = gettext(lang, "contract.error.not_found", message=error.message)
-    elif error.http_status == 401:
-        message = gettext(lang, "error.generic", code=error.code)
-    else:
-        message = gettext(lang, "contract.error.invalid", message=error.message)
-    context = {**page_context(request, lang, ANONYMOUS_VIEWER), "message": message}
-    response = templates.TemplateResponse(
-        request, "error.html", context, status_code=error.http_status
-    )
-    response.headers["Cache-Control"] = NO_STORE
-    if error.http_status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="metropilot"'
-    return response
-
-
-def _principal_of(request: Request) -> Principal:
-    principal = getattr(request.state, "principal", None)
-    return principal if isinstance(principal, Principal) else ANONYMOUS
 
 
 # ---- Reading the request ---------------------------------------------------------------------
@@ -237,16 +205,8 @@ def _positive(amount: Any) -> bool:
         return False
 
 
-def _sort_key(name: str) -> str:
-    """Alphabetical order that ignores accents and case: Fénay sits among the F."""
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 def _lot_name(lang: str, code: str) -> str:
-    key = f"contract.lot.{code}"
-    name = gettext(lang, key)
-    return code if name == key else name
+    return label(lang, f"contract.lot.{code}", code)
 
 
 def _formatters(lang: str) -> dict[str, Any]:
@@ -288,7 +248,7 @@ def _report(request: Request, lot: str, period: str) -> tuple[contract_services.
     A contractor reads only the lots its organisation holds: another lot is a 404, as if it
     did not exist."""
     wanted_lot, wanted = _lot(lot), _period(period)
-    principal = _principal_of(request)
+    principal = principal_of(request)
     with request.app.state.uow_factory() as uow:
         report = contract_services.period_report(uow, wanted, wanted_lot)
         if principal.role is Role.CONTRACTOR and report.get("contractor") != principal.organisation:
@@ -516,17 +476,25 @@ def _transparency_page(
         "data": data,
         "communes": sorted(
             data.get("communes") or [],
-            key=lambda c: (_sort_key(str(c.get("name"))), c.get("insee")),
+            key=lambda c: (sort_key(str(c.get("name"))), c.get("insee")),
         ),
         "lots": lots,
         "energy": data.get("energy"),
         "energy_chart": _chart(documents.energy_chart(data.get("energy"), language)),
-        "heading": gettext(
-            language,
-            "transparency.heading_commune" if commune else "transparency.heading_metropolis",
-            commune=commune_entry.get("name", ""),
-            metropolis=request.app.state.settings.metropolis_name,
-            period=period.label,
+        "heading": (
+            gettext(
+                language,
+                "transparency.heading_commune",
+                commune=commune_entry.get("name", ""),
+                period=period.label,
+            )
+            if commune
+            else gettext(
+                language,
+                "transparency.heading_metropolis",
+                metropolis=request.app.state.settings.metropolis_name,
+                period=period.label,
+            )
         ),
         "json_href": _open_data_base(period, commune) + ".json",
         "csv_href": _open_data_base(period, commune) + ".csv",

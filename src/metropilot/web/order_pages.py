@@ -16,43 +16,45 @@ No inline script: the orders travel in a JSON data island.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.routing import APIRoute
+from fastapi.responses import HTMLResponse
 
-from metropilot.accounts.audience import Audience, NotSignedIn, audience
+from metropilot.accounts.audience import Audience, audience
 from metropilot.accounts.model import Role
-from metropilot.accounts.policy import ANONYMOUS, Principal, work_order_scope
+from metropilot.accounts.policy import Principal, work_order_scope
 from metropilot.assets import services as asset_services
 from metropilot.cases import services as case_services
 from metropilot.cases.model import LIVE_WORK_ORDER_STATES, Case, WorkOrder, WorkOrderState
 from metropilot.reports import services as report_services
 from metropilot.shared.clock import utcnow
-from metropilot.shared.errors import DomainError, NotFound
+from metropilot.shared.errors import NotFound
 from metropilot.territory import services as territory_services
-from metropilot.web.i18n import CATALOGUE, DEFAULT_LANGUAGE, gettext
-from metropilot.web.pages import (
-    ANONYMOUS_VIEWER,
-    login_href,
+from metropilot.web.formatting import format_date
+from metropilot.web.i18n import N_, gettext, script_messages
+from metropilot.web.rendering import (
+    API_PREFIX,
+    NO_STORE,
+    ErrorWording,
+    PageRoute,
+    error_wording,
     page_context,
     page_language,
+    principal_of,
     remember_language,
     templates,
     viewer_of,
 )
-from metropilot.web.report_pages import category_name, format_date
+from metropilot.web.report_common import category_name
 
 __all__ = ["ORDERS_PATH", "router"]
 
 ORDERS_PATH: Final = "/orders"
-API_PREFIX: Final = "/api/v1"
 COMMUNES_URL: Final = f"{API_PREFIX}/communes?format=geojson"
 MAX_ORDERS: Final = 200  # a team's day; the command post sees the newest 200
-NO_STORE: Final = "no-store"
 TEAM_ROLES: Final = (Role.CONTRACTOR, Role.FIELD_AGENT)
 # The states the team still works on, in the order of the work.
 LIVE_STATES: Final = tuple(s for s in WorkOrderState if s in LIVE_WORK_ORDER_STATES)
@@ -69,48 +71,11 @@ PHOTO_STATES: Final = frozenset({WorkOrderState.ON_SITE, WorkOrderState.DONE})
 SCRIPT_MESSAGE_PREFIXES: Final = ("orders.",)
 
 
-class OrdersRoute(APIRoute):
-    """A page route: anonymous browsers go to the sign-in page, refusals get a readable page."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def page_handler(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except NotSignedIn as error:
-                # A browser goes to the sign-in page; a script gets the plain 401.
-                if "text/html" in request.headers.get("accept", ""):
-                    return RedirectResponse(login_href(request.url.path), status_code=303)
-                return _error_page(request, error)
-            except DomainError as error:
-                return _error_page(request, error)
-
-        return page_handler
-
-
-router = APIRouter(route_class=OrdersRoute)
-
-
-def _error_page(request: Request, error: DomainError) -> Response:
-    lang = page_language(request, None)
-    if error.http_status == 403 and error.code == "forbidden":
-        message = gettext(lang, "orders.forbidden")
-    elif f"error.{error.code}" in CATALOGUE.get(lang, CATALOGUE[DEFAULT_LANGUAGE]):
-        message = gettext(lang, f"error.{error.code}")
-    else:
-        message = gettext(lang, "error.generic", code=error.code)
-    context = {**page_context(request, lang, ANONYMOUS_VIEWER), "message": message}
-    response = templates.TemplateResponse(
-        request, "error.html", context, status_code=error.http_status
-    )
-    response.headers["Cache-Control"] = NO_STORE
-    return response
-
-
-def _principal_of(request: Request) -> Principal:
-    principal = getattr(request.state, "principal", None)
-    return principal if isinstance(principal, Principal) else ANONYMOUS
+# Anonymous browsers go to the sign-in page; other accounts are told who the page is for.
+router = APIRouter(
+    route_class=PageRoute,
+    dependencies=[error_wording(ErrorWording(forbidden=N_("orders.forbidden")))],
+)
 
 
 def _place(uow: Any, case: Case) -> tuple[float, float] | None:
@@ -200,14 +165,6 @@ def _orders(uow: Any, principal: Principal, lang: str, team: bool) -> list[dict[
     return views
 
 
-def _script_messages(lang: str) -> dict[str, str]:
-    return {
-        key: message
-        for key, message in CATALOGUE[lang].items()
-        if key.startswith(SCRIPT_MESSAGE_PREFIXES)
-    }
-
-
 @router.get(
     ORDERS_PATH,
     dependencies=[
@@ -221,7 +178,7 @@ def orders_page(
     lang: str | None = Query(default=None, description="en or fr; remembered in a cookie."),
 ) -> Response:
     language = page_language(request, lang)
-    principal = _principal_of(request)
+    principal = principal_of(request)
     team = principal.role in TEAM_ROLES
     with request.app.state.uow_factory() as uow:
         viewer = viewer_of(request, uow, language)
@@ -234,7 +191,7 @@ def orders_page(
             for o in orders
             if o["lon"] is not None
         ],
-        "messages": _script_messages(language),
+        "messages": script_messages(language, SCRIPT_MESSAGE_PREFIXES),
     }
     context = {
         **page_context(request, language, viewer),

@@ -22,14 +22,12 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
-from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.routing import APIRoute
 
 from metropilot.accounts import services as accounts
 from metropilot.accounts.audience import Audience, audience
@@ -37,25 +35,21 @@ from metropilot.accounts.auth import SESSION_COOKIE, CurrentPrincipal
 from metropilot.api.ratelimit import RateLimited, client_address
 from metropilot.settings import Settings
 from metropilot.shared.errors import DomainError
-from metropilot.web.i18n import CATALOGUE, DEFAULT_LANGUAGE, gettext
-from metropilot.web.pages import (
+from metropilot.web.i18n import gettext
+from metropilot.web.rendering import (
     ANONYMOUS_VIEWER,
     LOGIN_PATH,
     LOGOUT_PATH,
+    NO_STORE,
+    PageRoute,
     page_context,
     page_language,
     remember_language,
+    secure_cookies,
     templates,
 )
 
-__all__ = [
-    "LOGIN_CSRF_COOKIE",
-    "LOGIN_CSRF_FIELD",
-    "PageRoute",
-    "router",
-    "safe_next",
-    "secure_cookies",
-]
+__all__ = ["LOGIN_CSRF_COOKIE", "LOGIN_CSRF_FIELD", "router", "safe_next"]
 
 LOGIN_CSRF_COOKIE = "login_csrf"
 LOGIN_CSRF_FIELD = "login_csrf"
@@ -63,26 +57,6 @@ LOGIN_CSRF_MAX_AGE = 30 * 60  # a sign-in form left open longer asks again
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
 MAX_NEXT_LENGTH = 2048
 MAX_FIELD_LENGTH = 1024  # longer usernames, passwords or codes are refused unchecked
-NO_STORE = "no-store"
-
-
-class PageRoute(APIRoute):
-    """A route for people: a refused request gets a readable page, not the API's JSON error.
-
-    The audience dependency runs inside the route handler, so its refusals (a missing or wrong
-    CSRF token on sign-out, for one) are caught here too.
-    """
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def page_handler(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except DomainError as error:
-                return _error_page(request, error)
-
-        return page_handler
 
 
 router = APIRouter(route_class=PageRoute)
@@ -108,19 +82,6 @@ def safe_next(value: str | None) -> str:
     if parts.scheme or parts.netloc or parts.path in (LOGIN_PATH, LOGOUT_PATH):
         return "/"
     return value
-
-
-def secure_cookies(request: Request) -> bool:
-    """``Secure`` cookies: always, never, or (auto) when the request came over HTTPS."""
-    settings: Settings = request.app.state.settings
-    if settings.secure_cookies != "auto":
-        return settings.secure_cookies == "always"
-    if request.url.scheme == "https":
-        return True
-    if settings.behind_tls_proxy:
-        forwarded = request.headers.get("x-forwarded-proto", "")
-        return forwarded.rsplit(",", 1)[-1].strip().lower() == "https"
-    return False
 
 
 def _login_token(request: Request) -> str:
@@ -197,22 +158,29 @@ def _render_login(
     return response
 
 
-def _error_page(request: Request, error: DomainError) -> Response:
-    lang = page_language(request, None)
-    key = f"error.{error.code}"
-    if key in CATALOGUE.get(lang, CATALOGUE[DEFAULT_LANGUAGE]):
-        message = gettext(lang, key)
-    else:
-        message = gettext(lang, "error.generic", code=error.code)
-    context = {
-        **page_context(request, lang, ANONYMOUS_VIEWER),
-        "message": message,
-    }
-    response = templates.TemplateResponse(
-        request, "error.html", context, status_code=error.http_status
+def _signed_in(
+    request: Request, session_token: str, lifetime: timedelta, next_path: str
+) -> Response:
+    """After a good sign-in: the new session's token in the session cookie, the form's token
+    forgotten, and on to ``next_path``."""
+    response = RedirectResponse(next_path, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_token,
+        max_age=int(lifetime.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies(request),
+    )
+    response.delete_cookie(
+        LOGIN_CSRF_COOKIE,
+        path=LOGIN_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=secure_cookies(request),
     )
     response.headers["Cache-Control"] = NO_STORE
-    remember_language(response, None, lang)
     return response
 
 
@@ -304,39 +272,21 @@ def login(
     policy = accounts.LoginPolicy(
         settings.login_max_failures, timedelta(minutes=settings.login_lockout_minutes)
     )
-    lifetime = timedelta(hours=settings.session_lifetime_hours)
-    factory = request.app.state.uow_factory
     try:
         # Failures are counted, committed and audited inside verify_login.
-        stored = accounts.verify_login(factory, username, password, code or None, policy=policy)
+        stored = accounts.verify_login(
+            request.app.state.uow_factory, username, password, code or None, policy=policy
+        )
     except DomainError as error:
         return refused(error)
-    with factory(write=True) as uow:
+    lifetime = timedelta(hours=settings.session_lifetime_hours)
+    with request.app.state.uow_factory(write=True) as uow:
         if principal.via_cookie and principal.session_id is not None:
             accounts.close_session(uow, principal)  # signing in again replaces the session
         accounts.record_login(uow, stored, "web")
         session_token, _ = accounts.open_session(uow, stored, kind="session", lifetime=lifetime)
         uow.commit()
-
-    response = RedirectResponse(next_path, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        session_token,
-        max_age=int(lifetime.total_seconds()),
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=secure_cookies(request),
-    )
-    response.delete_cookie(
-        LOGIN_CSRF_COOKIE,
-        path=LOGIN_PATH,
-        httponly=True,
-        samesite="strict",
-        secure=secure_cookies(request),
-    )
-    response.headers["Cache-Control"] = NO_STORE
-    return response
+    return _signed_in(request, session_token, lifetime, next_path)
 
 
 @router.post(

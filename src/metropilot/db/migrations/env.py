@@ -7,9 +7,9 @@ from typing import Any
 from alembic import context
 from sqlalchemy import Engine
 
-from metropilot.db.catalog import load_all_tables
-
-target_metadata = load_all_tables()
+# Every context's tables, given by the caller when it compares or autogenerates (the contexts sit
+# above this package, which cannot name them); an upgrade only runs the scripts.
+target_metadata = context.config.attributes.get("metadata")
 engine = context.config.attributes.get("engine")
 if not isinstance(engine, Engine):
     raise RuntimeError("run migrations through 'metropilot db upgrade', which supplies the engine")
