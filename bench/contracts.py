@@ -50,7 +50,7 @@ def main() -> None:
         with platform.uow_factory() as uow:
             lamps = timed(
                 "reference: read the lamps' rows",
-                lambda: services._lamp_rows(uow, None),
+                lambda: services.lamp_rows(uow, None),
             )
             print(f"{'lamps':<58} {len(lamps):8,}")
             energy = timed(

@@ -16,8 +16,8 @@ __all__ = [
     "AlarmSpell",
     "UnclearedAlarm",
     "alarm_for_case",
+    "alarm_spells",
     "alarms_awaiting_case",
-    "spells_of",
     "uncleared_alarms",
 ]
 
@@ -117,10 +117,10 @@ class AlarmSpell:
     cleared_at: datetime | None
 
 
-def spells_of(
+def alarm_spells(
     conn: Connection, rule_codes: Sequence[str], start: datetime, end: datetime
 ) -> list[AlarmSpell]:
-    """The alarms of the rules (by code) overlapping ``[start, end)``, open ones included."""
+    """The alarms of the rules (by code) raised before ``end`` and open after ``start``."""
     al, r = alarms.c, alarm_rules.c
     rows = conn.execute(
         select(al.asset_id, al.raised_at, al.cleared_at)
@@ -131,4 +131,4 @@ def spells_of(
             or_(al.cleared_at.is_(None), al.cleared_at > start),
         )
     )
-    return [AlarmSpell(int(a), raised, cleared) for a, raised, cleared in rows]
+    return [AlarmSpell(int(asset_id), raised, cleared) for asset_id, raised, cleared in rows]

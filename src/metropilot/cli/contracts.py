@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -69,7 +69,7 @@ def show() -> None:
         out.print(table)
 
 
-def _value(kpi: dict[str, Any]) -> str:
+def _value(kpi: services.MeasuredKpi) -> str:
     if kpi["value"] is None:
         return "no facts"
     return f"{kpi['value']:.2f}{kpi['unit']}"
@@ -118,7 +118,7 @@ def penalties(
             s["total"],
             s["bonus_total"],
             s["net"],
-            f"{s['frozen_at'][:10]} by {s['frozen_by']}" if s["frozen"] else "no",
+            f"{(s['frozen_at'] or '')[:10]} by {s['frozen_by']}" if s["frozen"] else "no",
         )
     out.print(table)
 

@@ -33,6 +33,7 @@ from metropilot.contracts.model import (
     KpiDefinition,
     Lot,
     PenaltyKind,
+    PenaltyRule,
     PenaltySchedule,
     Period,
     SlaStage,
@@ -472,66 +473,14 @@ def compute_statement(
     totals: list[RuleTotal] = []
     missing: set[str] = set()
     for rule in schedule.rules:
-        rule_items: list[PenaltyItem] = []
         if rule.kind is PenaltyKind.DELAY:
-            for order in lot_orders:
-                if not rule.applies_to(order.priority) or not period.contains(
-                    order.due(rule.stage)
-                ):
-                    continue
-                delay = order.delay(rule.stage, cutoff)
-                if not delay:  # pending (None) or on time (zero)
-                    continue
-                hours = _hours(delay)
-                rule_items.append(
-                    PenaltyItem(
-                        rule.code,
-                        rule.kind,
-                        _euros(hours * rule.eur_per_unit),
-                        order_id=order.order_id,
-                        case_id=order.case_id,
-                        stage=rule.stage,
-                        hours_late=hours,
-                    )
-                )
+            rule_items = _delay_items(rule, period, lot_orders, cutoff)
         else:
-            kpi = rule.kpi or ""
-            definition = kpis.get(kpi)
-            value = measured.get(kpi)
-            if definition is None or value is None:
-                missing.add(kpi)
-            elif (points := Decimal(str(definition.shortfall(value)))) > 0:
-                rule_items.append(
-                    PenaltyItem(
-                        rule.code,
-                        rule.kind,
-                        _euros(points * rule.eur_per_unit),
-                        kpi=kpi,
-                        measured=value,
-                        target=definition.target,
-                        points=points,
-                    )
-                )
+            rule_items = _shortfall_items(rule, kpis, measured, missing)
         gross = sum((i.amount for i in rule_items), Decimal("0.00"))
         totals.append(RuleTotal(rule.code, gross, _capped(gross, rule.cap_eur), rule.cap_eur))
         items.extend(rule_items)
-
-    bonuses: list[BonusItem] = []
-    bonus_total = Decimal("0.00")
-    for bonus in schedule.bonuses:
-        definition = kpis.get(bonus.kpi)
-        value = measured.get(bonus.kpi)
-        if definition is None or value is None:
-            missing.add(bonus.kpi)
-            continue
-        points = Decimal(str(definition.excess(value)))
-        if points > 0:
-            amount = _capped(_euros(points * bonus.eur_per_point), bonus.cap_eur)
-            bonuses.append(
-                BonusItem(bonus.code, bonus.kpi, value, definition.target, points, amount)
-            )
-            bonus_total += amount
-
+    bonuses = _bonus_items(schedule, kpis, measured, missing)
     gross_total = sum((t.capped for t in totals), Decimal("0.00"))
     return PenaltyStatement(
         period=period,
@@ -543,9 +492,86 @@ def compute_statement(
         cap=schedule.cap_eur,
         total=_capped(gross_total, schedule.cap_eur),
         bonuses=tuple(bonuses),
-        bonus_total=bonus_total,
+        bonus_total=sum((b.amount for b in bonuses), Decimal("0.00")),
         missing_kpis=tuple(sorted(missing)),
     )
+
+
+def _delay_items(
+    rule: PenaltyRule, period: Period, lot_orders: Sequence[WorkOrderFact], cutoff: datetime
+) -> list[PenaltyItem]:
+    """An item per order of the rule's priorities due in the period and late at ``cutoff``."""
+    found: list[PenaltyItem] = []
+    for order in lot_orders:
+        if not rule.applies_to(order.priority) or not period.contains(order.due(rule.stage)):
+            continue
+        delay = order.delay(rule.stage, cutoff)
+        if not delay:  # pending (None) or on time (zero)
+            continue
+        hours = _hours(delay)
+        found.append(
+            PenaltyItem(
+                rule.code,
+                rule.kind,
+                _euros(hours * rule.eur_per_unit),
+                order_id=order.order_id,
+                case_id=order.case_id,
+                stage=rule.stage,
+                hours_late=hours,
+            )
+        )
+    return found
+
+
+def _shortfall_items(
+    rule: PenaltyRule,
+    kpis: Mapping[str, KpiDefinition],
+    measured: Mapping[str, float],
+    missing: set[str],
+) -> list[PenaltyItem]:
+    """The item of a KPI below its target (none when met); a KPI not measured is added to
+    ``missing``, never guessed."""
+    kpi = rule.kpi or ""
+    definition = kpis.get(kpi)
+    value = measured.get(kpi)
+    if definition is None or value is None:
+        missing.add(kpi)
+        return []
+    points = Decimal(str(definition.shortfall(value)))
+    if points <= 0:
+        return []
+    return [
+        PenaltyItem(
+            rule.code,
+            rule.kind,
+            _euros(points * rule.eur_per_unit),
+            kpi=kpi,
+            measured=value,
+            target=definition.target,
+            points=points,
+        )
+    ]
+
+
+def _bonus_items(
+    schedule: PenaltySchedule,
+    kpis: Mapping[str, KpiDefinition],
+    measured: Mapping[str, float],
+    missing: set[str],
+) -> list[BonusItem]:
+    """A bonus per KPI beyond its target, each within its cap (KPIs not measured: ``missing``)."""
+    found: list[BonusItem] = []
+    for bonus in schedule.bonuses:
+        definition = kpis.get(bonus.kpi)
+        value = measured.get(bonus.kpi)
+        if definition is None or value is None:
+            missing.add(bonus.kpi)
+            continue
+        points = Decimal(str(definition.excess(value)))
+        if points > 0:
+            amount = _capped(_euros(points * bonus.eur_per_point), bonus.cap_eur)
+            found.append(BonusItem(bonus.code, bonus.kpi, value, definition.target, points, amount))
+    return found
 
 
 def penalties(

@@ -32,6 +32,21 @@ from metropilot.contracts.schemas import (
     ProgramIn,
     WhatIfIn,
 )
+from metropilot.contracts.services.results import (
+    Assignment,
+    ContractDetail,
+    ContractList,
+    ContractSummary,
+    EnergyReport,
+    Group,
+    GroupList,
+    KpiReport,
+    PenaltyStatementOut,
+    Program,
+    ProgramList,
+    StatementList,
+    WhatIfReport,
+)
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import Forbidden, InvalidInput, NotFound
@@ -88,10 +103,18 @@ def _lot_scope(
 # --- contracts --------------------------------------------------------------------------------
 
 
+def _detail(uow: UnitOfWork, stored: services.StoredContract) -> ContractDetail:
+    return {
+        **services.contract_summary(stored),
+        "amendments": services.list_amendments(uow, stored.code),
+    }
+
+
 @router.get(
     "/contracts",
     dependencies=[audience(*CONTRACT_READERS)],
     summary="The contracts and their terms",
+    response_model=ContractList,
 )
 def list_contracts(uow: UowDep) -> Any:
     return list_envelope((services.contract_summary(c) for c in services.list_contracts(uow)), None)
@@ -101,18 +124,18 @@ def list_contracts(uow: UowDep) -> Any:
     "/contracts/{code}",
     dependencies=[audience(*CONTRACT_READERS)],
     summary="A contract: its terms in force and its amendments",
+    response_model=ContractDetail,
 )
 def get_contract(code: str, uow: UowDep) -> Any:
     stored = services.get_contract(uow, code)
-    return JSONResponseFast(
-        {**services.contract_summary(stored), "amendments": services.list_amendments(uow, code)}
-    )
+    return JSONResponseFast(_detail(uow, stored))
 
 
 @router.put(
     "/contracts/{code}",
     dependencies=[audience(Audience.SUPERVISOR, Audience.ADMIN)],
     summary="Import a contract document (replace it while no period is frozen)",
+    response_model=ContractSummary,
 )
 def put_contract(
     code: str,
@@ -135,6 +158,7 @@ def put_contract(
     dependencies=[audience(*CONTRACT_MANAGERS)],
     summary="Amend a lot's SLA, a KPI target or the penalties from a date",
     status_code=201,
+    response_model=ContractDetail,
 )
 def amend_contract(
     code: str, body: AmendmentIn, principal: CurrentPrincipal, uow: WriteUowDep
@@ -151,10 +175,7 @@ def amend_contract(
         actor=principal.actor(),
     )
     uow.commit()
-    return JSONResponseFast(
-        {**services.contract_summary(stored), "amendments": services.list_amendments(uow, code)},
-        status_code=201,
-    )
+    return JSONResponseFast(_detail(uow, stored), status_code=201)
 
 
 # --- KPIs, penalties --------------------------------------------------------------------------
@@ -164,6 +185,7 @@ def amend_contract(
     "/kpis",
     dependencies=[audience(*CONTRACT_READERS)],
     summary="KPIs per lot, measured from recorded facts",
+    response_model=KpiReport,
 )
 def get_kpis(
     principal: CurrentPrincipal,
@@ -183,6 +205,7 @@ def get_kpis(
     "/penalties",
     dependencies=[audience(*PENALTY_READERS)],
     summary="Penalty statements per lot, with every contributing order and KPI",
+    response_model=StatementList,
 )
 def get_penalties(
     principal: CurrentPrincipal,
@@ -201,6 +224,7 @@ def get_penalties(
     dependencies=[audience(*CONTRACT_MANAGERS)],
     summary="Freeze a reviewed period: its statement never changes afterwards",
     status_code=201,
+    response_model=PenaltyStatementOut,
 )
 def freeze_period(body: FreezeIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
     frozen = services.freeze_period(uow, parse_period(body.period), body.lot, principal.actor())
@@ -215,6 +239,7 @@ def freeze_period(body: FreezeIn, principal: CurrentPrincipal, uow: WriteUowDep)
     "/energy",
     dependencies=[audience(*CONTRACT_READERS)],
     summary="Lighting energy: baseline, current, saving against the target, euros and CO2",
+    response_model=EnergyReport,
 )
 def get_energy(
     uow: UowDep,
@@ -233,6 +258,7 @@ def get_energy(
     "/energy/what-if",
     dependencies=[audience(*STAFF)],
     summary="Annual kWh, euros and CO2 under another dimming program or a conversion plan",
+    response_model=WhatIfReport,
 )
 def energy_what_if(body: WhatIfIn, uow: UowDep) -> Any:
     result = services.energy_what_if(
@@ -253,6 +279,7 @@ def energy_what_if(body: WhatIfIn, uow: UowDep) -> Any:
     "/dimming-programs",
     dependencies=[audience(*CONTRACT_READERS)],
     summary="Dimming programs and where each applies",
+    response_model=ProgramList,
 )
 def list_programs(uow: UowDep) -> Any:
     return list_envelope(services.list_programs(uow), None)
@@ -262,6 +289,7 @@ def list_programs(uow: UowDep) -> Any:
     "/dimming-programs/{code}",
     dependencies=[audience(*CONTRACT_MANAGERS)],
     summary="Create or change a dimming program",
+    response_model=Program,
 )
 def put_program(code: str, body: ProgramIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
     found = services.put_program(uow, code, body.model_dump(), principal.actor())
@@ -274,6 +302,7 @@ def put_program(code: str, body: ProgramIn, principal: CurrentPrincipal, uow: Wr
     dependencies=[audience(*CONTRACT_MANAGERS)],
     summary="Apply a program to a cabinet, a group, a commune or the metropolis from a date",
     status_code=201,
+    response_model=Assignment,
 )
 def assign_program(
     code: str, body: AssignmentIn, principal: CurrentPrincipal, uow: WriteUowDep
@@ -294,6 +323,7 @@ def assign_program(
     "/lighting-groups",
     dependencies=[audience(*CONTRACT_READERS)],
     summary="Named groups of lighting cabinets",
+    response_model=GroupList,
 )
 def list_groups(uow: UowDep) -> Any:
     return list_envelope(services.list_groups(uow), None)
@@ -303,6 +333,7 @@ def list_groups(uow: UowDep) -> Any:
     "/lighting-groups/{code}",
     dependencies=[audience(*CONTRACT_MANAGERS)],
     summary="Create or change a group of lighting cabinets",
+    response_model=Group,
 )
 def put_group(code: str, body: GroupIn, principal: CurrentPrincipal, uow: WriteUowDep) -> Any:
     found = services.put_group(uow, code, body.name, body.cabinet_ids, principal.actor())

@@ -1,4 +1,4 @@
-"""HTTP shapes of the performance contract's inputs (the answers are plain dicts, see services)."""
+"""HTTP shapes of the performance contract's inputs (the answers: `contracts.services.results`)."""
 
 from __future__ import annotations
 

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
-from metropilot.telemetry.repository import asset_twin, telemetry_raw, twin_values
+from metropilot.telemetry.repository import (
+    HOUR_MS,
+    asset_twin,
+    telemetry_hourly,
+    telemetry_raw,
+    twin_values,
+)
 
 __all__ = [
     "connected_assets",
+    "counter_maxima",
     "last_positions",
     "latest_values",
 ]
@@ -69,4 +76,27 @@ def latest_values(conn: Connection, asset_id: int, metrics: Sequence[str]) -> di
             ).scalar()
         if newest is not None:
             found[metric] = float(newest)
+    return found
+
+
+# --- read by contracts ---
+
+
+def counter_maxima(conn: Connection, metric: str, since_ms: int, until_ms: int) -> dict[int, float]:
+    """Each asset's highest reading of a counter (``energy_wh``) in ``[since_ms, until_ms)``:
+    from the hourly rollups of the whole hours in it, and from the raw readings."""
+    h, r = telemetry_hourly.c, telemetry_raw.c
+    queries = (
+        select(h.asset_id, func.max(h.max))
+        .where(h.metric == metric, h.hour_ms >= since_ms, h.hour_ms + HOUR_MS <= until_ms)
+        .group_by(h.asset_id),
+        select(r.asset_id, func.max(r.value))
+        .where(r.metric == metric, r.ts_ms >= since_ms, r.ts_ms < until_ms)
+        .group_by(r.asset_id),
+    )
+    found: dict[int, float] = {}
+    for query in queries:
+        for asset_id, value in conn.execute(query):
+            if value is not None:
+                found[int(asset_id)] = max(found.get(int(asset_id), 0.0), float(value))
     return found

@@ -11,6 +11,7 @@ __all__ = [
     "commune_codes",
     "commune_exists",
     "commune_name",
+    "commune_names",
     "communes",
 ]
 
@@ -42,3 +43,10 @@ def commune_name(conn: Connection, insee: str) -> str | None:
         select(repository.communes.c.name).where(repository.communes.c.insee == insee)
     ).first()
     return None if row is None else str(row[0])
+
+
+def commune_names(conn: Connection) -> dict[str, str]:
+    """Every commune's name by INSEE code, in the order of the names (no boundary parsed)."""
+    c = repository.communes.c
+    rows = conn.execute(select(c.insee, c.name).order_by(c.name))
+    return {str(insee): str(name) for insee, name in rows}

@@ -242,7 +242,7 @@ def _organisation_name(uow: Any, code: str) -> str:
 # ---- Staff reports ---------------------------------------------------------------------------
 
 
-def _report(request: Request, lot: str, period: str) -> tuple[dict[str, Any], str]:
+def _report(request: Request, lot: str, period: str) -> tuple[contract_services.PeriodReport, str]:
     """The report of one lot and period, if the caller may read it; and the contractor's name.
 
     A contractor reads only the lots its organisation holds: another lot is a 404, as if it
@@ -388,18 +388,18 @@ class _PublicCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple[str, str | None], tuple[float, dict[str, Any]]] = (
-            OrderedDict()
-        )
+        self._entries: OrderedDict[
+            tuple[str, str | None], tuple[float, contract_services.Transparency]
+        ] = OrderedDict()
 
-    def get(self, key: tuple[str, str | None]) -> dict[str, Any] | None:
+    def get(self, key: tuple[str, str | None]) -> contract_services.Transparency | None:
         with self._lock:
             found = self._entries.get(key)
             if found is None or found[0] < time.monotonic():
                 return None
             return found[1]
 
-    def put(self, key: tuple[str, str | None], data: dict[str, Any]) -> None:
+    def put(self, key: tuple[str, str | None], data: contract_services.Transparency) -> None:
         with self._lock:
             self._entries[key] = (time.monotonic() + PUBLIC_TTL_S, data)
             self._entries.move_to_end(key)
@@ -420,7 +420,9 @@ def _public_cache(request: Request) -> _PublicCache:
         return found
 
 
-def _transparency(request: Request, period: Period, commune: str | None) -> dict[str, Any]:
+def _transparency(
+    request: Request, period: Period, commune: str | None
+) -> contract_services.Transparency:
     cache = _public_cache(request)
     key = (period.label, commune)
     data = cache.get(key)
@@ -467,7 +469,7 @@ def _transparency_page(
         for y in (period.year - 1, period.year + 1)
         if this_year - PUBLIC_YEARS_BACK <= y <= this_year + 1
     ]
-    commune_entry = data.get("commune") or {}
+    commune_entry: Mapping[str, Any] = data.get("commune") or {}
     context = {
         **page_context(request, language, viewer),
         **_formatters(language),
