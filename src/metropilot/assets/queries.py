@@ -22,6 +22,7 @@ __all__ = [
     "LightingCabinet",
     "LocatedAsset",
     "PlacedAsset",
+    "RegistryRow",
     "Streetlight",
     "asset_count",
     "asset_facts",
@@ -33,6 +34,7 @@ __all__ = [
     "lighting_cabinets",
     "live_assets",
     "maintainer_of",
+    "registry_rows",
     "search_by_reference",
     "streetlights",
 ]
@@ -358,3 +360,59 @@ def lighting_cabinet_ids(conn: Connection, ids: Iterable[int]) -> set[int]:
     a = repository.assets.c
     rows = conn.execute(select(a.id).where(a.id.in_(list(ids)), a.kind == "lighting_cabinet"))
     return {int(row[0]) for row in rows}
+
+
+# --- read by simulate ---
+
+
+class RegistryRow(NamedTuple):
+    """One asset as the simulator rebuilds the city: where it stands, what it is, its parent's
+    reference (a named tuple: the simulator reads every asset of the metropolis at start)."""
+
+    id: int
+    external_ref: str
+    kind: str
+    subtype: str | None
+    lon: float
+    lat: float
+    commune_insee: str
+    status: str
+    attributes: dict[str, Any] | None
+    parent_ref: str | None
+
+
+def registry_rows(conn: Connection) -> list[RegistryRow]:
+    """Every asset, by id, with its parent's reference."""
+    parent = repository.assets.alias("parent")
+    a = repository.assets.c
+    rows = conn.execute(
+        select(
+            a.id,
+            a.external_ref,
+            a.kind,
+            a.subtype,
+            a.lon,
+            a.lat,
+            a.commune_insee,
+            a.status,
+            a.attributes,
+            parent.c.external_ref,
+        )
+        .select_from(repository.assets.outerjoin(parent, parent.c.id == a.parent_id))
+        .order_by(a.id)
+    ).all()
+    return [
+        RegistryRow(
+            int(r[0]),
+            str(r[1]),
+            str(r[2]),
+            r[3],
+            float(r[4]),
+            float(r[5]),
+            str(r[6]),
+            str(r[7]),
+            r[8],
+            r[9],
+        )
+        for r in rows
+    ]

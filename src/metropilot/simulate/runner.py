@@ -30,10 +30,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import orjson
-from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from metropilot.assets.repository import assets
+from metropilot.assets import queries as assets_queries
 from metropilot.db.uow import UnitOfWorkFactory
 from metropilot.shared.clock import utcnow
 from metropilot.simulate.telemetry import (
@@ -44,8 +43,8 @@ from metropilot.simulate.telemetry import (
     TelemetryModel,
     city_from_layout,
 )
-from metropilot.telemetry.repository import twin_values
-from metropilot.territory.repository import communes, streets
+from metropilot.telemetry import queries as telemetry_queries
+from metropilot.territory import queries as territory_queries
 
 if TYPE_CHECKING:
     import httpx
@@ -87,40 +86,15 @@ def load_city(uow_factory: UnitOfWorkFactory, *, counters_until: datetime | None
     The energy and burning-hour counters last reported (up to ``counters_until``) are carried
     on, as a lamp's own counters would be across a restart of the simulator.
     """
-    parent = assets.alias("parent")
-    a = assets.c
     with uow_factory() as uow:
         conn = uow.connection
-        rows = conn.execute(
-            select(
-                a.id,
-                a.external_ref,
-                a.kind,
-                a.subtype,
-                a.lon,
-                a.lat,
-                a.commune_insee,
-                a.status,
-                a.attributes,
-                parent.c.external_ref,
-            )
-            .select_from(assets.outerjoin(parent, parent.c.id == a.parent_id))
-            .order_by(a.id)
-        ).all()
-        street_rows = conn.execute(
-            select(streets.c.commune_insee, streets.c.category, streets.c.line).order_by(
-                streets.c.id
-            )
-        ).all()
-        centre_rows = conn.execute(
-            select(communes.c.insee, communes.c.centre_lon, communes.c.centre_lat)
-        ).all()
-        query = select(twin_values.c.asset_id, twin_values.c.metric, twin_values.c.value).where(
-            twin_values.c.metric.in_(RESUMED_COUNTERS)
+        rows = assets_queries.registry_rows(conn)
+        street_rows = territory_queries.street_lines(conn)
+        centres = territory_queries.commune_centres(conn)
+        until_ms = int(counters_until.timestamp() * 1000) if counters_until is not None else None
+        counter_rows = telemetry_queries.twin_metric_values(
+            conn, RESUMED_COUNTERS, until_ms=until_ms
         )
-        if counters_until is not None:
-            query = query.where(twin_values.c.ts_ms <= int(counters_until.timestamp() * 1000))
-        counter_rows = conn.execute(query).all()
     ref_of = {int(row[0]): str(row[1]) for row in rows}
     city_assets = tuple(
         SimAsset(
@@ -140,11 +114,6 @@ def load_city(uow_factory: UnitOfWorkFactory, *, counters_until: datetime | None
         SimStreet(str(category), tuple((float(p[0]), float(p[1])) for p in line), str(commune))
         for commune, category, line in street_rows
     )
-    centres = {
-        str(insee): (float(lon), float(lat))
-        for insee, lon, lat in centre_rows
-        if lon is not None and lat is not None
-    }
     counters: dict[str, dict[str, float]] = {}
     for asset_id, metric, value in counter_rows:
         ref = ref_of.get(int(asset_id))

@@ -19,6 +19,7 @@ __all__ = [
     "counter_maxima",
     "last_positions",
     "latest_values",
+    "twin_metric_values",
 ]
 
 
@@ -100,3 +101,18 @@ def counter_maxima(conn: Connection, metric: str, since_ms: int, until_ms: int) 
             if value is not None:
                 found[int(asset_id)] = max(found.get(int(asset_id), 0.0), float(value))
     return found
+
+
+# --- read by simulate ---
+
+
+def twin_metric_values(
+    conn: Connection, metrics: Sequence[str], *, until_ms: int | None = None
+) -> list[tuple[int, str, float]]:
+    """The twin's latest value of these metrics for every asset, as (asset id, metric, value);
+    only values reported at or before ``until_ms`` when given."""
+    t = twin_values.c
+    query = select(t.asset_id, t.metric, t.value).where(t.metric.in_(list(metrics)))
+    if until_ms is not None:
+        query = query.where(t.ts_ms <= until_ms)
+    return [(int(a), str(m), float(v)) for a, m, v in conn.execute(query).all()]

@@ -8,11 +8,13 @@ from metropilot.territory import repository
 from metropilot.territory.model import Commune
 
 __all__ = [
+    "commune_centres",
     "commune_codes",
     "commune_exists",
     "commune_name",
     "commune_names",
     "communes",
+    "street_lines",
 ]
 
 
@@ -50,3 +52,24 @@ def commune_names(conn: Connection) -> dict[str, str]:
     c = repository.communes.c
     rows = conn.execute(select(c.insee, c.name).order_by(c.name))
     return {str(insee): str(name) for insee, name in rows}
+
+
+# --- read by simulate ---
+
+
+def street_lines(conn: Connection) -> list[tuple[str, str, list[list[float]]]]:
+    """Every street as (commune, category, line of [lon, lat] points), by id."""
+    s = repository.streets.c
+    rows = conn.execute(select(s.commune_insee, s.category, s.line).order_by(s.id)).all()
+    return [(str(commune), str(category), line) for commune, category, line in rows]
+
+
+def commune_centres(conn: Connection) -> dict[str, tuple[float, float]]:
+    """Each commune's town centre (lon, lat), for those that have one."""
+    c = repository.communes.c
+    rows = conn.execute(select(c.insee, c.centre_lon, c.centre_lat)).all()
+    return {
+        str(insee): (float(lon), float(lat))
+        for insee, lon, lat in rows
+        if lon is not None and lat is not None
+    }
