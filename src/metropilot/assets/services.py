@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -115,6 +116,49 @@ def import_assets(
     """
     conn = uow.connection
     problems = _Problems()
+    clean = _validated(drafts, problems, progress)
+    located = _located(uow, clean, problems)
+    org_ids = _organisation_ids(conn, clean, problems)
+    in_file_kinds = {d.external_ref: d.kind for d in clean}
+    stored_parents = _check_parents(conn, clean, in_file_kinds, problems)
+    problems.raise_if_any(source)
+
+    existing = repository.existing_by_ref(conn, in_file_kinds)
+    plan = _ImportPlan(now=utcnow(), actor=actor.label())
+    for draft, commune in zip(clean, located, strict=True):
+        assert commune is not None
+        plan.add(draft, commune, existing.get(draft.external_ref), org_ids)
+
+    to_write = len(plan.new_rows) + len(plan.updated_rows)
+    if progress:
+        progress("Writing assets", 0, to_write)
+    ids_by_ref = {ref: a.id for ref, a in existing.items()}
+    ids_by_ref.update({ref: i for ref, (i, _) in stored_parents.items()})
+    new_ids = _insert_parents_first(
+        conn,
+        plan.new_rows,
+        ids_by_ref,
+        (lambda done: progress("Writing assets", done, to_write)) if progress else None,
+    )
+    repository.update_asset_rows(conn, plan.updated_rows)
+    ids_by_ref.update(new_ids)
+    moved: dict[int, int | None] = {}
+    for draft in clean:
+        before = existing.get(draft.external_ref)
+        parent = ids_by_ref[draft.parent_ref] if draft.parent_ref else None
+        if before is not None and before.parent_id != parent:
+            moved[before.id] = parent
+    repository.set_parents(conn, moved)
+    _record(uow, actor, plan, new_ids)
+    if progress:
+        progress("Writing assets", to_write, to_write)
+    return plan.report
+
+
+def _validated(
+    drafts: Sequence[AssetDraft], problems: _Problems, progress: Progress | None
+) -> list[AssetDraft]:
+    """The drafts whose shape is right, each reference once (later duplicates are problems)."""
     clean: list[AssetDraft] = []
     first_seen: dict[str, str] = {}
     total = len(drafts)
@@ -139,7 +183,11 @@ def import_assets(
         clean.append(checked)
     if progress:
         progress("Validating assets", total, total)
+    return clean
 
+
+def _located(uow: UnitOfWork, clean: list[AssetDraft], problems: _Problems) -> list[str | None]:
+    """The commune of each draft (None, and a problem, outside the metropolis)."""
     communes = territory_services.locator(uow)
     if not len(communes):
         raise InvalidInput("the territory has no communes yet: generate or import them first")
@@ -152,7 +200,13 @@ def import_assets(
                     f"point ({draft.lon:.6f}, {draft.lat:.6f}) is outside the metropolis",
                 )
             )
+    return located
 
+
+def _organisation_ids(
+    conn: Connection, clean: list[AssetDraft], problems: _Problems
+) -> dict[str, int]:
+    """The organisations' ids by code; a draft naming an unknown maintainer is a problem."""
     org_ids: dict[str, int] = {
         org.code: org.id for org in accounts_queries.organisations(conn) if org.id is not None
     }
@@ -161,8 +215,17 @@ def import_assets(
             problems.add(
                 Problem(f"{draft.where}.maintainer", f"unknown organisation {draft.maintainer!r}")
             )
+    return org_ids
 
-    in_file_kinds = {d.external_ref: d.kind for d in clean}
+
+def _check_parents(
+    conn: Connection,
+    clean: list[AssetDraft],
+    in_file_kinds: dict[str, AssetKind],
+    problems: _Problems,
+) -> dict[str, tuple[int, str]]:
+    """Each parent is in the file or the registry and of a kind the child may hang off; returns
+    the stored parents the file names (id and kind by reference)."""
     wanted_parents = {d.parent_ref for d in clean if d.parent_ref} - set(in_file_kinds)
     stored_parents = repository.ids_by_ref(conn, wanted_parents)
     for draft in clean:
@@ -185,39 +248,46 @@ def import_assets(
                     f"a {draft.kind.value} cannot hang off a {parent_kind.value}",
                 )
             )
-    problems.raise_if_any(source)
+    return stored_parents
 
-    existing = repository.existing_by_ref(conn, in_file_kinds)
-    now = utcnow()
-    report = ImportReport()
-    new_rows: list[tuple[dict[str, Any], str | None]] = []
-    updated_rows: list[dict[str, Any]] = []
-    history: list[AssetChange] = []
-    pending_created: list[tuple[AssetDraft, str]] = []
-    status_events: list[AssetStatusChanged] = []
-    for draft, commune in zip(clean, located, strict=True):
-        assert commune is not None
-        before = existing.get(draft.external_ref)
+
+@dataclass
+class _ImportPlan:
+    """What an import writes: rows to insert and update, their history, the status changes."""
+
+    now: datetime
+    actor: str
+    report: ImportReport = field(default_factory=ImportReport)
+    new_rows: list[tuple[dict[str, Any], str | None]] = field(default_factory=list)
+    updated_rows: list[dict[str, Any]] = field(default_factory=list)
+    history: list[AssetChange] = field(default_factory=list)
+    pending_created: list[tuple[AssetDraft, str]] = field(default_factory=list)
+    status_events: list[AssetStatusChanged] = field(default_factory=list)
+
+    def add(
+        self, draft: AssetDraft, commune: str, before: Asset | None, org_ids: dict[str, int]
+    ) -> None:
         if before is None:
             status = draft.status or AssetStatus.OK
-            row = _row(draft, commune, org_ids, status, now, version=1)
-            row["created_at"] = now
-            new_rows.append((row, draft.parent_ref))
-            pending_created.append((draft, commune))
-            continue
+            row = _row(draft, commune, org_ids, status, self.now, version=1)
+            row["created_at"] = self.now
+            self.new_rows.append((row, draft.parent_ref))
+            self.pending_created.append((draft, commune))
+            return
         status = draft.status or before.status
-        after = _as_asset(draft, commune, before, status)
-        changes = diff_assets(before, after)
+        changes = diff_assets(before, _as_asset(draft, commune, before, status))
         if not changes:
-            report.unchanged += 1
-            continue
-        row = _row(draft, commune, org_ids, status, now, version=before.version + 1)
+            self.report.unchanged += 1
+            return
+        row = _row(draft, commune, org_ids, status, self.now, version=before.version + 1)
         row["id"] = before.id
-        row.pop("parent_id")  # parents are settled below, once every asset has an id
-        updated_rows.append(row)
-        history.append(AssetChange(before.id, now, actor.label(), ChangeAction.UPDATED, changes))
+        row.pop("parent_id")  # parents are settled once every asset has an id
+        self.updated_rows.append(row)
+        self.history.append(
+            AssetChange(before.id, self.now, self.actor, ChangeAction.UPDATED, changes)
+        )
         if status is not before.status:
-            status_events.append(
+            self.status_events.append(
                 AssetStatusChanged(
                     asset_id=before.id,
                     commune_insee=commune,
@@ -225,41 +295,26 @@ def import_assets(
                     maintainer_id=row["maintainer_id"],
                     before=before.status.value,
                     after=status.value,
-                    actor=actor.label(),
+                    actor=self.actor,
                 )
             )
-        report.updated += 1
+        self.report.updated += 1
 
-    to_write = len(new_rows) + len(updated_rows)
-    if progress:
-        progress("Writing assets", 0, to_write)
-    ids_by_ref = {ref: a.id for ref, a in existing.items()}
-    ids_by_ref.update({ref: i for ref, (i, _) in stored_parents.items()})
-    new_ids = _insert_parents_first(
-        conn,
-        new_rows,
-        ids_by_ref,
-        (lambda done: progress("Writing assets", done, to_write)) if progress else None,
-    )
-    repository.update_asset_rows(conn, updated_rows)
-    ids_by_ref.update(new_ids)
-    moved: dict[int, int | None] = {}
-    for draft in clean:
-        before = existing.get(draft.external_ref)
-        parent = ids_by_ref[draft.parent_ref] if draft.parent_ref else None
-        if before is not None and before.parent_id != parent:
-            moved[before.id] = parent
-    repository.set_parents(conn, moved)
 
-    for draft, commune in pending_created:
-        asset_id = new_ids[draft.external_ref]
+def _record(uow: UnitOfWork, actor: Actor, plan: _ImportPlan, new_ids: dict[str, int]) -> None:
+    """The history of every change, its audit entries and the import's events."""
+    for draft, commune in plan.pending_created:
         created = _as_asset(draft, commune, None, draft.status or AssetStatus.OK)
-        history.append(
+        plan.history.append(
             AssetChange(
-                asset_id, now, actor.label(), ChangeAction.CREATED, diff_assets(None, created)
+                new_ids[draft.external_ref],
+                plan.now,
+                plan.actor,
+                ChangeAction.CREATED,
+                diff_assets(None, created),
             )
         )
-    repository.insert_history(conn, history)
+    repository.insert_history(uow.connection, plan.history)
     uow.audit_many(
         [
             AuditEntry(
@@ -270,17 +325,16 @@ def import_assets(
                 change.changes,
                 at=change.at,
             )
-            for change in history
+            for change in plan.history
         ]
     )
-    report.created = len(new_rows)
-    report.created_refs = [d.external_ref for d, _ in pending_created]
-    if progress:
-        progress("Writing assets", to_write, to_write)
-    uow.record(AssetsImported(created=report.created, updated=report.updated, actor=actor.label()))
-    for event in status_events:
+    plan.report.created = len(plan.new_rows)
+    plan.report.created_refs = [d.external_ref for d, _ in plan.pending_created]
+    uow.record(
+        AssetsImported(created=plan.report.created, updated=plan.report.updated, actor=plan.actor)
+    )
+    for event in plan.status_events:
         uow.record(event)
-    return report
 
 
 def _insert_parents_first(
