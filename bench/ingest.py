@@ -40,7 +40,7 @@ import orjson
 from sqlalchemy import create_engine, text
 
 from bench.common import BENCH_ACTOR, header
-from metropilot.bootstrap import BATCH_OBSERVERS, Platform, bootstrap
+from metropilot.bootstrap import Platform, bootstrap
 from metropilot.settings import Settings
 from metropilot.simulate.services import generate_metropolis
 from metropilot.telemetry import repository
@@ -216,9 +216,10 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     header("ingest: end to end against the raw insert of the same rows")
-    print(f"observers registered: {len(BATCH_OBSERVERS)} (the rules engine)\n")
     workload_size = (args.readings, args.batch, args.repeat, args.rounds)
     with sqlite_platforms(args.scale) as (pipeline_platform, raw_platform):
+        observers = len(pipeline_platform.wiring.batch_observers)
+        print(f"observers registered: {observers} (the rules engine)\n")
         sqlite_rate, sqlite_raw = compare("SQLite", pipeline_platform, raw_platform, *workload_size)
     if args.postgres:
         with (
