@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 from metropilot.accounts import repository
 from metropilot.accounts.model import Organisation, OrganisationKind, Team
 from metropilot.accounts.policy import Principal
+from metropilot.accounts.repository import StoredUser
 from metropilot.shared.actors import ActorKind
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "display_name",
     "organisation_by_code",
     "organisations",
+    "principal_of",
     "team",
 ]
 
@@ -58,6 +60,13 @@ def active_principal(conn: Connection, username: str) -> Principal | None:
     stored = repository.get_user(conn, username=username)
     if stored is None or stored.user.disabled:
         return None
+    return principal_of(stored)
+
+
+def principal_of(
+    stored: StoredUser, *, session_id: int | None = None, via_cookie: bool = False
+) -> Principal:
+    """A stored account as the policy judges it (with the session it came by, if any)."""
     user = stored.user
     return Principal(
         kind=ActorKind.USER,
@@ -73,4 +82,6 @@ def active_principal(conn: Connection, username: str) -> Principal | None:
         sector=user.organisation_sector,
         communes=user.communes,
         team=user.team,
+        session_id=session_id,
+        via_cookie=via_cookie,
     )

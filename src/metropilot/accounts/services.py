@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NoReturn
 
-from metropilot.accounts import passwords, repository, totp
+from metropilot.accounts import passwords, queries, repository, totp
 from metropilot.accounts.model import (
     TOTP_ROLES,
     ApiKey,
@@ -572,24 +572,7 @@ def close_session(uow: UnitOfWork, principal: Principal) -> None:
 
 
 def _principal(stored: StoredUser, *, session_id: int | None, via_cookie: bool) -> Principal:
-    user = stored.user
-    return Principal(
-        kind=ActorKind.USER,
-        name=user.username,
-        id=user.id,
-        role=user.role,
-        organisation=user.organisation,
-        organisation_id=stored.organisation_id,
-        organisation_kind=OrganisationKind(user.organisation_kind)
-        if user.organisation_kind
-        else None,
-        organisation_commune=stored.organisation_commune,
-        sector=user.organisation_sector,
-        communes=user.communes,
-        team=user.team,
-        session_id=session_id,
-        via_cookie=via_cookie,
-    )
+    return queries.principal_of(stored, session_id=session_id, via_cookie=via_cookie)
 
 
 # --- machine keys ----------------------------------------------------------------------------
