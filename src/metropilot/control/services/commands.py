@@ -22,6 +22,7 @@ from metropilot.control.model import (
     check_target,
     parse_command,
 )
+from metropilot.control.services.results import BatchOut, CommandOut, ProgramSchedule
 from metropilot.control.services.targets import Caller, area_assets, one_asset, visible
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.audit import AuditEntry
@@ -67,8 +68,9 @@ def issue(
     area: Mapping[str, Any] | None = None,
     confirm: bool = False,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> CommandOut | BatchOut:
     """Accept a command for one asset or an area; stored ``pending``, sent after the commit."""
+    normalised: Mapping[str, Any]
     kind, normalised = parse_command(command, params)
     check_permission(kind, caller.role)
     why = check_reason(reason)
@@ -183,7 +185,7 @@ def store(
     return batch_id, ids
 
 
-def _command_out(row: Mapping[str, Any]) -> dict[str, Any]:
+def _command_out(row: Mapping[str, Any]) -> CommandOut:
     def when(key: str) -> str | None:
         value = row[key]
         return None if value is None else value.isoformat()
@@ -208,14 +210,14 @@ def _command_out(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def get_command(uow: UnitOfWork, command_id: int, scope: Scope | None = None) -> dict[str, Any]:
+def get_command(uow: UnitOfWork, command_id: int, scope: Scope | None = None) -> CommandOut:
     row = repository.get_command(uow.connection, command_id)
     if row is None or (scope is not None and not visible(uow, scope, row["asset_id"])):
         raise NotFound(f"no command {command_id}", code="unknown_command")
     return _command_out(row)
 
 
-def get_batch(uow: UnitOfWork, batch_id: int) -> dict[str, Any]:
+def get_batch(uow: UnitOfWork, batch_id: int) -> BatchOut:
     row = repository.get_batch(uow.connection, batch_id)
     if row is None:
         raise NotFound(f"no command batch {batch_id}", code="unknown_batch")
@@ -243,7 +245,7 @@ def list_commands(
     batch_id: int | None = None,
     statuses: Sequence[str] = (),
     limit: int = 100,
-) -> list[dict[str, Any]]:
+) -> list[CommandOut]:
     for status in statuses:
         try:
             CommandStatus(status)
@@ -255,7 +257,7 @@ def list_commands(
     return [_command_out(row) for row in rows]
 
 
-def schedule(uow: UnitOfWork, code: str) -> dict[str, Any]:
+def schedule(uow: UnitOfWork, code: str) -> ProgramSchedule:
     """What a cabinet receives: the program's steps (dusk and dawn from its own astronomical
     clock, the rest local clock times) and the version it is, to report back."""
     program = dimming_program(uow.connection, code)

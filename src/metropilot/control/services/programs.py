@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from metropilot.assets.queries import AssetSelection
 from metropilot.contracts import services as contracts_services
@@ -15,6 +15,7 @@ from metropilot.contracts.queries import dimming_programs
 from metropilot.control import repository
 from metropilot.control.model import AREA_CONFIRMATION, CommandType, check_permission, check_reason
 from metropilot.control.services.commands import get_batch, schedule, store
+from metropilot.control.services.results import AppliedProgram, BatchOut, CabinetProgram
 from metropilot.control.services.targets import Caller, commune_named, reachable
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.clock import utcnow
@@ -26,7 +27,7 @@ FRESH_READING: Final = timedelta(hours=2)
 
 def cabinet_programs(
     uow: UnitOfWork, caller: Caller, *, commune: str | None = None, now: datetime | None = None
-) -> list[dict[str, Any]]:
+) -> list[CabinetProgram]:
     """Each lighting cabinet: the program it should run today, the one it last confirmed
     running, and whether it drifts — never given its program, running another one or an older
     version, or its lamps reporting a level the program does not ask for now."""
@@ -42,7 +43,7 @@ def cabinet_programs(
     programs = {p.code: p for p in dimming_programs(uow.connection)}
     running = _last_applied(uow, [c.id for c in cabinets])
     levels = _lamp_levels(uow, [c.id for c in cabinets], now)
-    out = []
+    out: list[CabinetProgram] = []
     for cabinet in cabinets:
         should = expected.get(cabinet.id)
         program_row = programs.get(should) if should else None
@@ -87,7 +88,7 @@ def cabinet_programs(
     return out
 
 
-def _last_applied(uow: UnitOfWork, cabinet_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+def _last_applied(uow: UnitOfWork, cabinet_ids: Sequence[int]) -> dict[int, AppliedProgram]:
     """The program each cabinet last confirmed (its newest done apply_dimming_program)."""
     done = repository.last_done(
         uow.connection, cabinet_ids, CommandType.APPLY_DIMMING_PROGRAM.value
@@ -116,7 +117,7 @@ def push_programs(
     confirm: bool,
     commune: str | None = None,
     now: datetime | None = None,
-) -> list[dict[str, Any]]:
+) -> list[BatchOut]:
     """Give every drifting cabinet (of a commune) the program it should run: one confirmed
     batch per program."""
     check_permission(CommandType.APPLY_DIMMING_PROGRAM, caller.role)
@@ -139,8 +140,10 @@ def push_programs(
         )
     by_program: dict[str, list[int]] = {}
     for cabinet in drifting:
-        by_program.setdefault(cabinet["expected"]["program"], []).append(cabinet["cabinet"])
-    batches = []
+        expected = cabinet["expected"]
+        assert expected is not None  # drifting ones expect a program
+        by_program.setdefault(expected["program"], []).append(cabinet["cabinet"])
+    batches: list[BatchOut] = []
     for code, ids in by_program.items():
         rows = reachable(uow, caller, AssetSelection(ids=ids))
         batch_id, _ = store(

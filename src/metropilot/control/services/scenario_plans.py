@@ -20,6 +20,7 @@ from metropilot.control.scenarios import (
     parse_params,
 )
 from metropilot.control.services.commands import check_junction_state
+from metropilot.control.services.results import PlannedAlert, PlannedWorkOrder, ScenarioPreview
 from metropilot.control.services.targets import Caller, commune_named, one_asset, reachable
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.errors import InvalidInput
@@ -43,8 +44,8 @@ class Plan:
     scenario: Scenario
     params: Mapping[str, Any]
     commands: tuple[PlannedCommand, ...]
-    work_orders: tuple[dict[str, Any], ...]
-    alert: dict[str, Any] | None
+    work_orders: tuple[PlannedWorkOrder, ...]
+    alert: PlannedAlert | None
     warnings: tuple[str, ...]
 
     def communes(self) -> tuple[str, ...]:
@@ -55,7 +56,7 @@ class Plan:
             found.add(str(self.alert["commune"]))
         return tuple(sorted(found))
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> ScenarioPreview:
         return {
             "scenario": self.scenario.code,
             "name": self.scenario.name,
@@ -188,8 +189,8 @@ def plan_scenario(uow: UnitOfWork, caller: Caller, code: str, given: Mapping[str
     values = parse_params(scenario, given)
     points, assets, names = _place(uow, caller, scenario, values)
     commands: list[PlannedCommand] = []
-    work_orders: list[dict[str, Any]] = []
-    alert: dict[str, Any] | None = None
+    work_orders: list[PlannedWorkOrder] = []
+    alert: PlannedAlert | None = None
     warnings: list[str] = []
     for index, step in enumerate(scenario.steps):
         if isinstance(step, CommandStep):
@@ -238,5 +239,5 @@ def _alert_commune(
 
 def preview_scenario(
     uow: UnitOfWork, caller: Caller, code: str, given: Mapping[str, Any]
-) -> dict[str, Any]:
+) -> ScenarioPreview:
     return plan_scenario(uow, caller, code, given).as_dict()

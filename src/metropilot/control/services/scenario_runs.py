@@ -22,6 +22,7 @@ from metropilot.control.model import (
     parse_command,
 )
 from metropilot.control.services.commands import JUNCTION_MODE_CODES, get_batch, store
+from metropilot.control.services.results import PublicAlert, RolledBackRun, ScenarioRunOut
 from metropilot.control.services.scenario_plans import PlannedCommand, plan_scenario
 from metropilot.control.services.targets import Caller, one_asset, reachable
 from metropilot.db.uow import UnitOfWork
@@ -51,7 +52,7 @@ def run_scenario(
     reason: str | None,
     confirm: bool,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> ScenarioRunOut:
     """Carry the plan out in one transaction: the commands (sent after the commit), the cases
     and their work orders, the public message; remember each touched asset's reported state."""
     why = check_reason(reason)
@@ -172,7 +173,7 @@ def _open_work_order(uow: UnitOfWork, caller: Caller, order: Mapping[str, Any], 
     return case.id
 
 
-def get_run(uow: UnitOfWork, run_id: int) -> dict[str, Any]:
+def get_run(uow: UnitOfWork, run_id: int) -> ScenarioRunOut:
     row = repository.get_run(uow.connection, run_id)
     if not row:
         raise NotFound(f"no scenario run {run_id}", code="unknown_run")
@@ -217,7 +218,7 @@ def _restoring(kind: CommandType, state: Mapping[str, float]) -> dict[str, Any] 
 
 def rollback_scenario(
     uow: UnitOfWork, caller: Caller, run_id: int, *, reason: str | None, now: datetime | None = None
-) -> dict[str, Any]:
+) -> RolledBackRun:
     """Ask every asset the run touched for the state it reported before the run; end its public
     message. The work orders stay: they are real work, closed by the teams."""
     why = check_reason(reason)
@@ -280,12 +281,10 @@ def rollback_scenario(
             occurred_at=now,
         )
     )
-    result = get_run(uow, run_id)
-    result["not_restored"] = sorted(set(unknown))
-    return result
+    return {**get_run(uow, run_id), "not_restored": sorted(set(unknown))}
 
 
-def public_alerts(uow: UnitOfWork, now: datetime | None = None) -> list[dict[str, Any]]:
+def public_alerts(uow: UnitOfWork, now: datetime | None = None) -> list[PublicAlert]:
     return [
         {
             "id": row["id"],
