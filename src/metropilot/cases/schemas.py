@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -73,7 +74,7 @@ class ProcedureIn(BaseModel):
     steps: list[str] = Field(max_length=60, description="the checklist, in order")
 
 
-def procedure_out(found: dict[str, Any]) -> dict[str, Any]:
+def procedure_out(found: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "category": found["category"],
         "title": found["title"],
@@ -95,7 +96,7 @@ class SlaPolicyIn(BaseModel):
     )
 
 
-def sla_policy_out(found: dict[str, Any]) -> dict[str, Any]:
+def sla_policy_out(found: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "team": found["team"],
         "priority": found["priority"],

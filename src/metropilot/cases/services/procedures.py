@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from metropilot.cases import repository
+from metropilot.cases.services.results import Procedure
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.actors import Actor
 from metropilot.shared.audit import AuditEntry
@@ -17,12 +18,23 @@ __all__ = ["MAX_STEPS", "delete_procedure", "get_procedure", "list_procedures", 
 MAX_STEPS = 60
 
 
-def get_procedure(uow: UnitOfWork, category: str) -> dict[str, Any] | None:
-    return repository.get_procedure(uow.connection, category)
+def _procedure(row: Mapping[str, Any]) -> Procedure:
+    return {
+        "category": row["category"],
+        "title": row["title"],
+        "steps": row["steps"],
+        "updated_at": row["updated_at"],
+        "updated_by": row["updated_by"],
+    }
 
 
-def list_procedures(uow: UnitOfWork) -> list[dict[str, Any]]:
-    return repository.list_procedures(uow.connection)
+def get_procedure(uow: UnitOfWork, category: str) -> Procedure | None:
+    row = repository.get_procedure(uow.connection, category)
+    return None if row is None else _procedure(row)
+
+
+def list_procedures(uow: UnitOfWork) -> list[Procedure]:
+    return [_procedure(row) for row in repository.list_procedures(uow.connection)]
 
 
 def _problems(title: str, steps: Sequence[str]) -> list[str]:
@@ -41,7 +53,7 @@ def _problems(title: str, steps: Sequence[str]) -> list[str]:
 
 def put_procedure(
     uow: UnitOfWork, category: str, title: str, steps: Sequence[str], actor: Actor
-) -> dict[str, Any]:
+) -> Procedure:
     """Write the checklist of a category (supervisors): the steps in order, each one line."""
     cleaned = [step.strip() for step in steps if step.strip()]
     problems = _problems(title, cleaned)

@@ -22,6 +22,7 @@ from metropilot.cases.model import (
     WorkOrderState,
     chain_durations,
 )
+from metropilot.cases.services.results import ChainStats, LinkSummary
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.errors import NotFound
 from metropilot.shared.scope import ALL_WORK, WorkScope
@@ -151,7 +152,7 @@ def chain_stats(
     since: datetime,
     until: datetime,
     scope: WorkScope = ALL_WORK,
-) -> dict[str, Any]:
+) -> ChainStats:
     """Where time goes along the chain, for the cases opened in [since, until): each link's
     count, median and 90th percentile in seconds, overall and per team, per public or private
     side, and per commune."""
@@ -184,17 +185,21 @@ def chain_stats(
         "since": since.isoformat(),
         "until": until.isoformat(),
         "cases": len(rows),
-        **{
-            dimension: {
-                key: {name: _summary(values) for name, values in sorted(links.items())}
-                for key, links in sorted(by_key.items())
-            }
-            for dimension, by_key in groups.items()
-        },
+        "overall": _summaries(groups["overall"]),
+        "team": _summaries(groups["team"]),
+        "sector": _summaries(groups["sector"]),
+        "commune": _summaries(groups["commune"]),
     }
 
 
-def _summary(values: list[float]) -> dict[str, float | int]:
+def _summaries(by_key: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, LinkSummary]]:
+    return {
+        key: {name: _summary(values) for name, values in sorted(links.items())}
+        for key, links in sorted(by_key.items())
+    }
+
+
+def _summary(values: list[float]) -> LinkSummary:
     ordered = sorted(values)
     n = len(ordered)
     return {

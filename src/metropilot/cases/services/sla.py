@@ -3,7 +3,7 @@ a work order on its team's clock, and the warnings and breaches announced when t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from metropilot.cases.model import (
 )
 from metropilot.cases.services.reading import get_case, get_work_order
 from metropilot.cases.services.recording import event_fields
+from metropilot.cases.services.results import SlaPolicy
 from metropilot.cases.sla import BusinessCalendar, ClockKind, Pause, SlaTimer
 from metropilot.db.uow import UnitOfWork
 from metropilot.shared.actors import SYSTEM, Actor
@@ -82,8 +83,20 @@ def deadlines(
     return times
 
 
-def list_sla_policies(uow: UnitOfWork) -> list[dict[str, Any]]:
-    return repository.list_sla_policies(uow.connection)
+def _policy(row: Mapping[str, Any]) -> SlaPolicy:
+    return {
+        "team": row["team"],
+        "priority": row["priority"],
+        "clock": row["clock"],
+        "response_minutes": row["response_minutes"],
+        "resolution_minutes": row["resolution_minutes"],
+        "calendar": row["calendar"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def list_sla_policies(uow: UnitOfWork) -> list[SlaPolicy]:
+    return [_policy(row) for row in repository.list_sla_policies(uow.connection)]
 
 
 def put_sla_policy(
@@ -95,7 +108,7 @@ def put_sla_policy(
     resolution: timedelta,
     calendar: dict[str, Any] | None,
     actor: Actor,
-) -> dict[str, Any]:
+) -> SlaPolicy:
     """Set a team's (or every team's: '*') targets for a priority (supervisors)."""
     if team != "*" and accounts_queries.team(uow.connection, team) is None:
         raise NotFound(f"no team {team!r}")
@@ -135,7 +148,7 @@ def put_sla_policy(
     )
     found = repository.get_sla_policy(uow.connection, team, priority.value)
     assert found is not None
-    return found
+    return _policy(found)
 
 
 def announce_deadlines(uow: UnitOfWork, now: datetime | None = None) -> int:
