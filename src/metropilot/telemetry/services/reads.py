@@ -12,6 +12,7 @@ from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import InvalidInput
 from metropilot.shared.scope import UNRESTRICTED, Scope
 from metropilot.telemetry import repository
+from metropilot.telemetry.services.results import IngestStats, Twin
 from metropilot.telemetry.services.times import iso, ms
 
 __all__ = ["BUCKETS", "ingest_stats", "series", "twin"]
@@ -54,7 +55,7 @@ def series(
     return items, (buckets[limit - 1][0] if len(buckets) > limit else None)
 
 
-def twin(uow: UnitOfWork, asset_id: int, scope: Scope = UNRESTRICTED) -> dict[str, Any]:
+def twin(uow: UnitOfWork, asset_id: int, scope: Scope = UNRESTRICTED) -> Twin:
     asset = assets_services.get_asset(uow, asset_id, scope)
     state, values = repository.twin_of(uow.connection, asset_id)
     return {
@@ -65,7 +66,7 @@ def twin(uow: UnitOfWork, asset_id: int, scope: Scope = UNRESTRICTED) -> dict[st
     }
 
 
-def ingest_stats(uow: UnitOfWork, days: int = 7, now: datetime | None = None) -> dict[str, Any]:
+def ingest_stats(uow: UnitOfWork, days: int = 7, now: datetime | None = None) -> IngestStats:
     since = ((now or utcnow()) - timedelta(days=days - 1)).strftime("%Y-%m-%d")
     per_day: dict[str, dict[str, dict[str, int]]] = {}
     totals: Counter[str] = Counter()
