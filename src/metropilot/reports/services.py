@@ -8,7 +8,7 @@ and written here, and leaves only through the reporter's own tracking token or s
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +33,7 @@ from metropilot.reports.model import (
     check_transition,
 )
 from metropilot.reports.photos import DEFAULT_PHOTO_LIMITS, PhotoLimits, store_photos
+from metropilot.reports.results import Photo, PublicUpdate
 from metropilot.reports.storage import PhotoStorage
 from metropilot.shared.actors import Actor
 from metropilot.shared.audit import AuditEntry
@@ -388,7 +389,7 @@ def attach_photos(
     photos: Sequence[bytes],
     storage: PhotoStorage,
     limits: PhotoLimits = DEFAULT_PHOTO_LIMITS,
-) -> list[dict[str, Any]]:
+) -> list[Photo]:
     """Check, clean (EXIF gone) and store photos of a report: all of them, or none.
 
     The files are written before the rows that point at them: a crash in between leaves an
@@ -415,7 +416,22 @@ def attach_photos(
                 "created_at": now,
             },
         )
-    return get_report(uow, report_id).photos
+    return [_photo(row) for row in get_report(uow, report_id).photos]
+
+
+def _photo(row: Mapping[str, Any]) -> Photo:
+    return {
+        "id": row["id"],
+        "report_id": row["report_id"],
+        "position": row["position"],
+        "storage_key": row["storage_key"],
+        "thumbnail_key": row["thumbnail_key"],
+        "content_type": row["content_type"],
+        "width": row["width"],
+        "height": row["height"],
+        "sha256": row["sha256"],
+        "created_at": row["created_at"],
+    }
 
 
 # --- following up ------------------------------------------------------------------------------
@@ -722,14 +738,17 @@ def updates_between(
     ]
 
 
-def timeline(uow: UnitOfWork, report_id: int) -> list[dict[str, Any]]:
+def timeline(uow: UnitOfWork, report_id: int) -> list[PublicUpdate]:
     u = repository.report_updates.c
     query = (
         select(u.at, u.state, u.description)
         .where(and_(u.report_id == report_id, u.public))
         .order_by(u.at, u.id)
     )
-    return [dict(row) for row in uow.connection.execute(query).mappings()]
+    return [
+        {"at": row.at, "state": row.state, "description": row.description}
+        for row in uow.connection.execute(query)
+    ]
 
 
 def open_count_since(uow: UnitOfWork, since: timedelta) -> int:
