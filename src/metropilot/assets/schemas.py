@@ -13,6 +13,9 @@ __all__ = [
     "AssetChangeOut",
     "AssetDetailOut",
     "AssetOut",
+    "MapCellOut",
+    "MapPointsOut",
+    "MapViewOut",
     "asset_detail_out",
     "asset_out",
     "document_feature",
@@ -95,3 +98,35 @@ def asset_detail_out(asset: Asset, history: list[AssetChange]) -> dict[str, Any]
         for h in history
     ]
     return data
+
+
+class MapCellOut(BaseModel):
+    """A grid cell of the map: how many assets, their centroid, their counts by status and kind."""
+
+    count: int
+    lon: float
+    lat: float
+    statuses: dict[str, int]
+    kinds: dict[str, int]
+
+
+class MapPointsOut(BaseModel):
+    """The points of the viewport as columns (the n-th asset is the n-th of every list)."""
+
+    id: list[int]
+    ref: list[str]
+    kind: list[str]
+    status: list[str]
+    lon: list[float]
+    lat: list[float]
+
+
+class MapViewOut(BaseModel):
+    """What the map draws for a viewport (``GET /map/assets``)."""
+
+    mode: str = Field(description="points, or clusters when the viewport holds too many assets")
+    zoom: int
+    total: int = Field(description="How many assets the viewport holds.")
+    cell_deg: float = Field(description="A grid cell's width in degrees of longitude.")
+    clusters: list[MapCellOut]
+    points: MapPointsOut

@@ -19,6 +19,7 @@ from metropilot.api.params import Instant
 from metropilot.api.responses import JSONResponseFast
 from metropilot.assets import services as assets_services
 from metropilot.assets.routes import AssetQuery
+from metropilot.assets.schemas import MapViewOut
 from metropilot.shared.clock import utcnow
 from metropilot.shared.errors import InvalidInput
 from metropilot.telemetry import queries, services
@@ -160,6 +161,7 @@ def metrics_catalogue() -> Any:
 @router.get(
     "/map/assets",
     tags=["assets"],
+    response_model=MapViewOut,
     dependencies=[audience(*ASSET_READERS)],
     summary="What the map draws for a viewport: points, or counts per grid cell when many",
 )

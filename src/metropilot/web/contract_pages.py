@@ -570,6 +570,7 @@ def _open_csv(request: Request, year: str, commune: str | None) -> Response:
     dependencies=[audience(Audience.PUBLIC)],
     tags=["open data"],
     summary="The public performance figures of the metropolis for a year (JSON)",
+    response_model=contract_services.Transparency,
 )
 def open_data_json(request: Request, year: str) -> Response:
     return _open_json(request, year, None)
@@ -580,6 +581,8 @@ def open_data_json(request: Request, year: str) -> Response:
     dependencies=[audience(Audience.PUBLIC)],
     tags=["open data"],
     summary="The public performance figures of the metropolis for a year (CSV)",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 def open_data_csv(request: Request, year: str) -> Response:
     return _open_csv(request, year, None)
@@ -590,6 +593,7 @@ def open_data_csv(request: Request, year: str) -> Response:
     dependencies=[audience(Audience.PUBLIC)],
     tags=["open data"],
     summary="The public performance figures of one commune for a year (JSON)",
+    response_model=contract_services.Transparency,
 )
 def open_data_commune_json(request: Request, year: str, insee: str) -> Response:
     return _open_json(request, year, _insee(insee))
@@ -600,6 +604,8 @@ def open_data_commune_json(request: Request, year: str, insee: str) -> Response:
     dependencies=[audience(Audience.PUBLIC)],
     tags=["open data"],
     summary="The public performance figures of one commune for a year (CSV)",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 def open_data_commune_csv(request: Request, year: str, insee: str) -> Response:
     return _open_csv(request, year, _insee(insee))
