@@ -12,13 +12,14 @@ describe("command.html", () => {
 
   it("preloads every module of the command centre, and only modules that exist", () => {
     const modules = readdirSync(new URL("static/js/command/", WEB)).filter((name) => name.endsWith(".js"));
-    const expected = new Set(["/static/command-map.js", "/static/js/shared.js", ...modules.map((m) => `/static/js/command/${m}`)]);
+    // The modules are served under the release's path (web.rendering.MODULES_URL).
+    const expected = new Set(["{{ modules }}/command-map.js", "{{ modules }}/js/shared.js", ...modules.map((m) => `{{ modules }}/js/command/${m}`)]);
     assert.deepEqual([...preloaded].sort(), [...expected].sort());
   });
 
   it("loads the entry as a module, after Leaflet", () => {
     const leaflet = html.indexOf("/static/vendor/leaflet/leaflet.js");
-    const entry = html.indexOf('<script type="module" src="/static/command.js');
+    const entry = html.indexOf('<script type="module" src="{{ modules }}/command.js');
     assert.ok(leaflet >= 0 && entry > leaflet);
   });
 });

@@ -35,6 +35,9 @@ COMMAND_ACCOUNTS = ("operator", "supervisor", "admin", "agent-dijon", "contracto
 PUBLIC_ACCOUNTS = ("citizen", "field-dijon")
 ISLAND = re.compile(r"<div id=\"cc-config\" hidden data-config='([^']*)'></div>")
 
+RELEASE = re.compile(r"^/static/r-[0-9a-f]{12}/")  # web.rendering.MODULES_URL: the modules' path
+RELEASE_PATH = re.compile(r"/static/r-[0-9a-f]{12}/")
+
 
 def _browser(world: Platform, username: str) -> TestClient:
     """A browser signed in through the sign-in form (session cookie and CSRF token)."""
@@ -67,9 +70,9 @@ def test_the_people_who_run_the_city_get_the_command_centre(world: Platform, use
     html = response.text
     assert 'id="cc-config"' in html
     assert 'id="map"' in html
-    assert "/static/command.js" in html
+    assert "/static/command.js" in RELEASE_PATH.sub("/static/", html)
     assert "/static/vendor/leaflet/leaflet.js" in html
-    assert "/static/home.js" not in html
+    assert "/static/home.js" not in RELEASE_PATH.sub("/static/", html)
     assert response.headers["cache-control"] == "private, no-store"
     # The session's CSRF token for the actions, and the way out.
     assert re.search(r'<meta name="csrf-token" content="[^"]+">', html)
@@ -88,7 +91,7 @@ def test_citizens_and_field_agents_keep_the_public_home_page(
 ) -> None:
     html = _browser(world, username).get("/").text
     assert 'id="cc-config"' not in html
-    assert "/static/home.js" in html
+    assert "/static/home.js" in RELEASE_PATH.sub("/static/", html)
 
 
 def test_anonymous_visitors_and_devices_keep_the_public_home_page(world: Platform) -> None:
@@ -178,7 +181,8 @@ def test_no_inline_script_style_or_outside_address(world: Platform) -> None:
 def test_the_static_files_are_served(world: Platform) -> None:
     client = _browser(world, "operator")
     html = client.get("/").text
-    referenced = set(re.findall(r'(?:href|src)="(/static/[^"?]+)', html))
+    served = set(re.findall(r'(?:href|src)="(/static/[^"?]+)', html))
+    referenced = {RELEASE.sub("/static/", path) for path in served}
     assert {
         "/static/command.js",
         "/static/command-map.js",
@@ -186,7 +190,7 @@ def test_the_static_files_are_served(world: Platform) -> None:
         "/static/vendor/leaflet/leaflet.js",
         "/static/vendor/leaflet/leaflet.css",
     } <= referenced
-    for path in referenced:
+    for path in served | referenced:
         assert client.get(path).status_code == 200, path
 
 

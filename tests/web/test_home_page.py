@@ -35,6 +35,8 @@ URL = re.compile(r"https?://", re.IGNORECASE)
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
 OPERATOR_PASSWORD = "Night shift at the PC 7"
 
+RELEASE = re.compile(r"^/static/r-[0-9a-f]{12}/")  # web.rendering.MODULES_URL: the modules' path
+
 
 def _square(lon: float, lat: float, size: float = 0.02) -> Polygon:
     return Polygon(
@@ -285,10 +287,11 @@ def test_an_empty_territory_still_renders(platform: Platform) -> None:
 
 def test_static_files_are_served(client: TestClient) -> None:
     html = client.get("/").text
-    referenced = set(re.findall(r'(?:href|src)="(/static/[^"?]+)', html))
+    served = set(re.findall(r'(?:href|src)="(/static/[^"?]+)', html))
+    referenced = {RELEASE.sub("/static/", path) for path in served}
     assert {"/static/home.js", "/static/home.css", "/static/favicon.svg"} <= referenced
     types = {"js": "javascript", "css": "text/css", "svg": "image/svg+xml"}
-    for path in referenced:
+    for path in served | referenced:
         response = client.get(path)
         assert response.status_code == 200, path
         assert types[path.rsplit(".", 1)[1]] in response.headers["content-type"], path
@@ -330,10 +333,18 @@ def test_no_inline_script_style_or_handler(client: TestClient, path: str) -> Non
     assert "javascript:" not in html.lower()
 
 
-def test_the_pages_modules_are_checked_again_before_each_use(client: TestClient) -> None:
-    """An upgrade must never leave a browser with a module from before it beside new ones."""
-    response = client.get("/static/js/shared.js")
-    assert response.status_code == 200
-    assert response.headers["cache-control"] == "no-cache"
-    again = client.get("/static/js/shared.js", headers={"If-None-Match": response.headers["etag"]})
+def test_an_upgrade_never_mixes_old_and_new_modules(client: TestClient) -> None:
+    """The modules come from a path that changes with the release (kept for good); the files at
+    their plain URLs are checked again before each use."""
+    page = client.get("/").text
+    entry = re.search(r'<script type="module" src="(/static/r-[0-9a-f]{12}/home\.js)"', page)
+    assert entry is not None
+    module = client.get(entry.group(1))
+    assert module.status_code == 200
+    assert module.headers["cache-control"] == "public, max-age=31536000, immutable"
+    shared = client.get(entry.group(1).replace("home.js", "js/shared.js"))
+    assert shared.status_code == 200
+    plain = client.get("/static/js/shared.js")
+    assert plain.headers["cache-control"] == "no-cache"
+    again = client.get("/static/js/shared.js", headers={"If-None-Match": plain.headers["etag"]})
     assert again.status_code == 304

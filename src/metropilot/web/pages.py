@@ -33,6 +33,7 @@ from metropilot.web.i18n import script_messages
 from metropilot.web.order_pages import router as order_router
 from metropilot.web.rendering import (
     API_PREFIX,
+    MODULES_URL,
     STATIC_DIR,
     label,
     login_href,
@@ -177,13 +178,23 @@ def home(
 
 
 class RevalidatedStaticFiles(StaticFiles):
-    """The pages' files, which browsers must check again before each use (a cheap 304 while
-    unchanged): the pages' ES modules import one another by plain URL, so a copy kept from before
-    an upgrade would sit beside a new entry module and break the page."""
+    """The pages' files at their plain URLs (styles, icons, vendored libraries with ``?v=``),
+    which browsers check again before each use (a cheap 304 while unchanged), so nothing kept
+    from before an upgrade is used after it. The pages' modules come from ``MODULES_URL``."""
 
     def file_response(self, *args: Any, **kwargs: Any) -> Response:
         response = super().file_response(*args, **kwargs)
         response.headers.setdefault("Cache-Control", "no-cache")
+        return response
+
+
+class ReleaseStaticFiles(StaticFiles):
+    """The same files under ``MODULES_URL``, whose path changes with every release: kept by
+    browsers for a year without asking again."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         return response
 
 
@@ -193,4 +204,5 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(report_router)
     app.include_router(order_router)
     app.include_router(command_router)
+    app.mount(MODULES_URL, ReleaseStaticFiles(directory=STATIC_DIR), name="modules")
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")

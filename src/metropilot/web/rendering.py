@@ -9,6 +9,7 @@ page modules, then this one, then ``i18n`` and ``formatting``).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import unicodedata
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ __all__ = [
     "API_PREFIX",
     "LOGIN_PATH",
     "LOGOUT_PATH",
+    "MODULES_URL",
     "NO_STORE",
     "STATIC_DIR",
     "ErrorWording",
@@ -70,6 +72,25 @@ __all__ = [
 HERE: Final = Path(__file__).parent
 STATIC_DIR: Final = HERE / "static"
 TEMPLATES_DIR: Final = HERE / "templates"
+
+
+def _fingerprint(directory: Path) -> str:
+    """A short digest of the static files as installed (names, sizes, modification times):
+    a new release or an edited file gives a new one."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.rglob("*")):
+        if path.is_file():
+            stat = path.stat()
+            digest.update(
+                f"{path.relative_to(directory)}:{stat.st_size}:{stat.st_mtime_ns};".encode()
+            )
+    return digest.hexdigest()[:12]
+
+
+# The pages' ES modules are served under a path that names this fingerprint, and cached for good:
+# a module imports others by relative URL, so all of a page's modules come from the same
+# release, and an upgrade moves every URL at once (no old module beside a new one).
+MODULES_URL: Final = f"/static/r-{_fingerprint(STATIC_DIR)}"
 API_PREFIX: Final = "/api/v1"  # the same prefix as web.app
 LOGIN_PATH: Final = "/login"
 LOGOUT_PATH: Final = "/logout"
@@ -86,6 +107,8 @@ templates = Jinja2Templates(
         lstrip_blocks=True,
     )
 )
+# Where the pages' ES modules are served, the same for every page.
+templates.env.globals["modules"] = MODULES_URL
 
 
 # ---- Language --------------------------------------------------------------------------------
