@@ -21,6 +21,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
 from metropilot.accounts.model import Sector
@@ -304,8 +305,13 @@ def link(
         )
     ).first()
     if existing is None:
+        # Two writers may link the same alarm at once (the alarm's handler and the housekeeping
+        # that opens what handlers missed): the second one's row is dropped, not an error that
+        # would undo its whole transaction.
+        index = ["case_id", "alarm_id"] if alarm_id is not None else ["case_id", "report_id"]
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         conn.execute(
-            insert(case_links),
+            dialect.insert(case_links).on_conflict_do_nothing(index_elements=index),
             {"case_id": case_id, "alarm_id": alarm_id, "report_id": report_id, "linked_at": now},
         )
 
