@@ -1,31 +1,7 @@
 """Open311 GeoReport v2 on the wire: the documents we answer with and the parameters we read. Pure.
 
-Every document is first described once as a small tree (records, repeated elements, scalars) and
-then written either as XML (built with ElementTree, so every text is escaped) or as JSON, the
-spec's "Spark convention" mapping of that same XML:
-
-* a record (``<request>…</request>``) becomes an object whose keys are the child element names;
-* a container of repeated elements (``<values><value>…</value></values>``) becomes an array named
-  after the container (``"values": […]``); an empty container is ``<values></values>`` / ``[]``;
-* a document whose root is a container (``services``, ``service_requests``, ``errors``,
-  ``service_request_updates``) is a JSON array; one whose root is a record (``discovery``,
-  ``service_definition``) is a JSON object, as in the spec's examples.
-
-Values (decided here once, for every document):
-
-* absent (``None``): the element is still written, empty (``<description></description>``), and
-  JSON has ``null`` — the spec's own examples do exactly this for ``description``,
-  ``agency_responsible`` and ``account_id``. The only elements left out are those the spec says
-  must not appear: ``service_request_id`` or ``token`` in the POST answer, whichever is not given.
-* booleans: ``true``/``false`` in both.
-* numbers (``order``, ``lat``, ``long``, photo sizes): text in XML, numbers in JSON.
-* identifiers (``service_request_id``, ``token``, ``address_id``, ``zipcode``, codes, keys):
-  always strings, in JSON too (the spec's examples show numbers, but identifiers are opaque and
-  ``006`` is not a JSON number).
-* datetimes: ISO 8601 / W3C with the offset, to the second, in Paris local time
-  (``2024-03-31T03:15:00+02:00``); a naive datetime is a programming error and raises.
-* text that XML 1.0 cannot carry (control characters other than tab and line breaks, U+FFFE,
-  U+FFFF) becomes U+FFFD in XML; JSON escapes it and keeps it.
+Documents are described once as a small tree and written as XML or JSON (the Spark convention);
+``wire`` says how, value by value.
 
 The parsing half reads what clients send: the format suffix, ``attribute[CODE]`` form fields,
 comma lists, W3C datetimes, and checks attribute answers against a service definition. Problems
